@@ -1,0 +1,388 @@
+/*
+ * core.c - see core.h.
+ *
+ * Lock order: registry.lock, then the queue lock of one instance (taken
+ * inside queue_add/queue_read).  Path lookups and permission checks are
+ * made before the registry lock is taken, as the kernel resolves the path
+ * before it locks the group.
+ */
+#include "core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "../domain/registry.h"
+#include "../notify/notify.h"
+#include "../util/config.h"
+#include "../util/real.h"
+
+#define WATCH_FLAGS (IN_ONESHOT | IN_EXCL_UNLINK)
+
+int core_check_mask(uint32_t mask)
+{
+	if (mask & ~(uint32_t)CORE_VALID_MASK)
+		return -EINVAL;
+	if (!(mask & CORE_VALID_MASK))
+		return -EINVAL;
+	return 0;
+}
+
+int core_check_mask_flags(uint32_t mask)
+{
+	if ((mask & IN_MASK_ADD) && (mask & IN_MASK_CREATE))
+		return -EINVAL;
+	return 0;
+}
+
+static struct reg_instance *live_instance(struct domain *d, struct slot_ref ref)
+{
+	struct reg_instance *inst = reg_instance(d, ref.slot);
+
+	if (!inst || inst->state != RECORD_USED || inst->gen != ref.gen)
+		return NULL;
+	return inst;
+}
+
+int core_valid(struct slot_ref ref)
+{
+	struct domain *d = shim_domain;
+	int ret;
+
+	if (!d)
+		return -ENOMEM;
+	ret = domain_lock(d);
+	if (ret < 0)
+		return ret;
+	ret = live_instance(d, ref) ? 0 : -EINVAL;
+	domain_unlock(d);
+	return ret;
+}
+
+static void undo_create(struct domain *d, struct slot_ref ref)
+{
+	char path[PATH_MAX];
+
+	slot_fifo_path(d, ref, path);
+	real_unlink(path);
+	slot_queue_path(d, ref, path);
+	real_unlink(path);
+	if (domain_lock(d) == 0) {
+		registry_free_instance(d, ref.slot);
+		domain_unlock(d);
+	}
+}
+
+int core_create(int nonblock, int cloexec, struct slot_ref *ref, int *fdp)
+{
+	struct domain *d = shim_domain;
+	struct reg_instance *inst;
+	char path[PATH_MAX];
+	struct stat st;
+	struct queue *q;
+	int slot, fd, ret;
+
+	if (!d)
+		return -ENOMEM;
+	ret = domain_lock(d);
+	if (ret < 0)
+		return -ENOMEM;
+	slot = registry_alloc_instance(d, (uint32_t)shim_config.max_queued_events,
+				       shim_config.max_user_instances);
+	if (slot == -EMFILE && slot_reap(d) > 0)
+		slot = registry_alloc_instance(d, (uint32_t)shim_config.max_queued_events,
+					       shim_config.max_user_instances);
+	if (slot < 0) {
+		domain_unlock(d);
+		return slot;
+	}
+	inst = &d->instances[slot];
+	inst->creator_pid = (int32_t)getpid();
+	*ref = (struct slot_ref){ (uint32_t)slot, inst->gen };
+	domain_unlock(d);
+
+	slot_queue_path(d, *ref, path);
+	real_unlink(path); /* a leftover of a crashed generation */
+	{
+		struct queue fresh;
+		ret = queue_create(path, (uint32_t)shim_config.max_queued_events, &fresh);
+		if (ret == 0)
+			queue_unmap(&fresh);
+	}
+	if (ret < 0)
+		goto fail;
+	q = slot_queue(d, *ref);
+	if (!q) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	slot_fifo_path(d, *ref, path);
+	real_unlink(path);
+	if (real_mkfifo(path, 0600) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	fd = real_open(path, O_RDWR | O_NOFOLLOW | (nonblock ? O_NONBLOCK : 0) |
+				     (cloexec ? O_CLOEXEC : 0), 0);
+	if (fd < 0) {
+		ret = errno == EMFILE || errno == ENFILE ? -errno : -ENOMEM;
+		goto fail;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		real_close(fd);
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = domain_lock(d);
+	if (ret < 0) {
+		real_close(fd);
+		ret = -ENOMEM;
+		goto fail;
+	}
+	inst->fifo_dev = st.st_dev;
+	inst->fifo_ino = st.st_ino;
+	registry_add_holder(d, ref->slot, (int)getpid(), fd);
+	domain_unlock(d);
+	*fdp = fd;
+	return 0;
+fail:
+	undo_create(d, *ref);
+	return ret < 0 ? ret : -ENOMEM;
+}
+
+/* The path's inode, by the kernel's lookup rules for inotify_add_watch. */
+static int resolve(const char *path, uint32_t mask, struct inode_info *info)
+{
+	int nofollow = (mask & IN_DONT_FOLLOW) ? AT_SYMLINK_NOFOLLOW : 0;
+	int ret;
+
+	if (!path)
+		return -EFAULT;
+	ret = ident_stat(AT_FDCWD, path, nofollow, info);
+	if (ret < 0)
+		return ret;
+	if ((mask & IN_ONLYDIR) && !S_ISDIR(info->mode))
+		return -ENOTDIR;
+	if (faccessat(AT_FDCWD, path, R_OK, AT_EACCESS | nofollow) < 0) {
+		int e = errno;
+		return e == EACCES ? -EACCES : -e;
+	}
+	return 0;
+}
+
+static void apply_mask(struct reg_watch *w, uint32_t mask)
+{
+	if (mask & IN_MASK_ADD) {
+		w->mask |= mask & IN_ALL_EVENTS;
+		w->flags |= mask & WATCH_FLAGS;
+	} else {
+		w->mask = mask & IN_ALL_EVENTS;
+		w->flags = mask & WATCH_FLAGS;
+	}
+}
+
+/* Registry lock held.  The wd of the updated watch, or -ENOENT. */
+static int update_locked(struct domain *d, struct slot_ref ref,
+			 const struct ident *id, uint32_t mask)
+{
+	uint32_t widx = registry_find_mark(d, registry_find_inode(d, id), ref.slot);
+	struct reg_watch *w = reg_watch(d, widx);
+
+	if (!w)
+		return -ENOENT;
+	if (mask & IN_MASK_CREATE)
+		return -EEXIST;
+	apply_mask(w, mask);
+	return w->wd;
+}
+
+static int new_locked(struct domain *d, struct slot_ref ref,
+		      const struct ident *id, uint32_t mask)
+{
+	long limit = shim_config.max_user_watches;
+	int widx;
+
+	if (registry_find_mark(d, registry_find_inode(d, id), ref.slot))
+		return -EEXIST;
+	widx = registry_add_watch(d, ref.slot, id, mask & IN_ALL_EVENTS,
+				  mask & WATCH_FLAGS, limit);
+	if (widx == -ENOSPC && slot_reap(d) > 0 && live_instance(d, ref))
+		widx = registry_add_watch(d, ref.slot, id, mask & IN_ALL_EVENTS,
+					  mask & WATCH_FLAGS, limit);
+	if (widx < 0)
+		return widx;
+	return d->watches[widx].wd;
+}
+
+enum watch_op { OP_UPDATE, OP_NEW, OP_ADD };
+
+static int watch_op(struct slot_ref ref, const char *path, uint32_t mask,
+		    enum watch_op op)
+{
+	struct domain *d = shim_domain;
+	struct inode_info info;
+	int ret;
+
+	if (!d)
+		return -ENOMEM;
+	ret = resolve(path, mask, &info);
+	if (ret < 0)
+		return ret;
+	ret = domain_lock(d);
+	if (ret < 0)
+		return -ENOMEM;
+	if (!live_instance(d, ref))
+		ret = -EINVAL;
+	else if (op == OP_UPDATE)
+		ret = update_locked(d, ref, &info.id, mask);
+	else if (op == OP_NEW)
+		ret = new_locked(d, ref, &info.id, mask);
+	else {
+		ret = update_locked(d, ref, &info.id, mask);
+		if (ret == -ENOENT)
+			ret = new_locked(d, ref, &info.id, mask);
+	}
+	domain_unlock(d);
+	return ret;
+}
+
+int core_find_update_watch(struct slot_ref ref, const char *path, uint32_t mask)
+{
+	return watch_op(ref, path, mask, OP_UPDATE);
+}
+
+int core_new_watch(struct slot_ref ref, const char *path, uint32_t mask)
+{
+	return watch_op(ref, path, mask, OP_NEW);
+}
+
+int core_add_watch(struct slot_ref ref, const char *path, uint32_t mask)
+{
+	return watch_op(ref, path, mask, OP_ADD);
+}
+
+int core_rm_wd(struct slot_ref ref, int32_t wd)
+{
+	struct domain *d = shim_domain;
+	uint32_t widx;
+	int ret;
+
+	if (!d)
+		return -EINVAL;
+	ret = domain_lock(d);
+	if (ret < 0)
+		return -EINVAL;
+	widx = live_instance(d, ref) ? registry_find_wd(d, ref.slot, wd) : 0;
+	if (widx)
+		notify_watch_ended_locked(d, widx);
+	domain_unlock(d);
+	return widx ? 0 : -EINVAL;
+}
+
+void core_destroy_watches(struct slot_ref ref)
+{
+	struct domain *d = shim_domain;
+	struct reg_instance *inst;
+
+	if (!d || domain_lock(d) < 0)
+		return;
+	inst = live_instance(d, ref);
+	for (uint32_t guard = 0; inst && inst->watches && guard <= REGISTRY_WATCHES; guard++)
+		registry_remove_watch(d, inst->watches);
+	domain_unlock(d);
+}
+
+/* The reader's side of the token: it writes to and drains its own fd. */
+struct reader_token {
+	int fd;
+};
+
+static int reader_wake(void *arg)
+{
+	struct reader_token *t = arg;
+	return real_write(t->fd, "", 1) == 1 ? 0 : -errno;
+}
+
+static void reader_unwake(void *arg)
+{
+	struct reader_token *t = arg;
+	char tok;
+	struct iovec io = { &tok, 1 };
+
+	/* Never blocks: a blocked reader elsewhere may have taken it. */
+	if (preadv2(t->fd, &io, 1, -1, RWF_NOWAIT) < 0) {
+		/* taken already; nothing to do */
+	}
+}
+
+ssize_t core_read(struct slot_ref ref, int fd, void *buf, size_t count)
+{
+	struct domain *d = shim_domain;
+	struct reader_token tok = { fd };
+	struct queue_waker waker = { reader_wake, reader_unwake, &tok };
+	struct queue *q = d ? slot_queue(d, ref) : NULL;
+
+	if (!q)
+		return -EINVAL;
+	for (;;) {
+		char byte;
+		ssize_t n = queue_read(q, buf, count, &waker);
+		if (n != 0)
+			return n;
+		/* Empty: wait on the FIFO the way the fd's own flags say.
+		 * Non-blocking, this is EAGAIN; blocking, it sleeps until a
+		 * producer writes the token, and signals interrupt or
+		 * restart it exactly as they would the kernel's read. */
+		n = real_read(fd, &byte, 1);
+		if (n < 0)
+			return -errno;
+		if (n == 1)
+			queue_token_taken(q, &waker);
+	}
+}
+
+int core_queued_bytes(struct slot_ref ref, int *bytes)
+{
+	struct domain *d = shim_domain;
+	struct queue *q = d ? slot_queue(d, ref) : NULL;
+	uint64_t b;
+	uint32_t n;
+	int ret;
+
+	if (!q)
+		return -EINVAL;
+	ret = queue_stat(q, &b, &n);
+	if (ret < 0)
+		return ret;
+	*bytes = b > INT_MAX ? INT_MAX : (int)b;
+	return 0;
+}
+
+void core_hold(struct slot_ref ref, int fd)
+{
+	struct domain *d = shim_domain;
+
+	if (!d || domain_lock(d) < 0)
+		return;
+	if (live_instance(d, ref))
+		registry_add_holder(d, ref.slot, (int)getpid(), fd);
+	domain_unlock(d);
+}
+
+void core_release(struct slot_ref ref, int fd)
+{
+	struct domain *d = shim_domain;
+
+	if (!d || domain_lock(d) < 0)
+		return;
+	if (live_instance(d, ref)) {
+		registry_remove_holder(d, ref.slot, (int)getpid(), fd);
+		if (!slot_alive(d, ref.slot))
+			slot_reclaim(d, ref.slot);
+	}
+	domain_unlock(d);
+}

@@ -1,0 +1,49 @@
+/*
+ * slots.h - an instance slot's files, as seen from one process: its queue
+ * (mapped once per process and cached), its FIFO (the wake-up path from
+ * any process), its liveness and its reclaim.
+ *
+ * An instance is named by (slot, gen): the slot in the registry and the
+ * generation it had when created.  A cached queue mapping of an older
+ * generation of the slot is replaced on next use.
+ *
+ * Liveness: an instance lives while some process holds its fd, which is the
+ * FIFO opened O_RDWR.  open(FIFO, O_WRONLY | O_NONBLOCK) fails with ENXIO
+ * exactly when nobody does: the kernel's own open count is the test.
+ */
+#ifndef SHIM_CORE_SLOTS_H
+#define SHIM_CORE_SLOTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../domain/domain.h"
+#include "../queue/queue.h"
+
+struct slot_ref {
+	uint32_t slot;
+	uint32_t gen;
+};
+
+void slot_fifo_path(const struct domain *d, struct slot_ref ref, char *buf);
+void slot_queue_path(const struct domain *d, struct slot_ref ref, char *buf);
+
+/* The queue of instance ref, mapped in this process, or NULL. */
+struct queue *slot_queue(struct domain *d, struct slot_ref ref);
+
+/* The waker that producers use: it opens the FIFO, writes the token and
+ * closes it again; -ENXIO when the instance has no holder left. */
+void slot_producer_waker(struct slot_ref *ref, struct queue_waker *out);
+
+/* Does some process hold the instance's fd?  A slot whose fd is not yet
+ * open counts as alive while its creator lives. */
+bool slot_alive(struct domain *d, uint32_t slot);
+
+/* Free a dead instance: its watches (without events), its slot, its files.
+ * Registry lock held. */
+void slot_reclaim(struct domain *d, uint32_t slot);
+
+/* Reclaim every dead instance.  Registry lock held.  Returns how many. */
+int slot_reap(struct domain *d);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * domain.h - the domain: the directory and shared registry that every
+ * process under the shim shares with the others of its user.
+ *
+ * Where: $INOTIFY_SHIM_DOMAIN if it is an absolute directory; otherwise
+ * $XDG_RUNTIME_DIR/inotify-shim[-NAME], else /dev/shm/inotify-shim-UID[-NAME].
+ * The directory is mode 0700 and every file in it 0600; each is opened with
+ * O_NOFOLLOW and refused unless owned by the user.
+ *
+ * Files in it:
+ *   registry       the shared registry (layout.h), mapped by every process
+ *   q-SLOT-GEN     an instance's event queue (queue.h)
+ *   f-SLOT-GEN     an instance's FIFO: its fd is the read end (instance.h)
+ *
+ * The process maps the registry once, in the library constructor, and keeps
+ * no fd open on it.  shim_domain is NULL when the domain could not be opened:
+ * the hooks are then inert and the inotify calls fail with ENOMEM.
+ *
+ * Lock order (the kernel's, with the domain's names):
+ *   registry.lock                    instances, inodes, watches, wds
+ *     queue.lock of one instance     that instance's events
+ * A queue lock is never held while taking the registry lock.
+ */
+#ifndef SHIM_DOMAIN_H
+#define SHIM_DOMAIN_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layout.h"
+
+/* Room left in a path for the name of a file of the domain. */
+#define DOMAIN_DIR_MAX (PATH_MAX - 256)
+
+struct domain {
+	char dir[DOMAIN_DIR_MAX];
+	struct registry *reg;
+	size_t size;
+	struct reg_instance *instances;
+	struct reg_inode *inodes;
+	struct reg_watch *watches;
+	uint32_t *inode_buckets;
+	uint32_t *wd_buckets;
+};
+
+extern struct domain *shim_domain;
+
+/* Open (creating if needed) the domain named by shim_config.  Returns 0 or
+ * a negative errno; on failure shim_domain stays NULL.  Idempotent. */
+int domain_open(void);
+
+/* The hooks' fast test: can any watch of the domain match anything? */
+static inline bool domain_watching(void)
+{
+	struct domain *d = shim_domain;
+	return d && __atomic_load_n(&d->reg->watch_count, __ATOMIC_RELAXED) != 0;
+}
+
+/* Take and release registry.lock.  domain_lock repairs the registry if the
+ * previous holder died; it returns 0, or a negative errno when the lock is
+ * unusable (the caller then gives up the operation). */
+int domain_lock(struct domain *d);
+void domain_unlock(struct domain *d);
+
+/* Build the path of a file of the domain into buf (PATH_MAX bytes). */
+void domain_path(const struct domain *d, char *buf, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Rebuild every derived structure of the registry from the records.
+ * Called with the lock held, after a holder died. */
+void registry_repair(struct domain *d);
+
+#endif

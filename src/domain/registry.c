@@ -1,0 +1,329 @@
+/*
+ * registry.c - see registry.h.  Called with registry.lock held.
+ */
+#include "registry.h"
+
+#include <errno.h>
+#include <string.h>
+
+struct reg_instance *reg_instance(struct domain *d, uint32_t slot)
+{
+	if (slot == 0 || slot >= REGISTRY_INSTANCES)
+		return NULL;
+	return &d->instances[slot];
+}
+
+struct reg_inode *reg_inode(struct domain *d, uint32_t idx)
+{
+	if (idx == 0 || idx > REGISTRY_WATCHES || idx > d->reg->inode_hwm)
+		return NULL;
+	return &d->inodes[idx];
+}
+
+struct reg_watch *reg_watch(struct domain *d, uint32_t idx)
+{
+	if (idx == 0 || idx > REGISTRY_WATCHES || idx > d->reg->watch_hwm)
+		return NULL;
+	return &d->watches[idx];
+}
+
+uint32_t registry_inode_bucket(struct domain *d, const struct ident *id)
+{
+	return (uint32_t)ident_hash(id) & (d->reg->ninode_buckets - 1);
+}
+
+uint32_t registry_wd_bucket(struct domain *d, uint32_t slot, int32_t wd)
+{
+	uint64_t h = ((uint64_t)slot << 32 | (uint32_t)wd) * 0x9e3779b97f4a7c15ULL;
+	return (uint32_t)(h >> 32) & (d->reg->nwd_buckets - 1);
+}
+
+/* Walks are bounded by the capacity, so a corrupt cycle cannot hang us. */
+#define FOR_CHAIN(idx, first, getter, rec, next_field)                         \
+	for (uint32_t idx = (first), guard_ = 0;                               \
+	     (rec = getter(d, idx)) != NULL && guard_ <= REGISTRY_WATCHES;     \
+	     idx = rec->next_field, guard_++)
+
+uint32_t registry_find_inode(struct domain *d, const struct ident *id)
+{
+	struct reg_inode *in;
+
+	FOR_CHAIN(i, d->inode_buckets[registry_inode_bucket(d, id)], reg_inode, in, hash_next)
+		if (in->state == RECORD_USED && ident_equal(&in->id, id))
+			return i;
+	return 0;
+}
+
+uint32_t registry_find_mark(struct domain *d, uint32_t inode, uint32_t slot)
+{
+	struct reg_inode *in = reg_inode(d, inode);
+	struct reg_watch *w;
+
+	if (!in)
+		return 0;
+	FOR_CHAIN(i, in->marks, reg_watch, w, inode_next)
+		if (w->state == RECORD_USED && w->instance == slot)
+			return i;
+	return 0;
+}
+
+uint32_t registry_find_wd(struct domain *d, uint32_t slot, int32_t wd)
+{
+	struct reg_watch *w;
+
+	FOR_CHAIN(i, d->wd_buckets[registry_wd_bucket(d, slot, wd)], reg_watch, w, wd_next)
+		if (w->state == RECORD_USED && w->instance == slot && w->wd == wd)
+			return i;
+	return 0;
+}
+
+static uint32_t alloc_inode(struct domain *d)
+{
+	struct registry *r = d->reg;
+	uint32_t idx = r->inode_free;
+	struct reg_inode *in = reg_inode(d, idx);
+
+	if (in && in->state == RECORD_FREE) {
+		r->inode_free = in->hash_next;
+		return idx;
+	}
+	r->inode_free = 0;
+	if (r->inode_hwm >= REGISTRY_WATCHES)
+		return 0;
+	return ++r->inode_hwm;
+}
+
+static uint32_t alloc_watch(struct domain *d)
+{
+	struct registry *r = d->reg;
+	uint32_t idx = r->watch_free;
+	struct reg_watch *w = reg_watch(d, idx);
+
+	if (w && w->state == RECORD_FREE) {
+		r->watch_free = w->inode_next;
+		return idx;
+	}
+	r->watch_free = 0;
+	if (r->watch_hwm >= REGISTRY_WATCHES)
+		return 0;
+	return ++r->watch_hwm;
+}
+
+static uint32_t get_inode(struct domain *d, const struct ident *id)
+{
+	uint32_t idx = registry_find_inode(d, id);
+	uint32_t b;
+	struct reg_inode *in;
+
+	if (idx)
+		return idx;
+	idx = alloc_inode(d);
+	if (!idx)
+		return 0;
+	in = &d->inodes[idx];
+	b = registry_inode_bucket(d, id);
+	in->id = *id;
+	in->marks = 0;
+	in->flags = 0;
+	in->hash_next = d->inode_buckets[b];
+	__atomic_store_n(&in->state, RECORD_USED, __ATOMIC_RELEASE);
+	d->inode_buckets[b] = idx;
+	return idx;
+}
+
+static void free_inode(struct domain *d, uint32_t idx)
+{
+	struct reg_inode *in = reg_inode(d, idx), *p;
+	uint32_t *link = &d->inode_buckets[registry_inode_bucket(d, &in->id)];
+
+	in->state = RECORD_FREE;
+	for (uint32_t guard = 0; *link && guard <= REGISTRY_WATCHES; guard++) {
+		if (*link == idx) {
+			*link = in->hash_next;
+			break;
+		}
+		p = reg_inode(d, *link);
+		if (!p)
+			break;
+		link = &p->hash_next;
+	}
+	in->hash_next = d->reg->inode_free;
+	d->reg->inode_free = idx;
+}
+
+/* idr_alloc_cyclic: the next free wd after the last one handed out,
+ * wrapping to 1 after INT32_MAX. */
+static int32_t next_wd(struct domain *d, uint32_t slot, struct reg_instance *inst)
+{
+	int32_t wd = inst->last_wd;
+
+	for (uint32_t tries = 0; tries <= REGISTRY_WATCHES; tries++) {
+		wd = (wd <= 0 || wd == INT32_MAX) ? 1 : wd + 1;
+		if (!registry_find_wd(d, slot, wd))
+			return wd;
+	}
+	return -1;
+}
+
+int registry_add_watch(struct domain *d, uint32_t slot, const struct ident *id,
+		       uint32_t mask, uint32_t flags, long limit)
+{
+	struct registry *r = d->reg;
+	struct reg_instance *inst = reg_instance(d, slot);
+	struct reg_inode *in;
+	struct reg_watch *w;
+	uint32_t iidx, widx, b;
+	int32_t wd;
+
+	if (!inst || inst->state != RECORD_USED)
+		return -EINVAL;
+	if ((long)__atomic_load_n(&r->watch_count, __ATOMIC_RELAXED) >= limit)
+		return -ENOSPC;
+	iidx = get_inode(d, id);
+	if (!iidx)
+		return -ENOSPC;
+	in = &d->inodes[iidx];
+	widx = alloc_watch(d);
+	wd = next_wd(d, slot, inst);
+	if (!widx || wd < 0) {
+		if (!in->marks)
+			free_inode(d, iidx);
+		return -ENOSPC;
+	}
+	w = &d->watches[widx];
+	w->inode = iidx;
+	w->instance = slot;
+	w->wd = wd;
+	w->mask = mask;
+	w->flags = flags;
+	w->inode_next = in->marks;
+	w->inst_next = inst->watches;
+	b = registry_wd_bucket(d, slot, wd);
+	w->wd_next = d->wd_buckets[b];
+	__atomic_store_n(&w->state, RECORD_USED, __ATOMIC_RELEASE);
+	in->marks = widx;
+	inst->watches = widx;
+	inst->nwatches++;
+	inst->last_wd = wd;
+	d->wd_buckets[b] = widx;
+	__atomic_add_fetch(&r->watch_count, 1, __ATOMIC_RELAXED);
+	return (int)widx;
+}
+
+/* Remove idx from a singly linked chain that starts at *link. */
+static void unlink_watch(struct domain *d, uint32_t *link, uint32_t idx,
+			 size_t next_offset)
+{
+	for (uint32_t guard = 0; *link && guard <= REGISTRY_WATCHES; guard++) {
+		struct reg_watch *p = reg_watch(d, *link);
+		if (!p)
+			return;
+		if (*link == idx) {
+			*link = *(uint32_t *)((char *)p + next_offset);
+			return;
+		}
+		link = (uint32_t *)((char *)p + next_offset);
+	}
+}
+
+void registry_remove_watch(struct domain *d, uint32_t widx)
+{
+	struct reg_watch *w = reg_watch(d, widx);
+	struct reg_instance *inst;
+	struct reg_inode *in;
+
+	if (!w || w->state != RECORD_USED)
+		return;
+	w->state = RECORD_FREE;
+	inst = reg_instance(d, w->instance);
+	in = reg_inode(d, w->inode);
+	unlink_watch(d, &d->wd_buckets[registry_wd_bucket(d, w->instance, w->wd)], widx,
+		     offsetof(struct reg_watch, wd_next));
+	if (inst) {
+		unlink_watch(d, &inst->watches, widx, offsetof(struct reg_watch, inst_next));
+		if (inst->nwatches)
+			inst->nwatches--;
+	}
+	if (in) {
+		unlink_watch(d, &in->marks, widx, offsetof(struct reg_watch, inode_next));
+		if (!in->marks && in->state == RECORD_USED)
+			free_inode(d, w->inode);
+	}
+	w->inode_next = d->reg->watch_free;
+	d->reg->watch_free = widx;
+	if (__atomic_load_n(&d->reg->watch_count, __ATOMIC_RELAXED))
+		__atomic_sub_fetch(&d->reg->watch_count, 1, __ATOMIC_RELAXED);
+}
+
+int registry_alloc_instance(struct domain *d, uint32_t max_events, long limit)
+{
+	struct registry *r = d->reg;
+
+	if ((long)r->live_instances >= limit)
+		return -EMFILE;
+	for (uint32_t slot = 1; slot < REGISTRY_INSTANCES; slot++) {
+		struct reg_instance *inst = &d->instances[slot];
+		if (inst->state != RECORD_FREE)
+			continue;
+		uint32_t gen = inst->gen + 1;
+		memset(inst, 0, sizeof *inst);
+		inst->gen = gen;
+		inst->max_events = max_events;
+		__atomic_store_n(&inst->state, RECORD_USED, __ATOMIC_RELEASE);
+		r->live_instances++;
+		return (int)slot;
+	}
+	return -EMFILE;
+}
+
+void registry_free_instance(struct domain *d, uint32_t slot)
+{
+	struct reg_instance *inst = reg_instance(d, slot);
+
+	if (!inst || inst->state != RECORD_USED)
+		return;
+	for (uint32_t guard = 0; inst->watches && guard <= REGISTRY_WATCHES; guard++) {
+		uint32_t w = inst->watches;
+		if (!reg_watch(d, w) || d->watches[w].instance != slot) {
+			inst->watches = 0;
+			break;
+		}
+		registry_remove_watch(d, w);
+	}
+	inst->state = RECORD_FREE;
+	if (d->reg->live_instances)
+		d->reg->live_instances--;
+}
+
+void registry_add_holder(struct domain *d, uint32_t slot, int pid, int fd)
+{
+	struct reg_instance *inst = reg_instance(d, slot);
+
+	if (!inst || inst->state != RECORD_USED)
+		return;
+	for (uint32_t i = 0; i < inst->nholders && i < HOLDERS_PER_INSTANCE; i++)
+		if (inst->holders[i].pid == pid && inst->holders[i].fd == fd)
+			return;
+	if (inst->nholders < HOLDERS_PER_INSTANCE) {
+		inst->holders[inst->nholders].pid = pid;
+		inst->holders[inst->nholders].fd = fd;
+		inst->nholders++;
+	}
+}
+
+void registry_remove_holder(struct domain *d, uint32_t slot, int pid, int fd)
+{
+	struct reg_instance *inst = reg_instance(d, slot);
+	uint32_t n;
+
+	if (!inst || inst->state != RECORD_USED)
+		return;
+	n = inst->nholders < HOLDERS_PER_INSTANCE ? inst->nholders : HOLDERS_PER_INSTANCE;
+	for (uint32_t i = 0; i < n; i++) {
+		if (inst->holders[i].pid == pid && inst->holders[i].fd == fd) {
+			inst->holders[i] = inst->holders[n - 1];
+			inst->nholders = n - 1;
+			return;
+		}
+	}
+}

@@ -1,0 +1,61 @@
+/*
+ * registry.h - the records of the shared registry: instances, watched
+ * inodes and watches, and the indexes that find them.
+ *
+ * Every function here is called with registry.lock held (domain_lock) and
+ * validates every index it reads from shared memory: an index out of range
+ * reads as "none".
+ *
+ * Lifetimes:
+ *   - an instance slot is LIVE from registry_alloc_instance() until
+ *     registry_free_instance(), which the reaper calls once no process holds
+ *     the instance's fd any more;
+ *   - a watch lives from registry_add_watch() to registry_remove_watch();
+ *   - an inode record lives while at least one watch is on it.
+ * A record is marked USED only once every field is set, and FREE before it
+ * is unlinked, so registry_repair() can rebuild the links from the states.
+ */
+#ifndef SHIM_DOMAIN_REGISTRY_H
+#define SHIM_DOMAIN_REGISTRY_H
+
+#include <stdint.h>
+
+#include "domain.h"
+
+struct reg_instance *reg_instance(struct domain *d, uint32_t slot);
+struct reg_inode *reg_inode(struct domain *d, uint32_t idx);
+struct reg_watch *reg_watch(struct domain *d, uint32_t idx);
+
+/* The hash buckets of an inode identity and of an (instance, wd) pair. */
+uint32_t registry_inode_bucket(struct domain *d, const struct ident *id);
+uint32_t registry_wd_bucket(struct domain *d, uint32_t slot, int32_t wd);
+
+/* The inode record of id, or 0. */
+uint32_t registry_find_inode(struct domain *d, const struct ident *id);
+
+/* The watch of instance slot on inode record idx, or 0. */
+uint32_t registry_find_mark(struct domain *d, uint32_t inode, uint32_t slot);
+
+/* The watch of instance slot with descriptor wd, or 0. */
+uint32_t registry_find_wd(struct domain *d, uint32_t slot, int32_t wd);
+
+/* A new watch of instance slot on inode id, with the next cyclic wd.
+ * Returns the watch index, or -ENOSPC when the domain's watches (limit or
+ * capacity) are used up. */
+int registry_add_watch(struct domain *d, uint32_t slot, const struct ident *id,
+		       uint32_t mask, uint32_t flags, long limit);
+
+/* Unlink and free a watch, and its inode record if it was the last mark. */
+void registry_remove_watch(struct domain *d, uint32_t widx);
+
+/* A free instance slot, made LIVE.  Returns the slot or -EMFILE. */
+int registry_alloc_instance(struct domain *d, uint32_t max_events, long limit);
+
+/* Remove every watch of the instance (without events) and free its slot. */
+void registry_free_instance(struct domain *d, uint32_t slot);
+
+/* Holders: the (pid, fd) pairs known to hold an instance's fd. */
+void registry_add_holder(struct domain *d, uint32_t slot, int pid, int fd);
+void registry_remove_holder(struct domain *d, uint32_t slot, int pid, int fd);
+
+#endif

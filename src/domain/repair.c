@@ -1,0 +1,92 @@
+/*
+ * repair.c - rebuild the registry after a process died holding its lock.
+ *
+ * The records' state fields are the truth; every link, list, hash chain,
+ * free list and count is derived from them here.  A watch whose instance or
+ * inode is not USED, or whose fields are out of range, is dropped.
+ */
+#include "domain.h"
+#include "registry.h"
+
+#include <string.h>
+
+void registry_repair(struct domain *d)
+{
+	struct registry *r = d->reg;
+	uint32_t live = 0, count = 0;
+
+	if (r->inode_hwm > REGISTRY_WATCHES)
+		r->inode_hwm = REGISTRY_WATCHES;
+	if (r->watch_hwm > REGISTRY_WATCHES)
+		r->watch_hwm = REGISTRY_WATCHES;
+	memset(d->inode_buckets, 0, (size_t)r->ninode_buckets * sizeof(uint32_t));
+	memset(d->wd_buckets, 0, (size_t)r->nwd_buckets * sizeof(uint32_t));
+
+	for (uint32_t s = 1; s < REGISTRY_INSTANCES; s++) {
+		struct reg_instance *inst = &d->instances[s];
+		if (inst->state != RECORD_USED) {
+			inst->state = RECORD_FREE;
+			continue;
+		}
+		inst->watches = 0;
+		inst->nwatches = 0;
+		if (inst->nholders > HOLDERS_PER_INSTANCE)
+			inst->nholders = HOLDERS_PER_INSTANCE;
+		live++;
+	}
+	r->live_instances = live;
+
+	r->inode_free = 0;
+	for (uint32_t i = r->inode_hwm; i >= 1; i--) {
+		struct reg_inode *in = &d->inodes[i];
+		in->marks = 0;
+		if (in->state == RECORD_USED) {
+			uint32_t b = registry_inode_bucket(d, &in->id);
+			in->hash_next = d->inode_buckets[b];
+			d->inode_buckets[b] = i;
+		} else {
+			in->state = RECORD_FREE;
+		}
+	}
+
+	r->watch_free = 0;
+	for (uint32_t i = r->watch_hwm; i >= 1; i--) {
+		struct reg_watch *w = &d->watches[i];
+		struct reg_instance *inst = reg_instance(d, w->instance);
+		struct reg_inode *in = reg_inode(d, w->inode);
+		if (w->state == RECORD_USED && inst && inst->state == RECORD_USED &&
+		    in && in->state == RECORD_USED && w->wd > 0) {
+			uint32_t b = registry_wd_bucket(d, w->instance, w->wd);
+			w->wd_next = d->wd_buckets[b];
+			d->wd_buckets[b] = i;
+			w->inode_next = in->marks;
+			in->marks = i;
+			w->inst_next = inst->watches;
+			inst->watches = i;
+			inst->nwatches++;
+			count++;
+		} else {
+			w->state = RECORD_FREE;
+			w->inode_next = r->watch_free;
+			r->watch_free = i;
+		}
+	}
+
+	/* inode records left without marks go back to the free list */
+	for (uint32_t i = r->inode_hwm; i >= 1; i--) {
+		struct reg_inode *in = &d->inodes[i];
+		if (in->state == RECORD_USED && !in->marks) {
+			uint32_t *link = &d->inode_buckets[registry_inode_bucket(d, &in->id)];
+			while (*link && *link != i)
+				link = &d->inodes[*link].hash_next;
+			if (*link == i)
+				*link = in->hash_next;
+			in->state = RECORD_FREE;
+		}
+		if (in->state == RECORD_FREE) {
+			in->hash_next = r->inode_free;
+			r->inode_free = i;
+		}
+	}
+	__atomic_store_n(&r->watch_count, count, __ATOMIC_RELAXED);
+}

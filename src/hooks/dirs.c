@@ -1,0 +1,109 @@
+/*
+ * dirs.c - the hooks on directory streams: opendir, readdir, rewinddir,
+ * closedir.  libc opens and closes the directory's fd internally, where no
+ * hook sees it, so the events are made here: IN_OPEN at opendir, IN_ACCESS
+ * for each getdents the kernel would see, IN_CLOSE_NOWRITE at closedir,
+ * all with IN_ISDIR.
+ *
+ * libc calls getdents when its buffer is empty: at the first readdir and
+ * at the one that finds the end (which returns NULL).  A listing that fits
+ * one buffer, the common case, gets the kernel's two IN_ACCESS events.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+
+#include "hooks/families.h"
+#include "hooks/files.h"
+#include "notify/notify.h"
+
+int hook_pre_opendir(struct hook_ctx *c, const char *path)
+{
+	(void)path;
+	(void)c;
+	return domain_watching() ? HOOK_RUN : HOOK_SKIP;
+}
+
+void hook_post_opendir(struct hook_ctx *c, intptr_t ret)
+{
+	DIR *dir = (DIR *)ret;
+	struct hook_obj obj;
+	struct ofd *o;
+	int fd;
+
+	(void)c;
+	if (!dir || (fd = dirfd(dir)) < 0)
+		return;
+	fdtable_clear(fd);
+	if (obj_from_fd(fd, &obj) < 0)
+		return;
+	o = hook_record_new(fd, &obj, O_RDONLY);
+	if (o)
+		hook_record_event(o, fd, IN_OPEN);
+}
+
+static struct ofd *dir_record(DIR *dir, int *fdp)
+{
+	int fd = dir ? dirfd(dir) : -1;
+
+	*fdp = fd;
+	return fd >= 0 ? fdtable_file(fd) : NULL;
+}
+
+int hook_pre_readdir(struct hook_ctx *c, DIR *dir)
+{
+	c->ptr = dir;
+	if (!dir || !domain_watching())
+		return HOOK_SKIP;
+	return HOOK_RUN;
+}
+
+void hook_post_readdir(struct hook_ctx *c, intptr_t ret)
+{
+	int fd;
+	struct ofd *o = dir_record(c->ptr, &fd);
+
+	if (!o)
+		return;
+	if (ret && (o->flags & OFD_LISTING))
+		return;		/* served from libc's buffer */
+	if (ret)
+		o->flags |= OFD_LISTING;
+	else
+		o->flags &= ~OFD_LISTING;
+	hook_record_event(o, fd, IN_ACCESS);
+}
+
+int hook_pre_rewinddir(struct hook_ctx *c, DIR *dir)
+{
+	c->ptr = dir;
+	return dir && fdtable_kind(dirfd(dir)) == FD_FILE ? HOOK_RUN : HOOK_SKIP;
+}
+
+void hook_post_rewinddir(struct hook_ctx *c, intptr_t ret)
+{
+	int fd;
+	struct ofd *o = dir_record(c->ptr, &fd);
+
+	(void)ret;
+	if (o)
+		o->flags &= ~OFD_LISTING;
+}
+
+int hook_pre_closedir(struct hook_ctx *c, DIR *dir)
+{
+	int fd = dir ? dirfd(dir) : -1;
+
+	c->fd = fd;
+	c->word = fd >= 0 ? fdtable_clear(fd) : 0;
+	if (!c->word)
+		return HOOK_SKIP;
+	hook_closing(fd, c->word, &c->facts);
+	return HOOK_RUN;
+}
+
+void hook_post_closedir(struct hook_ctx *c, intptr_t ret)
+{
+	(void)ret;
+	hook_closed(c->fd, c->word, &c->facts);
+}

@@ -1,0 +1,83 @@
+/*
+ * families.h - the hook families: what the generated wrappers (and the
+ * hand-written ones in manual.c) call around the real function.
+ *
+ * For family F, hook_pre_F(ctx, ...) runs before the real call.  It
+ * returns:
+ *   HOOK_SKIP    nothing can match: call the real function and return.  On
+ *                this path the pre function makes no system call and takes
+ *                no lock (it reads the registry's watch count and the fd
+ *                table, nothing else);
+ *   HOOK_RUN     call the real function, then hook_post_F(ctx, ret) with
+ *                ctx->err holding the real call's errno;
+ *   HOOK_FAIL    return failure with errno ctx->err (an instance fd refusing
+ *                a write);
+ *   HOOK_RETURN  return ctx->ret without the real call (lseek on one).
+ * Pre and post functions may change errno freely: the wrappers restore it.
+ */
+#ifndef SHIM_HOOKS_FAMILIES_H
+#define SHIM_HOOKS_FAMILIES_H
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+
+#include "hooks/files.h"
+#include "hooks/objects.h"
+
+enum hook_state { HOOK_SKIP = 0, HOOK_RUN, HOOK_FAIL, HOOK_RETURN };
+
+/* unlink family: remove() unlinks a file or removes a directory */
+#define HOOK_UNLINK_EITHER 0x40000000
+
+struct hook_ctx {
+	int err;
+	intptr_t ret;
+	int fd, fd2;
+	uint64_t word, word2;	/* fd table words before the call */
+	int dirfd, dirfd2;
+	const char *path, *path2;
+	int flags;
+	uint32_t mask;
+	bool existed, gone, pending, noop, have_target;
+	void *ptr;
+	long pending_bytes;
+	struct close_facts facts;
+	struct hook_obj obj, obj2;
+};
+
+/* masks that depend on the arguments, as the kernel's fsnotify_change() */
+uint32_t hook_chown_mask(uid_t owner, gid_t group);
+uint32_t hook_utimens_mask(const struct timespec times[2]);
+
+#define FAMILY(name, ...)                                                      \
+	int hook_pre_##name(struct hook_ctx *c, __VA_ARGS__);                  \
+	void hook_post_##name(struct hook_ctx *c, intptr_t ret)
+
+FAMILY(open, int dirfd, const char *path, int flags, mode_t mode);
+FAMILY(close, int fd);
+FAMILY(dup, int oldfd, int newfd);
+FAMILY(access, int fd);
+FAMILY(modify, int fd, int stream);
+FAMILY(attr_fd, int fd, uint32_t mask);
+FAMILY(attr_path, int dirfd, const char *path, int flags, uint32_t mask);
+FAMILY(seek, int fd);
+FAMILY(create, int dirfd, const char *path, uint32_t isdir);
+FAMILY(link, int olddirfd, const char *old, int newdirfd, const char *new, int flags);
+FAMILY(unlink, int dirfd, const char *path, int flags);
+FAMILY(rename, int olddirfd, const char *old, int newdirfd, const char *new, unsigned flags);
+FAMILY(opendir, const char *path);
+FAMILY(closedir, DIR *dir);
+FAMILY(readdir, DIR *dir);
+FAMILY(rewinddir, DIR *dir);
+FAMILY(fopen, const char *path, const char *mode);
+FAMILY(fclose, FILE *stream);
+FAMILY(fflush, FILE *stream);
+
+#undef FAMILY
+
+#endif

@@ -1,0 +1,356 @@
+/*
+ * files.c - the hooks on file descriptors: open, close, dup, and the events
+ * of reading, writing and changing attributes through an fd.
+ *
+ * Each open file gets a record (fdtable.h) holding what its events need:
+ * its inode, its directory and name, whether it was opened for writing.
+ * An fd the table does not know (opened before any watch existed, or
+ * inherited) is adopted on first use through /proc/self/fd; one that is
+ * not a file (a pipe, a socket) is marked so and never looked at again.
+ *
+ * IN_DELETE_SELF of an unlinked file waits for its last close (names.c marks
+ * the inode).  At the last close of a record whose inode is so marked, a
+ * write lease on the fd tells whether any other process still has the file
+ * open: the kernel grants it only to the sole opener.
+ */
+#include "hooks/files.h"
+
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hooks/families.h"
+#include "instance/instance.h"
+#include "notify/notify.h"
+#include "util/real.h"
+
+static uint32_t isdir_close_mask(const struct ofd *o)
+{
+	return (o->flags & OFD_WRITE) ? IN_CLOSE_WRITE : IN_CLOSE_NOWRITE;
+}
+
+struct ofd *hook_record_new(int fd, const struct hook_obj *obj, int open_flags)
+{
+	struct ofd *o = ofd_new();
+
+	if (!o)
+		return NULL;
+	o->inode = obj->inode;
+	if (obj->has_dir) {
+		o->dir = obj->dir;
+		snprintf(o->name, sizeof o->name, "%s", obj->name);
+		o->flags |= OFD_DIR_KNOWN;
+	}
+	if ((open_flags & O_ACCMODE) != O_RDONLY)
+		o->flags |= OFD_WRITE;
+	fdtable_set_file(fd, o);
+	return o;
+}
+
+struct ofd *hook_fd_record(int fd)
+{
+	uint64_t word = fdtable_clear(fd);
+	struct hook_obj obj;
+	struct ofd *o;
+	int fl;
+
+	/* put back what was there; adopt only what nobody knew */
+	switch (fdword_kind(word)) {
+	case FD_FILE:
+		fdtable_set_file(fd, fdword_file(word));
+		return fdword_file(word);
+	case FD_INSTANCE:
+		fdtable_set_instance(fd, fdword_instance(word));
+		return NULL;
+	case FD_OTHER:
+		fdtable_set_other(fd);
+		return NULL;
+	case FD_NONE:
+		break;
+	}
+	if (obj_from_fd(fd, &obj) < 0)
+		return NULL;
+	if (S_ISFIFO(obj.inode.mode) || S_ISSOCK(obj.inode.mode) || !obj.has_dir) {
+		fdtable_set_other(fd);
+		return NULL;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_PATH))
+		return NULL;
+	o = hook_record_new(fd, &obj, fl);
+	return o;
+}
+
+static void record_event(struct ofd *o, int fd, bool unlinked, uint32_t mask)
+{
+	struct notify_obj t = {
+		.inode = &o->inode,
+		.dir = (o->flags & OFD_DIR_KNOWN) ? &o->dir : NULL,
+		.name = (o->flags & OFD_DIR_KNOWN) ? o->name : NULL,
+		.fd = fd,
+		.unlinked = unlinked,
+	};
+	notify_child(mask, &t);
+}
+
+void hook_record_event(struct ofd *o, int fd, uint32_t mask)
+{
+	record_event(o, fd, false, mask);
+}
+
+void hook_record_event_closed(struct ofd *o, bool unlinked, uint32_t mask)
+{
+	record_event(o, -1, unlinked, mask);
+}
+
+void hook_fd_event(int fd, uint32_t mask)
+{
+	struct ofd *o = hook_fd_record(fd);
+
+	if (o)
+		hook_record_event(o, fd, mask);
+}
+
+/* Before the real close of the last fd on a record: is this the last
+ * opener of an inode whose deletion waits? */
+static bool probe_last_opener(int fd, struct ofd *o)
+{
+	bool last;
+
+	if (!notify_take_delete_pending(&o->inode.id))
+		return false;
+	if (real_fcntl(fd, F_SETLEASE, (long)F_WRLCK) == 0) {
+		real_fcntl(fd, F_SETLEASE, (long)F_UNLCK);
+		last = true;
+	} else {
+		/* EAGAIN: open elsewhere.  EACCES, EINVAL: we cannot tell;
+		 * take this close as the last rather than never report. */
+		last = errno != EAGAIN;
+	}
+	if (!last)
+		notify_mark_delete_pending(&o->inode.id);
+	return last;
+}
+
+void hook_closing(int fd, uint64_t word, struct close_facts *facts)
+{
+	struct ofd *o = fdword_file(word);
+	struct inode_info now;
+
+	facts->last_opener = facts->unlinked = false;
+	if (!o || __atomic_load_n(&o->refs, __ATOMIC_RELAXED) != 1 || !domain_watching())
+		return;
+	facts->unlinked = ident_fstat(fd, &now) == 0 && now.nlink == 0;
+	if (facts->unlinked)
+		facts->last_opener = probe_last_opener(fd, o);
+}
+
+void hook_closed(int fd, uint64_t word, const struct close_facts *facts)
+{
+	struct ofd *o;
+
+	switch (fdword_kind(word)) {
+	case FD_INSTANCE:
+		frontend_closed(fd, fdword_instance(word));
+		break;
+	case FD_FILE:
+		o = fdword_file(word);
+		if (!o || !ofd_put(o))
+			break;
+		if (domain_watching()) {
+			hook_record_event_closed(o, facts && facts->unlinked,
+						 isdir_close_mask(o));
+			if (facts && facts->last_opener)
+				notify_gone(&o->inode);
+		}
+		ofd_free(o);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- open */
+
+int hook_pre_open(struct hook_ctx *c, int dirfd, const char *path, int flags, mode_t mode)
+{
+	struct inode_info before;
+
+	(void)mode;
+	if (!domain_watching() || (flags & O_PATH))
+		return HOOK_SKIP;
+	c->dirfd = dirfd;
+	c->path = path;
+	c->flags = flags;
+	c->existed = true;
+	if ((flags & O_CREAT) && path)
+		c->existed = ident_stat(dirfd, path,
+					(flags & (O_NOFOLLOW | O_EXCL)) ? AT_SYMLINK_NOFOLLOW : 0,
+					&before) == 0;
+	return HOOK_RUN;
+}
+
+void hook_post_open(struct hook_ctx *c, intptr_t ret)
+{
+	int fd = (int)ret;
+	struct hook_obj obj;
+	struct ofd *o;
+
+	if (fd < 0)
+		return;
+	fdtable_clear(fd);
+	if (obj_from_fd(fd, &obj) < 0)
+		return;
+	o = hook_record_new(fd, &obj, c->flags);
+	if (!o)
+		return;
+	if (!c->existed && obj.has_dir)
+		notify_entry(IN_CREATE, &obj.dir, obj.name, false, 0);
+	hook_record_event(o, fd, IN_OPEN);
+	if ((c->flags & O_TRUNC) && c->existed && S_ISREG(obj.inode.mode))
+		hook_record_event(o, fd, IN_MODIFY);
+}
+
+/* ---- close */
+
+int hook_pre_close(struct hook_ctx *c, int fd)
+{
+	struct ofd *o;
+
+	c->fd = fd;
+	c->word = 0;
+	if (fd < 0)
+		return HOOK_SKIP;
+	c->word = fdtable_clear(fd);
+	if (!c->word) {
+		if (!domain_watching())
+			return HOOK_SKIP;
+		/* unknown: learn what it is before it is gone */
+		o = hook_fd_record(fd);
+		c->word = fdtable_clear(fd);
+		if (!o)
+			return HOOK_RUN;
+	}
+	hook_closing(fd, c->word, &c->facts);
+	return HOOK_RUN;
+}
+
+void hook_post_close(struct hook_ctx *c, intptr_t ret)
+{
+	/* Linux releases the fd even when close fails, except with EBADF,
+	 * where there was no fd to release (and the entry was stale). */
+	if (ret < 0 && c->err == EBADF)
+		return;
+	hook_closed(c->fd, c->word, &c->facts);
+}
+
+/* ---- dup, dup2, dup3 */
+
+int hook_pre_dup(struct hook_ctx *c, int oldfd, int newfd)
+{
+	c->fd = oldfd;
+	c->fd2 = newfd;
+	c->word = fdtable_kind(oldfd) ? 1 : 0;
+	c->word2 = 0;
+	c->facts = (struct close_facts){ false, false };
+	if (newfd >= 0 && newfd != oldfd && fdtable_kind(newfd) != FD_NONE) {
+		hook_closing(newfd, fdtable_word(newfd), &c->facts);
+		return HOOK_RUN;
+	}
+	if (c->word)
+		return HOOK_RUN;
+	if (!domain_watching())
+		return HOOK_SKIP;
+	/* Unknown files: adopt them now, so that both fds share one record
+	 * and the one that dup2 closes gets its close event. */
+	hook_fd_record(oldfd);
+	if (newfd >= 0 && newfd != oldfd)
+		hook_fd_record(newfd);
+	return HOOK_RUN;
+}
+
+void hook_post_dup(struct hook_ctx *c, intptr_t ret)
+{
+	int newfd = (int)ret;
+	uint64_t word;
+
+	if (newfd < 0)
+		return;
+	if (c->fd2 >= 0 && c->fd2 != c->fd) {
+		/* dup2 over an open fd closes it first */
+		uint64_t old = fdtable_clear(newfd);
+		hook_closed(newfd, old, &c->facts);
+	}
+	if (newfd == c->fd)
+		return;
+	word = fdtable_dup(c->fd, newfd);
+	if (fdword_kind(word) == FD_INSTANCE) {
+		fdtable_clear(newfd);
+		frontend_adopt(newfd, fdword_instance(word));
+	}
+}
+
+/* ---- events through an fd */
+
+int hook_pre_access(struct hook_ctx *c, int fd)
+{
+	c->fd = fd;
+	return domain_watching() ? HOOK_RUN : HOOK_SKIP;
+}
+
+void hook_post_access(struct hook_ctx *c, intptr_t ret)
+{
+	if (ret > 0)
+		hook_fd_event(c->fd, IN_ACCESS);
+}
+
+int hook_pre_modify(struct hook_ctx *c, int fd, int stream)
+{
+	struct slot_ref ref;
+
+	if (stream && instance_of(fd, &ref)) {
+		c->err = EBADF;
+		return HOOK_FAIL;
+	}
+	c->fd = fd;
+	return domain_watching() ? HOOK_RUN : HOOK_SKIP;
+}
+
+void hook_post_modify(struct hook_ctx *c, intptr_t ret)
+{
+	if (ret > 0)
+		hook_fd_event(c->fd, IN_MODIFY);
+}
+
+int hook_pre_attr_fd(struct hook_ctx *c, int fd, uint32_t mask)
+{
+	c->fd = fd;
+	c->mask = mask;
+	return mask && domain_watching() ? HOOK_RUN : HOOK_SKIP;
+}
+
+void hook_post_attr_fd(struct hook_ctx *c, intptr_t ret)
+{
+	if (ret == 0)
+		hook_fd_event(c->fd, c->mask);
+}
+
+int hook_pre_seek(struct hook_ctx *c, int fd)
+{
+	struct slot_ref ref;
+
+	if (instance_of(fd, &ref)) {
+		c->ret = 0;
+		return HOOK_RETURN;
+	}
+	return HOOK_SKIP;
+}
+
+void hook_post_seek(struct hook_ctx *c, intptr_t ret)
+{
+	(void)c;
+	(void)ret;
+}

@@ -1,0 +1,253 @@
+/*
+ * manual.c - the wrappers the generator cannot write: the variadic
+ * functions (open, openat, fcntl, ioctl), and the reads that an instance fd
+ * diverts to the front end.  They follow the generated wrappers' shape
+ * (families.h) and keep errno the same way.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "hooks/families.h"
+#include "hooks-real.h"
+#include "instance/instance.h"
+#include "util/export.h"
+
+extern void __chk_fail(void) __attribute__((noreturn));
+
+/* open(2)'s mode argument is only there with O_CREAT or O_TMPFILE. */
+#define OPEN_MODE(flags, ap) \
+	(((flags) & O_CREAT) || ((flags) & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0)
+
+static int open_wrapper(int (*real)(int, const char *, int, mode_t), int dirfd,
+			const char *path, int flags, mode_t mode)
+{
+	struct hook_ctx ctx;
+	int saved = errno;
+	int state = hook_pre_open(&ctx, dirfd, path, flags, mode);
+	int ret;
+
+	if (__builtin_expect(state == HOOK_SKIP, 1))
+		return real(dirfd, path, flags, mode);
+	errno = saved;
+	ret = real(dirfd, path, flags, mode);
+	ctx.err = errno;
+	hook_post_open(&ctx, ret);
+	errno = ctx.err;
+	return ret;
+}
+
+static int call_open(int dirfd, const char *path, int flags, mode_t mode)
+{
+	(void)dirfd;
+	return real_open(path, flags, mode);
+}
+
+static int call_open64(int dirfd, const char *path, int flags, mode_t mode)
+{
+	(void)dirfd;
+	return real_open64(path, flags, mode);
+}
+
+SHIM_EXPORT int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t mode = OPEN_MODE(flags, ap);
+	va_end(ap);
+	return open_wrapper(call_open, AT_FDCWD, path, flags, mode);
+}
+
+SHIM_EXPORT int open64(const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t mode = OPEN_MODE(flags, ap);
+	va_end(ap);
+	return open_wrapper(call_open64, AT_FDCWD, path, flags, mode);
+}
+
+SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t mode = OPEN_MODE(flags, ap);
+	va_end(ap);
+	return open_wrapper(real_openat, dirfd, path, flags, mode);
+}
+
+SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t mode = OPEN_MODE(flags, ap);
+	va_end(ap);
+	return open_wrapper(real_openat64, dirfd, path, flags, mode);
+}
+
+/* ---- fcntl: F_DUPFD* are dups; F_GETFL of an instance says O_RDONLY */
+
+static int fcntl_wrapper(int (*real)(int, int, long), int fd, int cmd, long arg)
+{
+	struct slot_ref ref;
+	struct hook_ctx ctx;
+	int saved = errno, ret, state;
+
+	if (cmd == F_GETFL && instance_of(fd, &ref)) {
+		ret = real(fd, cmd, arg);
+		return ret < 0 ? ret : (ret & ~O_ACCMODE) | O_RDONLY;
+	}
+	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
+		return real(fd, cmd, arg);
+	state = hook_pre_dup(&ctx, fd, -1);
+	if (__builtin_expect(state == HOOK_SKIP, 1))
+		return real(fd, cmd, arg);
+	errno = saved;
+	ret = real(fd, cmd, arg);
+	ctx.err = errno;
+	hook_post_dup(&ctx, ret);
+	errno = ctx.err;
+	return ret;
+}
+
+SHIM_EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	long arg = va_arg(ap, long);
+	va_end(ap);
+	return fcntl_wrapper(real_fcntl, fd, cmd, arg);
+}
+
+SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	long arg = va_arg(ap, long);
+	va_end(ap);
+	return fcntl_wrapper(real_fcntl64, fd, cmd, arg);
+}
+
+/* ---- ioctl: FIONREAD of an instance is its queue's byte count */
+
+SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
+{
+	struct slot_ref ref;
+	va_list ap;
+	void *arg;
+	int bytes, ret;
+
+	va_start(ap, request);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (request != FIONREAD || !instance_of(fd, &ref))
+		return real_ioctl(fd, request, arg);
+	ret = frontend_fionread(ref, &bytes);
+	if (ret < 0) {
+		errno = -ret;
+		return -1;
+	}
+	/* the kernel's put_user: EFAULT on a bad pointer is the caller's */
+	*(int *)arg = bytes;
+	return 0;
+}
+
+/* ---- reads: instance fds go to the front end, others may be IN_ACCESS */
+
+static ssize_t errno_return(ssize_t ret)
+{
+	if (ret < 0) {
+		errno = (int)-ret;
+		return -1;
+	}
+	return ret;
+}
+
+static ssize_t after_read(struct hook_ctx *ctx, int state, ssize_t ret)
+{
+	if (state == HOOK_SKIP)
+		return ret;
+	ctx->err = errno;
+	hook_post_access(ctx, ret);
+	errno = ctx->err;
+	return ret;
+}
+
+SHIM_EXPORT ssize_t read(int fd, void *buf, size_t count)
+{
+	struct slot_ref ref;
+	struct hook_ctx ctx;
+	int state;
+
+	if (instance_of(fd, &ref))
+		return errno_return(frontend_read(fd, ref, buf, count));
+	state = hook_pre_access(&ctx, fd);
+	if (__builtin_expect(state == HOOK_SKIP, 1))
+		return real_read(fd, buf, count);
+	return after_read(&ctx, state, real_read(fd, buf, count));
+}
+
+SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen)
+{
+	struct slot_ref ref;
+	struct hook_ctx ctx;
+	int state;
+
+	if (instance_of(fd, &ref)) {
+		if (count > buflen)
+			__chk_fail();
+		return errno_return(frontend_read(fd, ref, buf, count));
+	}
+	state = hook_pre_access(&ctx, fd);
+	if (__builtin_expect(state == HOOK_SKIP, 1))
+		return real___read_chk(fd, buf, count, buflen);
+	return after_read(&ctx, state, real___read_chk(fd, buf, count, buflen));
+}
+
+SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
+{
+	struct slot_ref ref;
+	struct hook_ctx ctx;
+	int state;
+
+	if (instance_of(fd, &ref))
+		return errno_return(frontend_readv(fd, ref, iov, iovcnt));
+	state = hook_pre_access(&ctx, fd);
+	if (__builtin_expect(state == HOOK_SKIP, 1))
+		return real_readv(fd, iov, iovcnt);
+	return after_read(&ctx, state, real_readv(fd, iov, iovcnt));
+}
+
+/* preadv2 at offset -1 reads at the current position, like readv; on an
+ * instance fd a real offset is ESPIPE, as the pipe answers by itself. */
+SHIM_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags)
+{
+	struct slot_ref ref;
+	struct hook_ctx ctx;
+	int state;
+
+	if (offset == -1 && instance_of(fd, &ref))
+		return errno_return(frontend_readv(fd, ref, iov, iovcnt));
+	state = hook_pre_access(&ctx, fd);
+	if (__builtin_expect(state == HOOK_SKIP, 1))
+		return real_preadv2(fd, iov, iovcnt, offset, flags);
+	return after_read(&ctx, state, real_preadv2(fd, iov, iovcnt, offset, flags));
+}
+
+SHIM_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int iovcnt, off64_t offset, int flags)
+{
+	struct slot_ref ref;
+	struct hook_ctx ctx;
+	int state;
+
+	if (offset == -1 && instance_of(fd, &ref))
+		return errno_return(frontend_readv(fd, ref, iov, iovcnt));
+	state = hook_pre_access(&ctx, fd);
+	if (__builtin_expect(state == HOOK_SKIP, 1))
+		return real_preadv64v2(fd, iov, iovcnt, offset, flags);
+	return after_read(&ctx, state, real_preadv64v2(fd, iov, iovcnt, offset, flags));
+}

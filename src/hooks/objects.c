@@ -1,0 +1,126 @@
+/*
+ * objects.c - see objects.h.
+ */
+#include "objects.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/real.h"
+
+/* Split path into its directory part and last component, ignoring trailing
+ * slashes.  Returns false when the last component is not a plain name. */
+static bool split(const char *path, char *dir, size_t dirsize, char *name)
+{
+	size_t len = strlen(path);
+	const char *slash, *base;
+	size_t baselen;
+
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	if (len == 0 || len >= PATH_MAX)
+		return false;
+	slash = memrchr(path, '/', len);
+	base = slash ? slash + 1 : path;
+	baselen = len - (size_t)(base - path);
+	if (baselen == 0 || baselen > NAME_MAX ||
+	    (baselen == 1 && base[0] == '.') ||
+	    (baselen == 2 && base[0] == '.' && base[1] == '.'))
+		return false;
+	memcpy(name, base, baselen);
+	name[baselen] = 0;
+	if (!slash)
+		snprintf(dir, dirsize, ".");
+	else if (slash == path)
+		snprintf(dir, dirsize, "/");
+	else
+		snprintf(dir, dirsize, "%.*s", (int)(slash - path), path);
+	return true;
+}
+
+int obj_from_fd(int fd, struct hook_obj *o)
+{
+	char link[64], path[PATH_MAX], dir[PATH_MAX];
+	ssize_t n;
+	int ret;
+
+	o->has_inode = o->has_dir = false;
+	o->name[0] = 0;
+	ret = ident_fstat(fd, &o->inode);
+	if (ret < 0)
+		return ret;
+	o->has_inode = true;
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof path - 1);
+	if (n <= 0 || path[0] != '/')
+		return 0;
+	path[n] = 0;
+	if (o->inode.nlink == 0 && n > 10 && !strcmp(path + n - 10, " (deleted)"))
+		path[n - 10] = 0;
+	if (split(path, dir, sizeof dir, o->name) &&
+	    ident_stat(AT_FDCWD, dir, 0, &o->dir) == 0)
+		o->has_dir = true;
+	else
+		o->name[0] = 0;
+	return 0;
+}
+
+/* Resolve through an O_PATH fd: exact for ".", ".." and symbolic links. */
+static int lookup_via_fd(int dirfd, const char *path, bool follow, struct hook_obj *o)
+{
+	int fd = real_openat(dirfd, path, O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW), 0);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = obj_from_fd(fd, o);
+	real_close(fd);
+	return ret;
+}
+
+int obj_lookup_entry(int dirfd, const char *path, struct hook_obj *o)
+{
+	char dir[PATH_MAX];
+
+	o->has_inode = o->has_dir = false;
+	if (!path)
+		return -EFAULT;
+	if (!split(path, dir, sizeof dir, o->name))
+		return lookup_via_fd(dirfd, path, false, o);
+	if (ident_stat(dirfd, dir, 0, &o->dir) == 0)
+		o->has_dir = true;
+	return 0;
+}
+
+int obj_lookup(int dirfd, const char *path, bool follow, struct hook_obj *o)
+{
+	int ret;
+
+	if (!path)
+		return -EFAULT;
+	ret = obj_lookup_entry(dirfd, path, o);
+	if (ret < 0)
+		return ret;
+	if (o->has_inode)	/* resolved through an fd already */
+		return 0;
+	ret = ident_stat(dirfd, path, AT_SYMLINK_NOFOLLOW, &o->inode);
+	if (ret < 0)
+		return ret;
+	if (follow && S_ISLNK(o->inode.mode))
+		return lookup_via_fd(dirfd, path, true, o);
+	o->has_inode = true;
+	return 0;
+}
+
+struct notify_obj obj_notify(const struct hook_obj *o, int fd)
+{
+	return (struct notify_obj){
+		.inode = o->has_inode ? &o->inode : NULL,
+		.dir = o->has_dir ? &o->dir : NULL,
+		.name = o->has_dir ? o->name : NULL,
+		.fd = fd,
+	};
+}

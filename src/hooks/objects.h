@@ -1,0 +1,40 @@
+/*
+ * objects.h - what a hook's arguments name: the inode, the directory that
+ * holds it and its name there, as the kernel's dentry would give them.
+ *
+ * Only called once the hook knows a watch exists somewhere (the fast path
+ * never gets here).  Each lookup is made with the real functions, costs
+ * one or two stat calls in the common case (a plain last component), and
+ * falls back to resolving through /proc/self/fd when the last component is
+ * ".", "..", or a symbolic link to follow.
+ */
+#ifndef SHIM_HOOKS_OBJECTS_H
+#define SHIM_HOOKS_OBJECTS_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "notify/notify.h"
+#include "util/ident.h"
+
+struct hook_obj {
+	struct inode_info inode;
+	struct inode_info dir;
+	bool has_inode, has_dir;
+	char name[NAME_MAX + 1];
+};
+
+/* The object dirfd/path, following a final symbolic link if follow. */
+int obj_lookup(int dirfd, const char *path, bool follow, struct hook_obj *o);
+
+/* Only the directory entry: its directory and name (for creations and
+ * removals, where the object is looked up separately or is gone). */
+int obj_lookup_entry(int dirfd, const char *path, struct hook_obj *o);
+
+/* What an open fd refers to. */
+int obj_from_fd(int fd, struct hook_obj *o);
+
+/* The notify layer's view of o. */
+struct notify_obj obj_notify(const struct hook_obj *o, int fd);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * init.c - the library's constructor: settings, the fd table, the domain,
+ * the instance fds kept across exec, and the fork handler.
+ *
+ * Whatever fails here leaves the library inert (hooks pass everything
+ * through, inotify calls fail with ENOMEM) after one message: it never
+ * stops the host program.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "domain/domain.h"
+#include "instance/fdtable.h"
+#include "instance/instance.h"
+#include "util/config.h"
+#include "util/log.h"
+
+static void after_fork_child(void)
+{
+	frontend_after_fork();
+}
+
+__attribute__((constructor)) static void shim_init(void)
+{
+	int saved = errno, ret;
+
+	shim_log_init();
+	shim_config_load();
+	if (fdtable_init() < 0) {
+		shim_log("no memory for the fd table; the shim is inert");
+		errno = saved;
+		return;
+	}
+	ret = domain_open();
+	if (ret < 0)
+		shim_log("no domain (%s); events will not be seen", strerror(-ret));
+	else
+		frontend_after_exec();
+	pthread_atfork(NULL, NULL, after_fork_child);
+	errno = saved;
+}

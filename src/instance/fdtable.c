@@ -1,0 +1,198 @@
+/*
+ * fdtable.c - see fdtable.h.
+ *
+ * Word layout: bits 60-63 kind; FD_INSTANCE: bits 32-43 slot, 0-31 gen;
+ * FD_FILE: bits 0-31 record index + 1.
+ */
+#include "fdtable.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+static uint64_t *table;
+static struct ofd *pool;
+static uint32_t pool_hint;
+
+int fdtable_init(void)
+{
+	void *t, *p;
+
+	if (table)
+		return 0;
+	t = mmap(NULL, FDTABLE_SIZE * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (t == MAP_FAILED)
+		return -ENOMEM;
+	p = mmap(NULL, OFD_POOL_SIZE * sizeof(struct ofd), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		munmap(t, FDTABLE_SIZE * sizeof(uint64_t));
+		return -ENOMEM;
+	}
+	pool = p;
+	__atomic_store_n(&table, t, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static uint64_t *slot_of(int fd)
+{
+	uint64_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+
+	if (!t || fd < 0 || (unsigned)fd >= FDTABLE_SIZE)
+		return NULL;
+	return &t[fd];
+}
+
+enum fd_kind fdword_kind(uint64_t word)
+{
+	return (enum fd_kind)(word >> 60);
+}
+
+struct slot_ref fdword_instance(uint64_t word)
+{
+	return (struct slot_ref){ (uint32_t)(word >> 32) & 0xfff, (uint32_t)word };
+}
+
+struct ofd *fdword_file(uint64_t word)
+{
+	uint32_t idx = (uint32_t)word;
+
+	if (fdword_kind(word) != FD_FILE || idx == 0 || idx > OFD_POOL_SIZE)
+		return NULL;
+	return &pool[idx - 1];
+}
+
+static uint64_t load(int fd)
+{
+	uint64_t *s = slot_of(fd);
+	return s ? __atomic_load_n(s, __ATOMIC_ACQUIRE) : 0;
+}
+
+uint64_t fdtable_word(int fd)
+{
+	return load(fd);
+}
+
+enum fd_kind fdtable_kind(int fd)
+{
+	return fdword_kind(load(fd));
+}
+
+bool fdtable_instance(int fd, struct slot_ref *ref)
+{
+	uint64_t w = load(fd);
+
+	if (fdword_kind(w) != FD_INSTANCE)
+		return false;
+	*ref = fdword_instance(w);
+	return true;
+}
+
+struct ofd *fdtable_file(int fd)
+{
+	return fdword_file(load(fd));
+}
+
+void fdtable_set_instance(int fd, struct slot_ref ref)
+{
+	uint64_t *s = slot_of(fd);
+
+	if (s)
+		__atomic_store_n(s, (uint64_t)FD_INSTANCE << 60 |
+				    (uint64_t)(ref.slot & 0xfff) << 32 | ref.gen,
+				 __ATOMIC_RELEASE);
+}
+
+void fdtable_set_file(int fd, struct ofd *o)
+{
+	uint64_t *s = slot_of(fd);
+
+	if (s && o)
+		__atomic_store_n(s, (uint64_t)FD_FILE << 60 | (uint64_t)(o - pool + 1),
+				 __ATOMIC_RELEASE);
+}
+
+void fdtable_set_other(int fd)
+{
+	uint64_t *s = slot_of(fd);
+
+	if (s)
+		__atomic_store_n(s, (uint64_t)FD_OTHER << 60, __ATOMIC_RELEASE);
+}
+
+uint64_t fdtable_clear(int fd)
+{
+	uint64_t *s = slot_of(fd);
+	return s ? __atomic_exchange_n(s, 0, __ATOMIC_ACQ_REL) : 0;
+}
+
+uint64_t fdtable_dup(int oldfd, int newfd)
+{
+	uint64_t w = load(oldfd);
+	uint64_t *s = slot_of(newfd);
+	struct ofd *o = fdword_file(w);
+
+	if (!s)
+		return 0;
+	if (o)
+		ofd_get(o);
+	__atomic_store_n(s, w, __ATOMIC_RELEASE);
+	return w;
+}
+
+struct ofd *ofd_new(void)
+{
+	if (!pool)
+		return NULL;
+	uint32_t start = __atomic_fetch_add(&pool_hint, 1, __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < OFD_POOL_SIZE; i++) {
+		struct ofd *o = &pool[(start + i) % OFD_POOL_SIZE];
+		uint32_t zero = 0;
+		if (__atomic_load_n(&o->refs, __ATOMIC_RELAXED) == 0 &&
+		    __atomic_compare_exchange_n(&o->refs, &zero, UINT32_MAX, false,
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			memset((char *)o + sizeof o->refs, 0, sizeof *o - sizeof o->refs);
+			__atomic_store_n(&o->refs, 1, __ATOMIC_RELEASE);
+			return o;
+		}
+	}
+	return NULL;
+}
+
+void ofd_get(struct ofd *o)
+{
+	__atomic_add_fetch(&o->refs, 1, __ATOMIC_RELAXED);
+}
+
+bool ofd_put(struct ofd *o)
+{
+	uint32_t r = __atomic_load_n(&o->refs, __ATOMIC_RELAXED);
+
+	while (r != 0 && r != UINT32_MAX) {
+		if (__atomic_compare_exchange_n(&o->refs, &r, r == 1 ? UINT32_MAX : r - 1,
+						false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			return r == 1;
+	}
+	return false;
+}
+
+void ofd_free(struct ofd *o)
+{
+	__atomic_store_n(&o->refs, 0, __ATOMIC_RELEASE);
+}
+
+void fdtable_for_each_instance(void (*fn)(int fd, struct slot_ref ref, void *arg),
+			       void *arg)
+{
+	uint64_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+
+	if (!t)
+		return;
+	/* Callers ask only when the process holds an instance (fork). */
+	for (unsigned fd = 0; fd < 65536; fd++) {
+		uint64_t w = __atomic_load_n(&t[fd], __ATOMIC_ACQUIRE);
+		if (fdword_kind(w) == FD_INSTANCE)
+			fn((int)fd, fdword_instance(w), arg);
+	}
+}

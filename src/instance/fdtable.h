@@ -1,0 +1,83 @@
+/*
+ * fdtable.h - what this process knows about its own fds.
+ *
+ * One 64-bit word per fd number, read and written atomically, so that any
+ * thread and any signal handler can ask "is fd an emulated instance?" with
+ * one load and no lock.  A word holds:
+ *   FD_NONE       nothing known: the hooks treat the fd as the kernel would;
+ *   FD_INSTANCE   an emulated instance's fd, with its (slot, gen);
+ *   FD_FILE       a file opened under the shim, with its open-file record;
+ *   FD_OTHER      not a file that can be watched (a pipe, a socket): the
+ *                 hooks need not look at it again until it is closed.
+ *
+ * Open-file records (struct ofd) stand for the kernel's open file
+ * descriptions: dup and fork share one, and the close events come when
+ * the last fd on it closes.  A record is free while refs is 0; it is taken
+ * with a compare-and-swap, so allocation is lock-free and signal-safe.
+ *
+ * Lifetime: the table and the records are private memory, made at first
+ * use and inherited by fork; after exec, the instance fds the process still
+ * holds are found again from the registry's holder lists (instance.c).
+ */
+#ifndef SHIM_FDTABLE_H
+#define SHIM_FDTABLE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../core/slots.h"
+#include "../util/ident.h"
+
+enum fd_kind { FD_NONE = 0, FD_INSTANCE = 1, FD_FILE = 2, FD_OTHER = 3 };
+
+#define OFD_WRITE 0x1		/* opened for writing: IN_CLOSE_WRITE */
+#define OFD_DIR_KNOWN 0x2	/* dir and name are set */
+#define OFD_LISTING 0x4		/* readdir has started on it */
+
+struct ofd {
+	uint32_t refs;		/* fds on it in this process; 0 = free */
+	uint32_t flags;
+	struct inode_info inode;
+	struct inode_info dir;
+	char name[NAME_MAX + 1];
+};
+
+#define FDTABLE_SIZE (1u << 20)
+#define OFD_POOL_SIZE (1u << 16)
+
+/* Make the table; called by the constructor.  Returns 0 or -ENOMEM. */
+int fdtable_init(void);
+
+/* The word of fd, its kind, and its instance or record. */
+uint64_t fdtable_word(int fd);
+enum fd_kind fdtable_kind(int fd);
+bool fdtable_instance(int fd, struct slot_ref *ref);
+struct ofd *fdtable_file(int fd);
+
+void fdtable_set_instance(int fd, struct slot_ref ref);
+void fdtable_set_file(int fd, struct ofd *ofd);
+void fdtable_set_other(int fd);
+/* Forget fd; returns what it was (for the caller to act on). */
+uint64_t fdtable_clear(int fd);
+/* newfd now refers to what oldfd does (dup).  Returns the new word. */
+uint64_t fdtable_dup(int oldfd, int newfd);
+
+/* Decode a word returned above. */
+enum fd_kind fdword_kind(uint64_t word);
+struct slot_ref fdword_instance(uint64_t word);
+struct ofd *fdword_file(uint64_t word);
+
+/* A fresh record with refs 1, or NULL when the pool is full. */
+struct ofd *ofd_new(void);
+void ofd_get(struct ofd *o);
+/* Drop one reference; true when it was the last. */
+bool ofd_put(struct ofd *o);
+/* Release the memory of a record whose last reference was dropped. */
+void ofd_free(struct ofd *o);
+
+/* Visit every fd known as an instance (fork, exit). */
+void fdtable_for_each_instance(void (*fn)(int fd, struct slot_ref ref, void *arg),
+			       void *arg);
+
+#endif

@@ -1,0 +1,201 @@
+/*
+ * instance.c - see instance.h.
+ *
+ * Error order of inotify_add_watch, as the kernel checks: a mask with no
+ * inotify bit or with unknown bits (EINVAL), then the fd (EBADF), then
+ * IN_MASK_ADD with IN_MASK_CREATE or a fd that is not an instance (EINVAL),
+ * then the path (ENOENT, ENOTDIR, ELOOP, EACCES ...), then EEXIST, ENOSPC.
+ */
+#include "instance.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../core/core.h"
+#include "../core/slots.h"
+#include "../domain/registry.h"
+#include "../util/real.h"
+
+uint32_t instance_fds_held;
+
+void frontend_adopt(int fd, struct slot_ref ref)
+{
+	if (fdtable_kind(fd) != FD_INSTANCE)
+		__atomic_add_fetch(&instance_fds_held, 1, __ATOMIC_RELAXED);
+	fdtable_set_instance(fd, ref);
+	core_hold(ref, fd);
+}
+
+void frontend_closed(int fd, struct slot_ref ref)
+{
+	if (__atomic_load_n(&instance_fds_held, __ATOMIC_RELAXED))
+		__atomic_sub_fetch(&instance_fds_held, 1, __ATOMIC_RELAXED);
+	core_release(ref, fd);
+}
+
+int frontend_init1(int flags)
+{
+	struct slot_ref ref;
+	int fd, ret;
+
+	if (flags & ~(IN_CLOEXEC | IN_NONBLOCK))
+		return -EINVAL;
+	ret = core_create(!!(flags & IN_NONBLOCK), !!(flags & IN_CLOEXEC), &ref, &fd);
+	if (ret < 0)
+		return ret;
+	__atomic_add_fetch(&instance_fds_held, 1, __ATOMIC_RELAXED);
+	fdtable_set_instance(fd, ref);
+	return fd;
+}
+
+/* An fd that the table does not know may still be an instance: inherited
+ * through a path that registered no holder (vfork, posix_spawn).  Its FIFO
+ * identity says which one. */
+static int find_by_fifo(int fd, struct slot_ref *ref)
+{
+	struct domain *d = shim_domain;
+	struct stat st;
+	int found = 0;
+
+	if (!d || fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode))
+		return 0;
+	if (domain_lock(d) < 0)
+		return 0;
+	for (uint32_t slot = 1; slot < REGISTRY_INSTANCES && !found; slot++) {
+		struct reg_instance *inst = &d->instances[slot];
+		if (inst->state == RECORD_USED && inst->fifo_ino == st.st_ino &&
+		    inst->fifo_dev == st.st_dev) {
+			*ref = (struct slot_ref){ slot, inst->gen };
+			found = 1;
+		}
+	}
+	domain_unlock(d);
+	if (found)
+		frontend_adopt(fd, *ref);
+	return found;
+}
+
+/* EBADF for a closed fd, EINVAL for one that is not an instance. */
+static int lookup(int fd, struct slot_ref *ref)
+{
+	if (fdtable_instance(fd, ref))
+		return 0;
+	if (fcntl(fd, F_GETFD) < 0)
+		return -EBADF;
+	return find_by_fifo(fd, ref) ? 0 : -EINVAL;
+}
+
+int frontend_add_watch(int fd, const char *path, uint32_t mask)
+{
+	struct slot_ref ref;
+	int ret = core_check_mask(mask);
+
+	if (ret < 0)
+		return ret;
+	ret = lookup(fd, &ref);
+	if (ret < 0)
+		return ret;
+	ret = core_check_mask_flags(mask);
+	if (ret < 0)
+		return ret;
+	return core_add_watch(ref, path, mask);
+}
+
+int frontend_rm_watch(int fd, int wd)
+{
+	struct slot_ref ref;
+	int ret = lookup(fd, &ref);
+
+	if (ret < 0)
+		return ret;
+	return core_rm_wd(ref, wd);
+}
+
+ssize_t frontend_read(int fd, struct slot_ref ref, void *buf, size_t count)
+{
+	return core_read(ref, fd, buf, count);
+}
+
+/* The kernel's inotify fd has no read_iter: readv is one read per segment,
+ * stopping at the first short one (do_loop_readv_writev). */
+ssize_t frontend_readv(int fd, struct slot_ref ref, const struct iovec *iov, int iovcnt)
+{
+	ssize_t total = 0;
+
+	if (iovcnt < 0 || iovcnt > IOV_MAX)
+		return -EINVAL;
+	for (int i = 0; i < iovcnt; i++) {
+		ssize_t n;
+		if (!iov[i].iov_len)
+			continue;
+		n = core_read(ref, fd, iov[i].iov_base, iov[i].iov_len);
+		if (n < 0)
+			return total ? total : n;
+		total += n;
+		if ((size_t)n != iov[i].iov_len)
+			break;
+	}
+	return total;
+}
+
+int frontend_fionread(struct slot_ref ref, int *bytes)
+{
+	return core_queued_bytes(ref, bytes);
+}
+
+static void register_holder(int fd, struct slot_ref ref, void *arg)
+{
+	(void)arg;
+	core_hold(ref, fd);
+}
+
+void frontend_after_fork(void)
+{
+	if (__atomic_load_n(&instance_fds_held, __ATOMIC_RELAXED))
+		fdtable_for_each_instance(register_holder, NULL);
+}
+
+void frontend_after_exec(void)
+{
+	struct domain *d = shim_domain;
+	int pid = (int)getpid();
+	struct {
+		int fd;
+		struct slot_ref ref;
+	} found[64];
+	int n = 0;
+
+	if (!d || domain_lock(d) < 0)
+		return;
+	for (uint32_t slot = 1; slot < REGISTRY_INSTANCES; slot++) {
+		struct reg_instance *inst = &d->instances[slot];
+		if (inst->state != RECORD_USED)
+			continue;
+		for (uint32_t h = 0; h < inst->nholders && h < HOLDERS_PER_INSTANCE; h++) {
+			struct stat st;
+			int fd = inst->holders[h].fd;
+			if (inst->holders[h].pid != pid)
+				continue;
+			/* The fd survived exec only if it still is this FIFO. */
+			if (fstat(fd, &st) == 0 && st.st_ino == inst->fifo_ino &&
+			    st.st_dev == inst->fifo_dev) {
+				if (n < 64)
+					found[n++] = (typeof(found[0])){ fd, { slot, inst->gen } };
+			} else {
+				/* closed by exec (close-on-exec) */
+				registry_remove_holder(d, slot, pid, fd);
+				h--;
+			}
+		}
+		if (!slot_alive(d, slot))
+			slot_reclaim(d, slot);
+	}
+	domain_unlock(d);
+	for (int i = 0; i < n; i++) {
+		__atomic_add_fetch(&instance_fds_held, 1, __ATOMIC_RELAXED);
+		fdtable_set_instance(found[i].fd, found[i].ref);
+	}
+}

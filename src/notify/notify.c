@@ -1,0 +1,267 @@
+/*
+ * notify.c - see notify.h.
+ *
+ * Lock order: registry.lock is taken here; queue locks are taken inside
+ * queue_add() while it is held (domain.h).
+ */
+#include "notify.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "../core/slots.h"
+#include "../domain/registry.h"
+#include "../queue/queue.h"
+
+#define MAX_DEAD 8
+
+/* One delivery pass: instances found dead are reclaimed once it ends, so
+ * that no watch list changes under the walk. */
+struct pass {
+	struct domain *d;
+	uint32_t dead[MAX_DEAD];
+	int ndead;
+	int fd;			/* for IN_EXCL_UNLINK, or -1 */
+	int unlinked;		/* -1 until asked */
+};
+
+static bool begin(struct pass *p, int fd)
+{
+	p->d = shim_domain;
+	p->ndead = 0;
+	p->fd = fd;
+	p->unlinked = fd >= 0 ? -1 : 0;
+	if (!domain_watching())
+		return false;
+	return domain_lock(p->d) == 0;
+}
+
+static void end(struct pass *p)
+{
+	for (int i = 0; i < p->ndead; i++)
+		slot_reclaim(p->d, p->dead[i]);
+	domain_unlock(p->d);
+}
+
+static bool object_unlinked(struct pass *p)
+{
+	if (p->unlinked < 0) {
+		struct inode_info info;
+		p->unlinked = p->fd >= 0 && ident_fstat(p->fd, &info) == 0 &&
+			      info.nlink == 0;
+	}
+	return p->unlinked;
+}
+
+/* Queue one event to the instance of watch w.  Registry lock held. */
+static void queue_to(struct pass *p, struct reg_watch *w, int32_t wd,
+		     uint32_t mask, uint32_t cookie, const char *name)
+{
+	struct reg_instance *inst = reg_instance(p->d, w->instance);
+	struct slot_ref ref;
+	struct queue_waker waker;
+	struct queue *q;
+
+	if (!inst || inst->state != RECORD_USED)
+		return;
+	ref = (struct slot_ref){ w->instance, inst->gen };
+	q = slot_queue(p->d, ref);
+	if (!q)
+		return;
+	slot_producer_waker(&ref, &waker);
+	if (queue_add(q, wd, mask, cookie, name, &waker) == -ENXIO) {
+		for (int i = 0; i < p->ndead; i++)
+			if (p->dead[i] == w->instance)
+				return;
+		if (p->ndead < MAX_DEAD)
+			p->dead[p->ndead++] = w->instance;
+	}
+}
+
+void notify_watch_ended_locked(struct domain *d, uint32_t widx)
+{
+	struct pass p = { .d = d, .fd = -1, .unlinked = 0 };
+	struct reg_watch *w = reg_watch(d, widx);
+
+	if (!w || w->state != RECORD_USED)
+		return;
+	queue_to(&p, w, w->wd, IN_IGNORED, 0, NULL);
+	registry_remove_watch(d, widx);
+	/* a dead instance found here is left to the next reap */
+}
+
+/* Deliver to every watch on inode record iidx that wants the event. */
+static void deliver(struct pass *p, uint32_t iidx, uint32_t mask,
+		    uint32_t cookie, const char *name)
+{
+	struct reg_inode *in = reg_inode(p->d, iidx);
+	uint32_t next, guard = 0;
+
+	if (!in || in->state != RECORD_USED)
+		return;
+	for (uint32_t widx = in->marks; widx && guard++ <= REGISTRY_WATCHES; widx = next) {
+		struct reg_watch *w = reg_watch(p->d, widx);
+		if (!w)
+			break;
+		next = w->inode_next;
+		if (w->state != RECORD_USED || !(w->mask & mask & IN_ALL_EVENTS))
+			continue;
+		if ((w->flags & IN_EXCL_UNLINK) && object_unlinked(p))
+			continue;
+		queue_to(p, w, w->wd, mask, cookie, name);
+		if (w->flags & IN_ONESHOT)
+			notify_watch_ended_locked(p->d, widx);
+	}
+}
+
+static uint32_t find(struct pass *p, const struct inode_info *info)
+{
+	return info ? registry_find_inode(p->d, &info->id) : 0;
+}
+
+static uint32_t isdir_bit(const struct inode_info *info)
+{
+	return info && S_ISDIR(info->mode) ? IN_ISDIR : 0;
+}
+
+void notify_child(uint32_t mask, const struct notify_obj *o)
+{
+	struct pass p;
+	uint32_t dir, self;
+
+	if (!begin(&p, o->fd))
+		return;
+	if (o->fd < 0)
+		p.unlinked = o->unlinked;
+	mask |= isdir_bit(o->inode);
+	dir = o->name && o->name[0] ? find(&p, o->dir) : 0;
+	self = find(&p, o->inode);
+	if (dir)
+		deliver(&p, dir, mask, 0, o->name);
+	if (self)
+		deliver(&p, self, mask, 0, NULL);
+	end(&p);
+}
+
+void notify_entry(uint32_t mask, const struct inode_info *dir, const char *name,
+		  bool isdir, uint32_t cookie)
+{
+	struct pass p;
+	uint32_t idx;
+
+	if (!begin(&p, -1))
+		return;
+	idx = find(&p, dir);
+	if (idx)
+		deliver(&p, idx, mask | (isdir ? IN_ISDIR : 0), cookie, name);
+	end(&p);
+}
+
+void notify_self(uint32_t mask, const struct inode_info *inode)
+{
+	struct pass p;
+	uint32_t idx;
+
+	if (!begin(&p, -1))
+		return;
+	if (!(mask & (IN_MOVE_SELF | IN_DELETE_SELF)))
+		mask |= isdir_bit(inode);
+	idx = find(&p, inode);
+	if (idx)
+		deliver(&p, idx, mask, 0, NULL);
+	end(&p);
+}
+
+void notify_gone(const struct inode_info *inode)
+{
+	struct pass p;
+	uint32_t idx;
+	struct reg_inode *in;
+
+	if (!begin(&p, -1))
+		return;
+	idx = find(&p, inode);
+	if (idx)
+		deliver(&p, idx, IN_DELETE_SELF, 0, NULL);
+	/* every watch left on it ends; the inode record goes with the last */
+	for (uint32_t guard = 0; (in = reg_inode(p.d, idx)) && in->state == RECORD_USED &&
+				 in->marks && guard <= REGISTRY_WATCHES; guard++)
+		notify_watch_ended_locked(p.d, in->marks);
+	end(&p);
+}
+
+static uint32_t new_cookie(void)
+{
+	struct domain *d = shim_domain;
+	uint32_t c;
+
+	do
+		c = __atomic_add_fetch(&d->reg->cookie, 1, __ATOMIC_RELAXED);
+	while (c == 0);
+	return c;
+}
+
+void notify_move(const struct inode_info *olddir, const char *oldname,
+		 const struct inode_info *newdir, const char *newname,
+		 const struct inode_info *moved, const struct inode_info *target)
+{
+	struct pass p;
+	uint32_t cookie, isdir, idx;
+
+	if (!begin(&p, -1))
+		return;
+	cookie = new_cookie();
+	isdir = isdir_bit(moved);
+	if ((idx = find(&p, olddir)))
+		deliver(&p, idx, IN_MOVED_FROM | isdir, cookie, oldname);
+	if ((idx = find(&p, newdir)))
+		deliver(&p, idx, IN_MOVED_TO | isdir, cookie, newname);
+	if (target && (idx = find(&p, target)))
+		deliver(&p, idx, IN_ATTRIB | isdir_bit(target), 0, NULL);
+	if ((idx = find(&p, moved)))
+		deliver(&p, idx, IN_MOVE_SELF, 0, NULL);
+	end(&p);
+}
+
+bool notify_watched(const struct ident *id)
+{
+	struct pass p;
+	bool watched;
+
+	if (!begin(&p, -1))
+		return false;
+	watched = registry_find_inode(p.d, id) != 0;
+	end(&p);
+	return watched;
+}
+
+bool notify_mark_delete_pending(const struct ident *id)
+{
+	struct pass p;
+	struct reg_inode *in;
+
+	if (!begin(&p, -1))
+		return false;
+	in = reg_inode(p.d, registry_find_inode(p.d, id));
+	if (in)
+		in->flags |= INODE_DELETE_PENDING;
+	end(&p);
+	return in != NULL;
+}
+
+bool notify_take_delete_pending(const struct ident *id)
+{
+	struct pass p;
+	struct reg_inode *in;
+	bool was = false;
+
+	if (!begin(&p, -1))
+		return false;
+	in = reg_inode(p.d, registry_find_inode(p.d, id));
+	if (in && (in->flags & INODE_DELETE_PENDING)) {
+		in->flags &= ~INODE_DELETE_PENDING;
+		was = true;
+	}
+	end(&p);
+	return was;
+}

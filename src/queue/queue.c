@@ -1,0 +1,368 @@
+/*
+ * queue.c - see queue.h.
+ *
+ * Ring records are whole wire events, each contiguous.  When the next one
+ * does not fit before the end of the ring, a padding record (wd PAD_WD)
+ * fills the rest and the event starts again at offset 0.  Every size is a
+ * multiple of 16 and so is the capacity, so padding is never shorter than a
+ * header.
+ */
+#include "queue.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../util/log.h"
+#include "../util/real.h"
+
+#define HEADER_BYTES 4096
+#define PAD_WD INT32_MIN
+#define MAX_EVENT_BYTES (16 + 256)
+
+struct wire {
+	int32_t wd;
+	uint32_t mask;
+	uint32_t cookie;
+	uint32_t len;
+};
+
+static uint64_t ring_capacity(uint32_t max_events)
+{
+	uint64_t c = ((uint64_t)max_events + 2) * MAX_EVENT_BYTES;
+	return (c + 4095) & ~(uint64_t)4095;
+}
+
+static void init_robust_mutex(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
+	pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
+static int map_fd(int fd, struct queue *q)
+{
+	struct stat st;
+	struct queue_header *h;
+	void *map;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) ||
+	    st.st_size < HEADER_BYTES)
+		return -EPROTO;
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	h = map;
+	if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != QUEUE_MAGIC ||
+	    h->version != QUEUE_VERSION || h->header_size != sizeof *h ||
+	    h->capacity != ring_capacity(h->max_events) ||
+	    h->capacity + HEADER_BYTES != (uint64_t)st.st_size) {
+		munmap(map, (size_t)st.st_size);
+		return -EPROTO;
+	}
+	q->h = h;
+	q->ring = (unsigned char *)map + HEADER_BYTES;
+	q->map_size = (size_t)st.st_size;
+	return 0;
+}
+
+int queue_create(const char *path, uint32_t max_events, struct queue *q)
+{
+	uint64_t cap = ring_capacity(max_events);
+	struct queue_header *h;
+	int fd, ret;
+
+	fd = real_open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (real_fchmod(fd, 0600) < 0 ||
+	    real_ftruncate(fd, (off_t)(cap + HEADER_BYTES)) < 0) {
+		ret = -errno;
+		real_close(fd);
+		return ret;
+	}
+	h = mmap(NULL, HEADER_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (h == MAP_FAILED) {
+		ret = -errno;
+		real_close(fd);
+		return ret;
+	}
+	h->version = QUEUE_VERSION;
+	h->header_size = sizeof *h;
+	h->capacity = cap;
+	h->max_events = max_events;
+	init_robust_mutex(&h->lock);
+	__atomic_store_n(&h->magic, QUEUE_MAGIC, __ATOMIC_RELEASE);
+	munmap(h, HEADER_BYTES);
+	ret = map_fd(fd, q);
+	real_close(fd);
+	return ret;
+}
+
+int queue_map(const char *path, struct queue *q)
+{
+	int fd = real_open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = map_fd(fd, q);
+	real_close(fd);
+	return ret;
+}
+
+void queue_unmap(struct queue *q)
+{
+	if (q->h)
+		munmap(q->h, q->map_size);
+	q->h = NULL;
+	q->ring = NULL;
+}
+
+static struct wire *at(struct queue *q, uint64_t off)
+{
+	return (struct wire *)(q->ring + off);
+}
+
+static void reset(struct queue_header *h)
+{
+	h->count = 0;
+	h->overflow_queued = 0;
+	h->head = h->tail = h->used = h->bytes = h->last = 0;
+}
+
+/* After a holder died: walk the ring from head to tail; empty it if any
+ * record is out of shape. */
+static void repair(struct queue *q)
+{
+	struct queue_header *h = q->h;
+	uint64_t off = h->head, used = 0, bytes = 0, last = 0;
+	uint32_t count = 0;
+	bool ok = h->head < h->capacity && h->tail < h->capacity &&
+		  h->used <= h->capacity && h->head % 16 == 0 && h->tail % 16 == 0;
+
+	while (ok && used < h->used) {
+		struct wire *w = at(q, off);
+		uint64_t size = 16 + (uint64_t)w->len;
+		if (w->len % 16 || off + size > h->capacity) {
+			ok = false;
+			break;
+		}
+		used += size;
+		if (w->wd != PAD_WD) {
+			bytes += size;
+			last = off;
+			count++;
+		}
+		off = off + size == h->capacity ? 0 : off + size;
+	}
+	if (ok && used == h->used && off == h->tail) {
+		h->count = count;
+		h->bytes = bytes;
+		h->last = last;
+		return;
+	}
+	reset(h);
+	h->count = 1;
+	h->overflow_queued = 1;
+	*at(q, 0) = (struct wire){ .wd = -1, .mask = IN_Q_OVERFLOW };
+	h->tail = h->used = h->bytes = 16;
+	shim_log_once("an instance's queue was damaged by a dying process; "
+		      "its events were dropped and IN_Q_OVERFLOW queued");
+}
+
+static int lock(struct queue *q)
+{
+	int r = pthread_mutex_lock(&q->h->lock);
+
+	if (r == EOWNERDEAD) {
+		repair(q);
+		pthread_mutex_consistent(&q->h->lock);
+		return 0;
+	}
+	return -r;
+}
+
+static void unlock(struct queue *q)
+{
+	pthread_mutex_unlock(&q->h->lock);
+}
+
+/* Make "token in the FIFO" equal "events queued".  Returns the waker's
+ * error, if any. */
+static int settle_token(struct queue *q, const struct queue_waker *waker)
+{
+	struct queue_header *h = q->h;
+	int ret = 0;
+
+	if (h->count && !h->token) {
+		ret = waker->wake(waker->arg);
+		if (ret == 0)
+			h->token = 1;
+	} else if (!h->count && h->token) {
+		waker->unwake(waker->arg);
+		h->token = 0;
+	}
+	return ret;
+}
+
+static bool same_as_last(struct queue *q, int32_t wd, uint32_t mask,
+			 const char *name, size_t namelen)
+{
+	struct queue_header *h = q->h;
+	struct wire *last;
+
+	if (!h->count)
+		return false;
+	last = at(q, h->last);
+	if (last->mask & IN_IGNORED)
+		return false;
+	if (last->mask != mask || last->wd != wd)
+		return false;
+	if (!namelen)
+		return last->len == 0;
+	return last->len == event_wire_size(namelen) - 16 &&
+	       strcmp((const char *)(last + 1), name) == 0;
+}
+
+/* Append one record; the caller checked that count allows it. */
+static bool append(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
+		   const char *name, size_t namelen)
+{
+	struct queue_header *h = q->h;
+	uint64_t size = event_wire_size(namelen);
+	struct wire *w;
+
+	if (h->tail + size > h->capacity) {
+		uint64_t pad = h->capacity - h->tail;
+		if (h->used + pad + size > h->capacity)
+			return false;
+		*at(q, h->tail) = (struct wire){ .wd = PAD_WD, .len = (uint32_t)(pad - 16) };
+		h->used += pad;
+		h->tail = 0;
+	}
+	if (h->used + size > h->capacity)
+		return false;
+	w = at(q, h->tail);
+	*w = (struct wire){ .wd = wd, .mask = mask, .cookie = cookie,
+			    .len = (uint32_t)(size - 16) };
+	if (namelen) {
+		memset(w + 1, 0, size - 16);
+		memcpy(w + 1, name, namelen);
+	}
+	h->last = h->tail;
+	h->tail = h->tail + size == h->capacity ? 0 : h->tail + size;
+	h->used += size;
+	h->bytes += size;
+	h->count++;
+	h->total_events++;
+	return true;
+}
+
+int queue_add(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
+	      const char *name, const struct queue_waker *waker)
+{
+	struct queue_header *h = q->h;
+	size_t namelen = name ? strnlen(name, 255) : 0;
+	int ret;
+
+	ret = lock(q);
+	if (ret < 0)
+		return ret;
+	if (h->count >= h->max_events) {
+		if (!h->overflow_queued && append(q, -1, IN_Q_OVERFLOW, 0, NULL, 0)) {
+			h->overflow_queued = 1;
+			h->overflows++;
+		}
+		ret = 0;
+	} else if (same_as_last(q, wd, mask, name, namelen)) {
+		ret = 0;
+	} else {
+		ret = append(q, wd, mask, cookie, name, namelen) ? 1 : 0;
+	}
+	{
+		int w = settle_token(q, waker);
+		if (w < 0)
+			ret = w;
+	}
+	unlock(q);
+	return ret;
+}
+
+ssize_t queue_read(struct queue *q, void *buf, size_t count,
+		   const struct queue_waker *waker)
+{
+	struct queue_header *h = q->h;
+	unsigned char *out = buf;
+	size_t done = 0;
+	ssize_t ret;
+
+	ret = lock(q);
+	if (ret < 0)
+		return ret;
+	while (h->count) {
+		struct wire *w = at(q, h->head);
+		uint64_t size = 16 + (uint64_t)w->len;
+
+		if (w->len % 16 || h->head + size > h->capacity) {
+			repair(q);	/* never trust the ring blindly */
+			continue;
+		}
+		if (w->wd == PAD_WD) {
+			h->used -= size;
+			h->head = 0;
+			continue;
+		}
+		if (size > count - done) {
+			if (!done)
+				ret = -EINVAL;
+			break;
+		}
+		memcpy(out + done, w, size);
+		done += size;
+		if (w->mask & IN_Q_OVERFLOW)
+			h->overflow_queued = 0;
+		h->head = h->head + size == h->capacity ? 0 : h->head + size;
+		h->used -= size;
+		h->bytes -= size;
+		h->count--;
+	}
+	if (!h->count)
+		h->head = h->tail = h->used = h->bytes = 0;
+	settle_token(q, waker);
+	unlock(q);
+	return ret < 0 ? ret : (ssize_t)done;
+}
+
+void queue_token_taken(struct queue *q, const struct queue_waker *waker)
+{
+	if (lock(q) < 0)
+		return;
+	q->h->token = 0;
+	settle_token(q, waker);
+	unlock(q);
+}
+
+int queue_stat(struct queue *q, uint64_t *bytes, uint32_t *count)
+{
+	int ret = lock(q);
+
+	if (ret < 0)
+		return ret;
+	*bytes = q->h->bytes;
+	*count = q->h->count;
+	unlock(q);
+	return 0;
+}

@@ -1,0 +1,108 @@
+/*
+ * queue.h - one instance's event queue (the kernel's notification.c).
+ *
+ * The queue is a file of the domain (q-SLOT-GEN), mapped by the instance's
+ * holders and by every producer that delivers to it.  Events are stored in
+ * the kernel's wire format (struct inotify_event, name zero-padded to a
+ * multiple of 16), one after the other in a ring, so read() is a copy.
+ *
+ * Rules (today's kernel):
+ *   - an event equal to the unread tail (mask, wd, name; never after
+ *     IN_IGNORED) merges into it;
+ *   - once max_events events are queued, one IN_Q_OVERFLOW (wd -1) is
+ *     queued and later events are dropped until the queue has room again;
+ *     the overflow event counts in the length, as the kernel's does;
+ *   - read copies whole events only: EINVAL when the first one does not fit.
+ *
+ * Readiness: the instance's FIFO holds one byte (the token) exactly while
+ * the queue is non-empty.  The token is written and drained under the
+ * queue's lock through the waker the caller passes, so poll, select and
+ * epoll on the FIFO see the queue's state.  A blocked reader takes the token
+ * out of the FIFO itself (that is how it waits); it then reports that with
+ * queue_token_taken() before reading, and the invariant is restored under
+ * the lock.
+ *
+ * Lock: queue.lock, robust and process-shared.  It is taken after
+ * registry.lock when both are held (domain.h).  If a holder died, the ring
+ * is checked record by record; if it does not hold up, the queue is emptied
+ * and one IN_Q_OVERFLOW tells the reader that events were lost.
+ */
+#ifndef SHIM_QUEUE_H
+#define SHIM_QUEUE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define QUEUE_MAGIC 0x4555455551534e49ULL /* "INSQUEUE" */
+#define QUEUE_VERSION 1
+
+struct queue_header {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t header_size;
+	uint64_t capacity;	/* bytes of ring after the header page */
+	uint32_t max_events;
+	uint32_t reserved;
+	pthread_mutex_t lock;
+	/* protected by lock */
+	uint32_t count;		/* queued events, the overflow event included */
+	uint32_t overflow_queued;
+	uint64_t head;		/* ring offsets */
+	uint64_t tail;
+	uint64_t used;		/* ring bytes in use, padding included */
+	uint64_t bytes;		/* FIONREAD: bytes of queued events */
+	uint64_t last;		/* offset of the newest event, if count > 0 */
+	uint32_t token;		/* 1 while the FIFO holds the token byte */
+	uint32_t reserved2;
+	uint64_t total_events;	/* statistics, for inotify-shim ps */
+	uint64_t overflows;
+};
+
+struct queue {
+	struct queue_header *h;
+	unsigned char *ring;
+	size_t map_size;
+};
+
+/* How the queue puts the token into the FIFO and takes it out again.  Both
+ * are called with queue.lock held.  wake returns 0, or -ENXIO when nobody
+ * holds the instance any more. */
+struct queue_waker {
+	int (*wake)(void *arg);
+	void (*unwake)(void *arg);
+	void *arg;
+};
+
+/* Create the queue file at path for max_events events, and map it. */
+int queue_create(const char *path, uint32_t max_events, struct queue *q);
+/* Map an existing queue file; validates it. */
+int queue_map(const char *path, struct queue *q);
+void queue_unmap(struct queue *q);
+
+/* Queue one event (name NULL or "" for none).  Returns 1 if queued, 0 if
+ * merged or dropped, or a negative errno from the waker (-ENXIO: the
+ * instance is dead). */
+int queue_add(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
+	      const char *name, const struct queue_waker *waker);
+
+/* Copy whole events into buf.  Returns the bytes copied, 0 when the queue is
+ * empty, or -EINVAL when the first event does not fit in count bytes. */
+ssize_t queue_read(struct queue *q, void *buf, size_t count,
+		   const struct queue_waker *waker);
+
+/* A blocked reader took the token out of the FIFO. */
+void queue_token_taken(struct queue *q, const struct queue_waker *waker);
+
+/* The bytes a read would return (FIONREAD), and the event count. */
+int queue_stat(struct queue *q, uint64_t *bytes, uint32_t *count);
+
+/* Size on the wire of an event with this name. */
+static inline size_t event_wire_size(size_t namelen)
+{
+	return namelen ? 16 + ((namelen + 1 + 15) & ~(size_t)15) : 16;
+}
+
+#endif

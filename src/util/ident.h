@@ -1,0 +1,43 @@
+/*
+ * ident.h - the identity of an inode: (st_dev, st_ino, birth time).
+ *
+ * Watches are keyed by it.  The birth time (0 where statx gives none) keeps a
+ * reused inode number from inheriting a stale watch.
+ */
+#ifndef SHIM_IDENT_H
+#define SHIM_IDENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+struct ident {
+	uint64_t dev;
+	uint64_t ino;
+	uint64_t btime;	/* nanoseconds since the epoch, or 0 */
+};
+
+struct inode_info {
+	struct ident id;
+	mode_t mode;		/* S_IFMT bits and permissions */
+	uint32_t nlink;
+};
+
+static inline bool ident_equal(const struct ident *a, const struct ident *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->btime == b->btime;
+}
+
+static inline uint64_t ident_hash(const struct ident *id)
+{
+	uint64_t h = id->ino * 0x9e3779b97f4a7c15ULL;
+	h ^= id->dev + 0x632be59bd9b4e019ULL + (h << 6) + (h >> 2);
+	return h ^ (h >> 29);
+}
+
+/* statx of dirfd/path (flags: AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH).  Returns
+ * 0 or a negative errno, and never changes errno. */
+int ident_stat(int dirfd, const char *path, int flags, struct inode_info *out);
+int ident_fstat(int fd, struct inode_info *out);
+
+#endif

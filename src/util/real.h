@@ -1,0 +1,15 @@
+/*
+ * real.h - the real (libc's) definitions of the interposed functions:
+ * real_NAME() for every line of hooks/hooks.table, generated into
+ * hooks-real.h.  The shim's own file operations always go through these,
+ * so that they never produce events or re-enter a hook.
+ */
+#ifndef SHIM_REAL_H
+#define SHIM_REAL_H
+
+#include "hooks-real.h"
+
+/* dlsym(RTLD_NEXT, name), or NULL (the generated callers fail ENOSYS). */
+void *hooks_resolve(const char *name);
+
+#endif
