@@ -1,0 +1,64 @@
+/*
+ * helpers.h - what the tests share: a scratch directory per test, reading
+ * and matching events, waiting for a condition with a deadline (never a
+ * bare sleep), running programs under the shim, and checking that a test
+ * leaks no fd.
+ *
+ * Every test binary runs under test/run-test.sh: the kernel's inotify is
+ * denied, the shim is preloaded into the test and its children, and the
+ * domain is private to the run.
+ */
+#ifndef TEST_HELPERS_H
+#define TEST_HELPERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/inotify.h>
+#include <sys/types.h>
+
+#ifndef IN_MASK_CREATE
+#define IN_MASK_CREATE 0x10000000
+#endif
+
+/* A fresh directory, made the current one; removed by scratch_leave(). */
+const char *scratch_enter(void);
+void scratch_leave(void);
+
+/* One event as read, with its name copied out. */
+struct ev {
+	int wd;
+	uint32_t mask;
+	uint32_t cookie;
+	uint32_t len;
+	char name[256];
+};
+
+/* Read every event queued on fd now (fd may be blocking: poll first). */
+int read_events(int fd, struct ev *out, int max);
+
+/* Wait up to ms for fd to be readable; true if it became so. */
+bool wait_readable(int fd, int ms);
+
+/* Wait up to ms until fd has at least n events queued, reading them all
+ * into out.  Returns how many were read. */
+int wait_events(int fd, struct ev *out, int max, int n, int ms);
+
+/* Poll pred(arg) every millisecond until it is true or ms pass. */
+bool wait_until(bool (*pred)(void *arg), void *arg, int ms);
+
+/* Run argv (argv[0] looked up in PATH) and wait for it; its exit status,
+ * or -1.  The shim is preloaded into it by inheritance. */
+int run_program(char *const argv[]);
+/* Start it without waiting; its pid. */
+pid_t start_program(char *const argv[], int stdout_fd);
+/* sh -c cmd, waited for. */
+int run_shell(const char *cmd);
+
+/* The number of open fds of this process. */
+int count_fds(void);
+
+/* "IN_CREATE|IN_ISDIR" for a mask, for messages. */
+const char *mask_name(uint32_t mask);
+
+#endif

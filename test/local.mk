@@ -1,0 +1,27 @@
+# test/local.mk - the tests, included by Makefile.am.
+#
+# Every test binary runs through test/run-test.sh (LOG_COMPILER): the
+# kernel's inotify denied, the shim preloaded, a private domain per run.
+# To add a test file test/foo.c: add test/foo to TEST_BINARIES.
+
+LOG_COMPILER = $(builddir)/test/run-test.sh
+check_PROGRAMS += test/noinotify
+test_noinotify_SOURCES = test/noinotify.c
+test_noinotify_LDADD =
+
+if HAVE_CRITERION
+TEST_BINARIES = \
+	test/instance_fd
+
+check_LIBRARIES = test/libhelpers.a
+test_libhelpers_a_SOURCES = test/helpers.c test/helpers.h
+test_libhelpers_a_CPPFLAGS = -D_GNU_SOURCE -I$(srcdir)/include
+
+check_PROGRAMS += $(TEST_BINARIES)
+TESTS += $(TEST_BINARIES)
+endif
+
+# defaults for every test binary
+AM_CPPFLAGS = -D_GNU_SOURCE -I$(srcdir)/include -I$(srcdir)/test
+LDADD = test/libhelpers.a src/libinotify-shim.la $(CRITERION_LIBS)
+AM_LDFLAGS = -no-install
