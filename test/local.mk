@@ -5,7 +5,6 @@
 # To add a test file test/foo.c: add test/foo to TEST_BINARIES.
 
 LOG_COMPILER = $(builddir)/test/run-test.sh
-check_PROGRAMS += test/noinotify
 test_noinotify_SOURCES = test/noinotify.c
 test_noinotify_LDADD =
 
