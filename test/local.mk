@@ -10,6 +10,7 @@ test_noinotify_LDADD =
 
 if HAVE_CRITERION
 TEST_BINARIES = \
+	test/consumer \
 	test/instance_fd
 
 check_LIBRARIES = test/libhelpers.a
