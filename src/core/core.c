@@ -314,7 +314,7 @@ static void reader_unwake(void *arg)
 	struct iovec io = { &tok, 1 };
 
 	/* Never blocks: a blocked reader elsewhere may have taken it. */
-	if (preadv2(t->fd, &io, 1, -1, RWF_NOWAIT) < 0) {
+	if (real_preadv2(t->fd, &io, 1, -1, RWF_NOWAIT) < 0) {
 		/* taken already; nothing to do */
 	}
 }
