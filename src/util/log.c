@@ -27,7 +27,7 @@ void shim_log_init(void)
 		int fd = real_open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			/* Keep the log out of the way of the host's own fds. */
-			int high = fcntl(fd, F_DUPFD_CLOEXEC, 900);
+			int high = real_fcntl(fd, F_DUPFD_CLOEXEC, 900L);
 			if (high >= 0) {
 				real_close(fd);
 				fd = high;
