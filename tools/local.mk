@@ -1,0 +1,39 @@
+# tools/local.mk - the inotify-shim command, its man pages and the README's
+# example program; included by Makefile.am.
+#
+# The command links the core (libshim-core.la), not the preloaded library,
+# so it never interposes libc in its own process.  It finds the library to
+# preload through SHIM_LIBDIR (installed) or the build tree (see run.c).
+
+bin_PROGRAMS += tools/inotify-shim
+tools_inotify_shim_SOURCES = \
+	tools/cli.h \
+	tools/inotify-shim.c \
+	tools/session.c \
+	tools/masks.c \
+	tools/run.c \
+	tools/snapshot.c tools/snapshot.h \
+	tools/ps.c \
+	tools/gc.c \
+	tools/watch.c
+tools_inotify_shim_CPPFLAGS = $(SHIM_CPPFLAGS) -DSHIM_LIBDIR='"$(libdir)"'
+tools_inotify_shim_CFLAGS = $(AM_CFLAGS) -pthread
+tools_inotify_shim_LDADD = src/libshim-core.la -lpthread
+
+# make demo uses the command to start the watcher and the writer.
+demo: tools/inotify-shim
+EXTRA_DIST += tools/demo.sh.in
+
+# ---- man pages
+man_MANS = man/inotify-shim.1 man/inotify-shim.7
+EXTRA_DIST += $(man_MANS)
+
+# ---- the README's example, compiled and run by make check against the
+# build tree (under test/run-test.sh, the kernel's inotify denied), so that
+# it cannot go stale.  CI also builds it the README's way against an
+# installed copy (.ci/run).
+check_PROGRAMS += examples/example
+examples_example_SOURCES = examples/example.c
+examples_example_CPPFLAGS = -I$(srcdir)/include
+examples_example_LDADD = src/libinotify-shim.la
+TESTS += examples/example

@@ -1,0 +1,195 @@
+/*
+ * ps.c - inotify-shim ps: the live instances of the domain, what the
+ * kernel's /proc/PID/fdinfo shows only to their owner and root, read from
+ * the shared registry without root and without a scan of /proc.
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "cli.h"
+#include "snapshot.h"
+
+static const char usage[] =
+	"Usage: inotify-shim ps [OPTION]...\n"
+	"List the live inotify instances of the domain: the processes holding\n"
+	"each (PID:FD), its watches, the events and bytes queued, and the\n"
+	"overflows so far.\n"
+	"\n"
+	"  -w, --watches     also list each watch: wd, mask, inode (dev:ino) and\n"
+	"                    its path where known\n"
+	"  -j, --json        print the same as JSON\n"
+	"  -d, --domain=D    the domain (default: $INOTIFY_SHIM_DOMAIN, else yours)\n"
+	"  -h, --help        show this help\n"
+	"  -V, --version     show the version\n";
+
+static const struct option options[] = {
+	{ "watches", no_argument, NULL, 'w' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "domain", required_argument, NULL, 'd' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void json_string(FILE *f, const char *s)
+{
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void print_json(const struct snapshot *s, bool watches)
+{
+	char mask[MASK_BUF];
+	uint32_t dead = 0;
+	bool first = true;
+
+	printf("{\"domain\":");
+	json_string(stdout, cli_domain_dir());
+	printf(",\"instances\":[");
+	for (uint32_t i = 0; i < s->count; i++) {
+		const struct snap_instance *o = &s->inst[i];
+		if (!o->alive) {
+			dead++;
+			continue;
+		}
+		printf("%s\n{\"id\":\"%u.%u\",\"slot\":%u,\"gen\":%u,\"holders\":[",
+		       first ? "" : ",", o->slot, o->gen, o->slot, o->gen);
+		first = false;
+		for (uint32_t h = 0; h < o->nholders; h++)
+			printf("%s{\"pid\":%d,\"fd\":%d}", h ? "," : "",
+			       (int)o->holders[h].pid, (int)o->holders[h].fd);
+		printf("],\"watches\":%u,\"max_queued_events\":%u", o->nwatches, o->max_events);
+		if (o->queue_ok)
+			printf(",\"queued_events\":%u,\"queued_bytes\":%llu,\"overflows\":%llu,"
+			       "\"events_so_far\":%llu",
+			       o->events, (unsigned long long)o->bytes,
+			       (unsigned long long)o->overflows,
+			       (unsigned long long)o->total_events);
+		else
+			printf(",\"queued_events\":null,\"queued_bytes\":null,\"overflows\":null,"
+			       "\"events_so_far\":null");
+		if (watches) {
+			printf(",\"watch_list\":[");
+			for (uint32_t j = 0; j < o->nwatches; j++) {
+				const struct snap_watch *w = &o->watches[j];
+				printf("%s{\"wd\":%d,\"mask\":", j ? "," : "", (int)w->wd);
+				json_string(stdout, mask_format(w->mask, mask, sizeof mask));
+				printf(",\"mask_value\":%u,\"dev\":\"%u:%u\",\"ino\":%llu,\"path\":",
+				       w->mask, major(w->dev), minor(w->dev),
+				       (unsigned long long)w->ino);
+				json_string(stdout, w->path);
+				putchar('}');
+			}
+			putchar(']');
+		}
+		putchar('}');
+	}
+	printf("],\n\"dead_instances\":%u}\n", dead);
+}
+
+static void print_text(const struct snapshot *s, bool watches)
+{
+	char mask[MASK_BUF], holders[HOLDERS_PER_INSTANCE * 24 + 1];
+	uint32_t dead = 0;
+
+	printf("domain %s\n", cli_domain_dir());
+	printf("%-9s %-20s %7s %7s %8s %9s\n", "INSTANCE", "PID:FD", "WATCHES",
+	       "EVENTS", "BYTES", "OVERFLOWS");
+	for (uint32_t i = 0; i < s->count; i++) {
+		const struct snap_instance *o = &s->inst[i];
+		char id[24];
+		size_t len = 0;
+		if (!o->alive) {
+			dead++;
+			continue;
+		}
+		holders[0] = 0;
+		for (uint32_t h = 0; h < o->nholders; h++)
+			len += snprintf(holders + len, sizeof holders - len, "%s%d:%d",
+					h ? "," : "", (int)o->holders[h].pid,
+					(int)o->holders[h].fd);
+		if (!o->nholders)
+			snprintf(holders, sizeof holders, "-");
+		snprintf(id, sizeof id, "%u.%u", o->slot, o->gen);
+		if (o->queue_ok)
+			printf("%-9s %-20s %7u %7u %8llu %9llu\n", id, holders, o->nwatches,
+			       o->events, (unsigned long long)o->bytes,
+			       (unsigned long long)o->overflows);
+		else
+			printf("%-9s %-20s %7u %7s %8s %9s\n", id, holders, o->nwatches,
+			       "?", "?", "?");
+		for (uint32_t j = 0; watches && j < o->nwatches; j++) {
+			const struct snap_watch *w = &o->watches[j];
+			printf("  wd %-4d %-40s %u:%u:%llu%s%s\n", (int)w->wd,
+			       mask_format(w->mask, mask, sizeof mask), major(w->dev),
+			       minor(w->dev), (unsigned long long)w->ino,
+			       w->path ? "  " : "", w->path ? w->path : "");
+		}
+	}
+	if (dead)
+		printf("%u dead instance%s awaiting reclaim (inotify-shim gc)\n", dead,
+		       dead == 1 ? "" : "s");
+}
+
+int cmd_ps(int argc, char **argv)
+{
+	const char *prog = argv[0], *domain = NULL;
+	bool watches = false, json = false;
+	struct snapshot s;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, ":wjd:hV", options, NULL)) != -1) {
+		switch (c) {
+		case 'w':
+			watches = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'd':
+			domain = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case 'V':
+			cli_version();
+		default:
+			cli_bad_option(prog, argv, c);
+		}
+	}
+	if (optind < argc)
+		cli_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+	if (cli_open_domain(prog, domain) < 0)
+		return 1;
+	ret = snapshot_take(&s, watches);
+	if (ret < 0) {
+		fprintf(stderr, "%s: reading the registry %s/registry: %s\n", prog,
+			cli_domain_dir(), strerror(-ret));
+		snapshot_free(&s);
+		return 1;
+	}
+	if (json)
+		print_json(&s, watches);
+	else
+		print_text(&s, watches);
+	snapshot_free(&s);
+	return fflush(stdout) == 0 ? 0 : 1;
+}

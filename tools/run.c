@@ -1,0 +1,206 @@
+/*
+ * run.c - inotify-shim run: exec a command with the library preloaded and
+ * the settings in its environment, so that the command and everything it
+ * starts share the domain.  The command replaces this process, so its exit
+ * status is the command's own.
+ *
+ * The library is, in this order: $INOTIFY_SHIM_LIBRARY; the built one,
+ * when this program runs from the build tree (tools/ beside src/.libs/);
+ * the installed one, $(libdir)/libinotify-shim.so.0.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/config.h"
+
+#include "cli.h"
+
+#ifndef SHIM_LIBDIR
+#define SHIM_LIBDIR "/usr/local/lib"
+#endif
+
+static const char usage[] =
+	"Usage: inotify-shim run [OPTION]... [--] CMD [ARG]...\n"
+	"Run CMD with libinotify-shim preloaded: CMD and every process it starts\n"
+	"get the inotify API from the shim, and share one domain.\n"
+	"\n"
+	"  -d, --domain=D              the domain: a name, or an absolute directory\n"
+	"      --max-queued-events=N   events queued per instance before overflow\n"
+	"      --max-user-watches=N    watches in the domain\n"
+	"      --max-user-instances=N  instances in the domain\n"
+	"      --mode=emulate|auto     always emulate (default), or use the kernel's\n"
+	"                              inotify where it works\n"
+	"      --debug                 log what the shim does to stderr\n"
+	"  -h, --help                  show this help\n"
+	"  -V, --version               show the version\n"
+	"\n"
+	"Each option sets the environment variable of inotify-shim(7).\n"
+	"The library: $INOTIFY_SHIM_LIBRARY, else the build tree's when run from\n"
+	"it, else " SHIM_LIBDIR "/libinotify-shim.so.0.\n"
+	"Exit status: CMD's; 126 if CMD cannot be run, 127 if it is not found,\n"
+	"2 on bad usage, 1 if the library is missing.\n";
+
+enum { OPT_QUEUED = 256, OPT_WATCHES, OPT_INSTANCES, OPT_MODE, OPT_DEBUG };
+
+static const struct option options[] = {
+	{ "domain", required_argument, NULL, 'd' },
+	{ "max-queued-events", required_argument, NULL, OPT_QUEUED },
+	{ "max-user-watches", required_argument, NULL, OPT_WATCHES },
+	{ "max-user-instances", required_argument, NULL, OPT_INSTANCES },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "debug", no_argument, NULL, OPT_DEBUG },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int readable_file(const char *path)
+{
+	return access(path, R_OK) == 0;
+}
+
+/* The built library, if this program is tools/inotify-shim (or
+ * tools/.libs/inotify-shim) of a build tree. */
+static int built_library(char *out, size_t size)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	char *slash;
+
+	if (n <= 0)
+		return -1;
+	exe[n] = 0;
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return -1;
+	*slash = 0;
+	if (strlen(exe) >= 6 && !strcmp(exe + strlen(exe) - 6, "/.libs"))
+		exe[strlen(exe) - 6] = 0;
+	if (strlen(exe) < 6 || strcmp(exe + strlen(exe) - 6, "/tools"))
+		return -1;
+	exe[strlen(exe) - 6] = 0;
+	if ((size_t)snprintf(out, size, "%s/src/.libs/libinotify-shim.so", exe) >= size)
+		return -1;
+	return readable_file(out) ? 0 : -1;
+}
+
+static int find_library(const char *prog, char *out, size_t size)
+{
+	const char *env = getenv("INOTIFY_SHIM_LIBRARY");
+
+	if (env && *env) {
+		if (!readable_file(env)) {
+			fprintf(stderr, "%s: INOTIFY_SHIM_LIBRARY=%s: %s\n", prog, env,
+				strerror(errno));
+			return -1;
+		}
+		snprintf(out, size, "%s", env);
+		return 0;
+	}
+	if (built_library(out, size) == 0)
+		return 0;
+	snprintf(out, size, "%s/libinotify-shim.so.0", SHIM_LIBDIR);
+	if (!readable_file(out)) {
+		fprintf(stderr, "%s: the library %s: %s (set INOTIFY_SHIM_LIBRARY?)\n",
+			prog, out, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Is lib already one of the (space- or colon-separated) entries? */
+static int listed(const char *list, const char *lib)
+{
+	size_t len = strlen(lib);
+
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, " :");
+		if (n == len && !strncmp(p, lib, len))
+			return 1;
+		p += n;
+		p += strspn(p, " :");
+	}
+	return 0;
+}
+
+static int set_preload(const char *prog, const char *lib)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *value;
+	int ret;
+
+	if (old && *old && listed(old, lib))
+		return 0;
+	if (old && *old)
+		ret = asprintf(&value, "%s:%s", lib, old);
+	else
+		ret = asprintf(&value, "%s", lib);
+	if (ret < 0 || setenv("LD_PRELOAD", value, 1) < 0) {
+		fprintf(stderr, "%s: LD_PRELOAD: %s\n", prog, strerror(ENOMEM));
+		return -1;
+	}
+	free(value);
+	return 0;
+}
+
+static void set_limit(const char *prog, const char *opt, const char *var, const char *value)
+{
+	if (shim_config_parse_limit(value) < 0)
+		cli_usage_error(prog, "--%s: '%s' is not a positive number", opt, value);
+	setenv(var, value, 1);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	const char *prog = argv[0];
+	char lib[PATH_MAX];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+:d:hV", options, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (!optarg[0] || (optarg[0] != '/' && strchr(optarg, '/')))
+				cli_usage_error(prog, "--domain: '%s' is neither a name "
+					       "nor an absolute directory", optarg);
+			setenv("INOTIFY_SHIM_DOMAIN", optarg, 1);
+			break;
+		case OPT_QUEUED:
+			set_limit(prog, "max-queued-events", "INOTIFY_SHIM_MAX_QUEUED_EVENTS", optarg);
+			break;
+		case OPT_WATCHES:
+			set_limit(prog, "max-user-watches", "INOTIFY_SHIM_MAX_USER_WATCHES", optarg);
+			break;
+		case OPT_INSTANCES:
+			set_limit(prog, "max-user-instances", "INOTIFY_SHIM_MAX_USER_INSTANCES", optarg);
+			break;
+		case OPT_MODE:
+			if (strcmp(optarg, "emulate") && strcmp(optarg, "auto"))
+				cli_usage_error(prog, "--mode: '%s' is not emulate or auto", optarg);
+			setenv("INOTIFY_SHIM_MODE", optarg, 1);
+			break;
+		case OPT_DEBUG:
+			setenv("INOTIFY_SHIM_DEBUG", "1", 1);
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case 'V':
+			cli_version();
+		default:
+			cli_bad_option(prog, argv, c);
+		}
+	}
+	if (optind >= argc)
+		cli_usage_error(prog, "no command to run");
+	if (find_library(prog, lib, sizeof lib) < 0 || set_preload(prog, lib) < 0)
+		return 1;
+	execvp(argv[optind], argv + optind);
+	c = errno;
+	fprintf(stderr, "%s: %s: %s\n", prog, argv[optind], strerror(c));
+	return c == ENOENT ? 127 : 126;
+}
