@@ -26,6 +26,9 @@
 struct domain *shim_domain;
 static struct domain the_domain;
 
+/* Test hook (domain.h): $INOTIFY_SHIM_TEST_HOLD_LOCK, read once at open. */
+static const char *hold_lock_file;
+
 void domain_path(const struct domain *d, char *buf, const char *fmt, ...)
 {
 	char name[200];
@@ -90,7 +93,8 @@ static int resolve_dir(char *dir)
 	return n < DOMAIN_DIR_MAX ? 0 : -ENAMETOOLONG;
 }
 
-/* The domain directory must be a real directory of ours, closed to others. */
+/* The domain directory must be a real directory of ours, closed to others.
+ * A symbolic link in its place is refused, never followed. */
 static int check_dir(const char *dir)
 {
 	struct stat st;
@@ -101,6 +105,13 @@ static int check_dir(const char *dir)
 	fd = real_open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0) {
 		int e = errno;
+		if ((e == ELOOP || e == ENOTDIR) && lstat(dir, &st) == 0 &&
+		    !S_ISDIR(st.st_mode)) {
+			shim_log("domain %s: refused, it is %s, not a directory "
+				 "(not followed); inotify calls will fail", dir,
+				 S_ISLNK(st.st_mode) ? "a symbolic link" : "a file");
+			return -EACCES;
+		}
 		shim_log("domain %s: cannot open the directory: %s", dir, strerror(e));
 		return -e;
 	}
@@ -111,13 +122,14 @@ static int check_dir(const char *dir)
 	}
 	real_close(fd);
 	if (st.st_uid != geteuid()) {
-		shim_log("domain %s: refused, the directory belongs to uid %u",
-			 dir, (unsigned)st.st_uid);
+		shim_log("domain %s: refused, the directory belongs to uid %u, not %u; "
+			 "inotify calls will fail", dir, (unsigned)st.st_uid,
+			 (unsigned)geteuid());
 		return -EACCES;
 	}
 	if (st.st_mode & 077) {
-		shim_log("domain %s: refused, the directory is open to others (mode %o)",
-			 dir, (unsigned)(st.st_mode & 0777));
+		shim_log("domain %s: refused, the directory is open to others (mode %o); "
+			 "inotify calls will fail", dir, (unsigned)(st.st_mode & 0777));
 		return -EACCES;
 	}
 	return 0;
@@ -204,8 +216,9 @@ static bool header_valid(const struct registry *r, const struct geometry *g)
 }
 
 /* Open and map dir/registry.  -ENOENT: none yet; -EPROTO: one that is not
- * a valid registry of ours (already reported). */
-static int map_registry(struct domain *d, const struct geometry *g)
+ * a valid registry of ours (why is left in *why, for the one message). */
+static int map_registry(struct domain *d, const struct geometry *g,
+			char *why, size_t whylen)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -213,19 +226,35 @@ static int map_registry(struct domain *d, const struct geometry *g)
 	int fd;
 
 	snprintf(path, sizeof path, "%s/registry", d->dir);
-	fd = real_open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+	/* O_NONBLOCK: a FIFO put in its place must not hang us in open() */
+	fd = real_open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
 	if (fd < 0) {
 		if (errno == ELOOP) {
-			shim_log("domain %s: refused, its registry is a symbolic link", d->dir);
+			snprintf(why, whylen, "it is a symbolic link (not followed)");
 			return -EPROTO;
 		}
 		return -errno;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077) || (uint64_t)st.st_size != g->total) {
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
 		real_close(fd);
-		shim_log("domain %s: refused, its registry is not a private file "
-			 "of this user and version", d->dir);
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode))
+		snprintf(why, whylen, "it is not a regular file");
+	else if (st.st_uid != geteuid())
+		snprintf(why, whylen, "it belongs to uid %u", (unsigned)st.st_uid);
+	else if (st.st_mode & 077)
+		snprintf(why, whylen, "it is open to others (mode %o)",
+			 (unsigned)(st.st_mode & 0777));
+	else if ((uint64_t)st.st_size != g->total)
+		snprintf(why, whylen, "its size is %llu bytes, not %llu (truncated, "
+			 "or another version)", (unsigned long long)st.st_size,
+			 (unsigned long long)g->total);
+	else
+		why[0] = 0;
+	if (why[0]) {
+		real_close(fd);
 		return -EPROTO;
 	}
 	map = mmap(NULL, g->total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -233,9 +262,12 @@ static int map_registry(struct domain *d, const struct geometry *g)
 	if (map == MAP_FAILED)
 		return -errno;
 	if (!header_valid(map, g)) {
+		const struct registry *r = map;
+		snprintf(why, whylen, "%s",
+			 r->magic != REGISTRY_MAGIC ? "it has the wrong magic number" :
+			 r->version != REGISTRY_VERSION ? "it is of another version" :
+			 "its header has the wrong geometry or owner");
 		munmap(map, g->total);
-		shim_log("domain %s: refused, its registry has the wrong magic, "
-			 "version or geometry", d->dir);
 		return -EPROTO;
 	}
 	d->reg = map;
@@ -248,15 +280,19 @@ static int map_registry(struct domain *d, const struct geometry *g)
 	return 0;
 }
 
-/* Move a refused registry of ours aside, so that a fresh one can be made. */
-static void set_aside(const char *dir)
+/* Refuse a registry: one message, and move it aside (rename never follows
+ * a link) so that a fresh one can be made. */
+static void set_aside(const char *dir, const char *why)
 {
 	char from[PATH_MAX], to[PATH_MAX];
 
 	snprintf(from, sizeof from, "%s/registry", dir);
 	snprintf(to, sizeof to, "%s/registry.refused-%d", dir, (int)getpid());
 	if (real_rename(from, to) == 0)
-		shim_log("domain %s: moved the refused registry to %s", dir, to);
+		shim_log("domain %s: refused its registry: %s; moved it to %s and "
+			 "made a fresh one", dir, why, to);
+	else
+		shim_log("domain %s: refused its registry: %s", dir, why);
 }
 
 int domain_open(void)
@@ -267,6 +303,9 @@ int domain_open(void)
 
 	if (shim_domain)
 		return 0;
+	hold_lock_file = getenv("INOTIFY_SHIM_TEST_HOLD_LOCK");
+	if (hold_lock_file && hold_lock_file[0] != '/')
+		hold_lock_file = NULL;
 	compute_geometry(&g);
 	ret = resolve_dir(d->dir);
 	if (ret < 0)
@@ -275,13 +314,15 @@ int domain_open(void)
 	if (ret < 0)
 		return ret;
 	for (int attempt = 0; attempt < 3; attempt++) {
-		ret = map_registry(d, &g);
+		char why[160];
+
+		ret = map_registry(d, &g, why, sizeof why);
 		if (ret == 0) {
 			__atomic_store_n(&shim_domain, d, __ATOMIC_RELEASE);
 			return 0;
 		}
 		if (ret == -EPROTO)
-			set_aside(d->dir);
+			set_aside(d->dir, why);
 		else if (ret != -ENOENT)
 			return ret;
 		ret = create_registry(d->dir, &g);
@@ -294,12 +335,26 @@ int domain_open(void)
 	return -EPROTO;
 }
 
+/* The test hook: announce that the lock is held, then wait to be killed. */
+static void hold_lock_forever(void)
+{
+	int fd = real_open(hold_lock_file, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			   0600);
+	if (fd >= 0)
+		real_close(fd);
+	for (;;)
+		pause();
+}
+
 int domain_lock(struct domain *d)
 {
 	int r = pthread_mutex_lock(&d->reg->lock);
 
-	if (r == 0)
+	if (r == 0) {
+		if (__builtin_expect(hold_lock_file != NULL, 0))
+			hold_lock_forever();
 		return 0;
+	}
 	if (r == EOWNERDEAD) {
 		registry_repair(d);
 		pthread_mutex_consistent(&d->reg->lock);

@@ -16,6 +16,19 @@
  * no fd open on it.  shim_domain is NULL when the domain could not be opened:
  * the hooks are then inert and the inotify calls fail with ENOMEM.
  *
+ * Refusals (each with one message on stderr, nothing followed):
+ *   - the directory is a symbolic link or a file, belongs to another uid or
+ *     is open to others: no domain (the inotify calls fail with ENOMEM, as
+ *     the kernel's do when it cannot allocate; a private domain elsewhere
+ *     would silently miss every other process's events);
+ *   - the registry is a link, not a regular file, another uid's, open to
+ *     others, of the wrong size (truncated), magic, version or geometry:
+ *     it is renamed to registry.refused-PID and a fresh one is made.
+ * Everything read from the mapped registry afterwards is validated before
+ * use (registry.h); the capacities used are the compiled ones, never the
+ * header's.  A process of the same user that truncates the file under us
+ * can still make us fault (SIGBUS): the same user can ptrace us anyway.
+ *
  * Lock order (the kernel's, with the domain's names):
  *   registry.lock                    instances, inodes, watches, wds
  *     queue.lock of one instance     that instance's events
@@ -60,7 +73,21 @@ static inline bool domain_watching(void)
 
 /* Take and release registry.lock.  domain_lock repairs the registry if the
  * previous holder died; it returns 0, or a negative errno when the lock is
- * unusable (the caller then gives up the operation). */
+ * unusable (the caller then gives up the operation).
+ *
+ * Signals: the lock is PTHREAD_MUTEX_ERRORCHECK, so a signal handler that
+ * runs a hooked call while its thread already holds the lock gets EDEADLK
+ * at once instead of deadlocking; the handler's event is then skipped (a
+ * debug message says so).  This is accepted rather than deferring the event
+ * per thread: it needs a handler to change a watched file in the few
+ * microseconds its own thread spends inside the shim, and a deferred event
+ * would arrive out of order anyway.  The same holds for queue.lock.  Other
+ * threads simply wait for the lock, as they would for any file system call.
+ *
+ * Test hook: when $INOTIFY_SHIM_TEST_HOLD_LOCK names an absolute path at
+ * domain_open(), the first domain_lock() that succeeds creates that file
+ * and then pauses forever with the lock held, so that a test can kill the
+ * process there (test/faults.c).  Unset, it costs one predicted branch. */
 int domain_lock(struct domain *d);
 void domain_unlock(struct domain *d);
 

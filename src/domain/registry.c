@@ -29,13 +29,17 @@ struct reg_watch *reg_watch(struct domain *d, uint32_t idx)
 
 uint32_t registry_inode_bucket(struct domain *d, const struct ident *id)
 {
-	return (uint32_t)ident_hash(id) & (d->reg->ninode_buckets - 1);
+	/* the bucket counts are constants (domain.c: compute_geometry), never
+	 * read back from shared memory, which another process may have changed */
+	(void)d;
+	return (uint32_t)ident_hash(id) & (REGISTRY_WATCHES - 1);
 }
 
 uint32_t registry_wd_bucket(struct domain *d, uint32_t slot, int32_t wd)
 {
 	uint64_t h = ((uint64_t)slot << 32 | (uint32_t)wd) * 0x9e3779b97f4a7c15ULL;
-	return (uint32_t)(h >> 32) & (d->reg->nwd_buckets - 1);
+	(void)d;
+	return (uint32_t)(h >> 32) & (REGISTRY_WATCHES - 1);
 }
 
 /* Walks are bounded by the capacity, so a corrupt cycle cannot hang us. */

@@ -19,8 +19,9 @@ void registry_repair(struct domain *d)
 		r->inode_hwm = REGISTRY_WATCHES;
 	if (r->watch_hwm > REGISTRY_WATCHES)
 		r->watch_hwm = REGISTRY_WATCHES;
-	memset(d->inode_buckets, 0, (size_t)r->ninode_buckets * sizeof(uint32_t));
-	memset(d->wd_buckets, 0, (size_t)r->nwd_buckets * sizeof(uint32_t));
+	/* the capacities are the compiled ones, never the header's copy */
+	memset(d->inode_buckets, 0, (size_t)REGISTRY_WATCHES * sizeof(uint32_t));
+	memset(d->wd_buckets, 0, (size_t)REGISTRY_WATCHES * sizeof(uint32_t));
 
 	for (uint32_t s = 1; s < REGISTRY_INSTANCES; s++) {
 		struct reg_instance *inst = &d->instances[s];
