@@ -54,6 +54,8 @@ static int map_fd(int fd, struct queue *q)
 {
 	struct stat st;
 	struct queue_header *h;
+	uint64_t cap;
+	uint32_t max_events;
 	void *map;
 
 	if (fstat(fd, &st) < 0)
@@ -65,16 +67,21 @@ static int map_fd(int fd, struct queue *q)
 	if (map == MAP_FAILED)
 		return -errno;
 	h = map;
+	/* read each field once: what is checked is what is kept */
+	cap = __atomic_load_n(&h->capacity, __ATOMIC_RELAXED);
+	max_events = __atomic_load_n(&h->max_events, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != QUEUE_MAGIC ||
 	    h->version != QUEUE_VERSION || h->header_size != sizeof *h ||
-	    h->capacity != ring_capacity(h->max_events) ||
-	    h->capacity + HEADER_BYTES != (uint64_t)st.st_size) {
+	    cap != ring_capacity(max_events) ||
+	    cap + HEADER_BYTES != (uint64_t)st.st_size) {
 		munmap(map, (size_t)st.st_size);
 		return -EPROTO;
 	}
 	q->h = h;
 	q->ring = (unsigned char *)map + HEADER_BYTES;
 	q->map_size = (size_t)st.st_size;
+	q->cap = cap;
+	q->max_events = max_events;
 	return 0;
 }
 
@@ -143,20 +150,35 @@ static void reset(struct queue_header *h)
 	h->head = h->tail = h->used = h->bytes = h->last = 0;
 }
 
-/* After a holder died: walk the ring from head to tail; empty it if any
- * record is out of shape. */
+/* Empty the ring and say so with one IN_Q_OVERFLOW. */
+static void wreck(struct queue *q)
+{
+	struct queue_header *h = q->h;
+
+	reset(h);
+	h->count = 1;
+	h->overflow_queued = 1;
+	*at(q, 0) = (struct wire){ .wd = -1, .mask = IN_Q_OVERFLOW };
+	h->tail = h->used = h->bytes = 16;
+	shim_log_once("an instance's queue was found damaged; its events were "
+		      "dropped and IN_Q_OVERFLOW queued");
+}
+
+/* After a holder died, or when a header field is out of range: walk the
+ * ring from head to tail; empty it if any record is out of shape.  Only
+ * q->cap, our own copy, bounds the walk. */
 static void repair(struct queue *q)
 {
 	struct queue_header *h = q->h;
-	uint64_t off = h->head, used = 0, bytes = 0, last = 0;
+	uint64_t off = h->head, used = 0, bytes = 0, last = 0, cap = q->cap;
 	uint32_t count = 0;
-	bool ok = h->head < h->capacity && h->tail < h->capacity &&
-		  h->used <= h->capacity && h->head % 16 == 0 && h->tail % 16 == 0;
+	bool ok = h->head < cap && h->tail < cap && h->used <= cap &&
+		  h->head % 16 == 0 && h->tail % 16 == 0;
 
 	while (ok && used < h->used) {
 		struct wire *w = at(q, off);
 		uint64_t size = 16 + (uint64_t)w->len;
-		if (w->len % 16 || off + size > h->capacity) {
+		if (w->len % 16 || off + size > cap || used + size > h->used) {
 			ok = false;
 			break;
 		}
@@ -166,21 +188,35 @@ static void repair(struct queue *q)
 			last = off;
 			count++;
 		}
-		off = off + size == h->capacity ? 0 : off + size;
+		off = off + size == cap ? 0 : off + size;
 	}
-	if (ok && used == h->used && off == h->tail) {
+	if (ok && used == h->used && off == h->tail && count <= q->max_events + 1) {
 		h->count = count;
 		h->bytes = bytes;
 		h->last = last;
 		return;
 	}
-	reset(h);
-	h->count = 1;
-	h->overflow_queued = 1;
-	*at(q, 0) = (struct wire){ .wd = -1, .mask = IN_Q_OVERFLOW };
-	h->tail = h->used = h->bytes = 16;
-	shim_log_once("an instance's queue was damaged by a dying process; "
-		      "its events were dropped and IN_Q_OVERFLOW queued");
+	wreck(q);
+}
+
+/* Is every header field within the ring?  Checked at every lock. */
+static bool header_sane(struct queue *q)
+{
+	struct queue_header *h = q->h;
+	uint64_t cap = q->cap;
+
+	if (h->head >= cap || h->tail >= cap || h->last >= cap || h->used > cap ||
+	    h->bytes > h->used || (h->head | h->tail | h->last) % 16 ||
+	    h->count > q->max_events + 1)
+		return false;
+	if (h->count) {
+		const struct wire *last = at(q, h->last);
+		if (last->len % 16 || h->last + 16 + (uint64_t)last->len > cap)
+			return false;
+	} else if (h->used || h->bytes) {
+		return false;
+	}
+	return true;
 }
 
 static int lock(struct queue *q)
@@ -192,6 +228,8 @@ static int lock(struct queue *q)
 		pthread_mutex_consistent(&q->h->lock);
 		return 0;
 	}
+	if (r == 0 && !header_sane(q))
+		repair(q);
 	return -r;
 }
 
@@ -245,15 +283,15 @@ static bool append(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
 	uint64_t size = event_wire_size(namelen);
 	struct wire *w;
 
-	if (h->tail + size > h->capacity) {
-		uint64_t pad = h->capacity - h->tail;
-		if (h->used + pad + size > h->capacity)
+	if (h->tail + size > q->cap) {
+		uint64_t pad = q->cap - h->tail;
+		if (h->used + pad + size > q->cap)
 			return false;
 		*at(q, h->tail) = (struct wire){ .wd = PAD_WD, .len = (uint32_t)(pad - 16) };
 		h->used += pad;
 		h->tail = 0;
 	}
-	if (h->used + size > h->capacity)
+	if (h->used + size > q->cap)
 		return false;
 	w = at(q, h->tail);
 	*w = (struct wire){ .wd = wd, .mask = mask, .cookie = cookie,
@@ -263,7 +301,7 @@ static bool append(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
 		memcpy(w + 1, name, namelen);
 	}
 	h->last = h->tail;
-	h->tail = h->tail + size == h->capacity ? 0 : h->tail + size;
+	h->tail = h->tail + size == q->cap ? 0 : h->tail + size;
 	h->used += size;
 	h->bytes += size;
 	h->count++;
@@ -281,7 +319,7 @@ int queue_add(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
 	ret = lock(q);
 	if (ret < 0)
 		return ret;
-	if (h->count >= h->max_events) {
+	if (h->count >= q->max_events) {
 		if (!h->overflow_queued && append(q, -1, IN_Q_OVERFLOW, 0, NULL, 0)) {
 			h->overflow_queued = 1;
 			h->overflows++;
@@ -316,8 +354,8 @@ ssize_t queue_read(struct queue *q, void *buf, size_t count,
 		struct wire *w = at(q, h->head);
 		uint64_t size = 16 + (uint64_t)w->len;
 
-		if (w->len % 16 || h->head + size > h->capacity) {
-			repair(q);	/* never trust the ring blindly */
+		if (w->len % 16 || h->head + size > q->cap || size > h->used) {
+			wreck(q);	/* never trust the ring blindly */
 			continue;
 		}
 		if (w->wd == PAD_WD) {
@@ -334,7 +372,7 @@ ssize_t queue_read(struct queue *q, void *buf, size_t count,
 		done += size;
 		if (w->mask & IN_Q_OVERFLOW)
 			h->overflow_queued = 0;
-		h->head = h->head + size == h->capacity ? 0 : h->head + size;
+		h->head = h->head + size == q->cap ? 0 : h->head + size;
 		h->used -= size;
 		h->bytes -= size;
 		h->count--;

@@ -65,6 +65,10 @@ struct queue {
 	struct queue_header *h;
 	unsigned char *ring;
 	size_t map_size;
+	/* copies made when the file was mapped and validated: the header's own
+	 * fields are shared memory, and may have been changed since */
+	uint64_t cap;
+	uint32_t max_events;
 };
 
 /* How the queue puts the token into the FIFO and takes it out again.  Both
