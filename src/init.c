@@ -11,10 +11,16 @@
 #include <string.h>
 
 #include "domain/domain.h"
+#include "hooks/files.h"
 #include "instance/fdtable.h"
 #include "instance/instance.h"
 #include "util/config.h"
 #include "util/log.h"
+
+static void before_fork(void)
+{
+	hook_mark_shared();
+}
 
 static void after_fork_child(void)
 {
@@ -37,6 +43,6 @@ __attribute__((constructor)) static void shim_init(void)
 		shim_log("no domain (%s); events will not be seen", strerror(-ret));
 	else
 		frontend_after_exec();
-	pthread_atfork(NULL, NULL, after_fork_child);
+	pthread_atfork(before_fork, NULL, after_fork_child);
 	errno = saved;
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 #include "hooks/families.h"
 #include "instance/instance.h"
@@ -81,6 +82,8 @@ struct ofd *hook_fd_record(int fd)
 	if (fl < 0 || (fl & O_PATH))
 		return NULL;
 	o = hook_record_new(fd, &obj, fl);
+	if (o)
+		o->flags |= OFD_ADOPTED;
 	return o;
 }
 
@@ -291,6 +294,64 @@ void hook_post_dup(struct hook_ctx *c, intptr_t ret)
 		fdtable_clear(newfd);
 		frontend_adopt(newfd, fdword_instance(word));
 	}
+}
+
+/* ---- close_range, closefrom
+ *
+ * The fds of the range that the table knows are closed first, one by one,
+ * each as close() would (their events in ascending order, as the kernel
+ * closes them); then the real call closes the rest.  With
+ * CLOSE_RANGE_CLOEXEC nothing closes now.  Invalid arguments are left to
+ * the real call, before anything is closed. */
+
+int hook_pre_close_range(struct hook_ctx *c, unsigned first, unsigned last, int flags)
+{
+	int high = fdtable_high();
+
+	(void)c;
+	if (high < 0 || first > (unsigned)high || first > last ||
+	    (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) ||
+	    (flags & CLOSE_RANGE_CLOEXEC))
+		return HOOK_SKIP;
+	if (last > (unsigned)high)
+		last = (unsigned)high;
+	for (unsigned fd = first; fd <= last; fd++) {
+		struct hook_ctx one;
+		int ret;
+
+		if (fdtable_kind((int)fd) == FD_NONE && !domain_watching())
+			continue;
+		if (hook_pre_close(&one, (int)fd) == HOOK_SKIP)
+			continue;
+		ret = real_close((int)fd);
+		one.err = errno;
+		hook_post_close(&one, ret);
+	}
+	return HOOK_RUN;
+}
+
+void hook_post_close_range(struct hook_ctx *c, intptr_t ret)
+{
+	(void)c;
+	(void)ret;
+}
+
+/* ---- sendfile, copy_file_range, splice: the source read, then the
+ * destination written */
+
+int hook_pre_transfer(struct hook_ctx *c, int in_fd, int out_fd)
+{
+	c->fd = in_fd;
+	c->fd2 = out_fd;
+	return domain_watching() ? HOOK_RUN : HOOK_SKIP;
+}
+
+void hook_post_transfer(struct hook_ctx *c, intptr_t ret)
+{
+	if (ret <= 0)
+		return;
+	hook_fd_event(c->fd, IN_ACCESS);
+	hook_fd_event(c->fd2, IN_MODIFY);
 }
 
 /* ---- events through an fd */

@@ -38,4 +38,7 @@ void hook_closing(int fd, uint64_t word, struct close_facts *facts);
 /* After fd, whose table word was word, was closed. */
 void hook_closed(int fd, uint64_t word, const struct close_facts *facts);
 
+/* Before fork: every record may now be held by two processes. */
+void hook_mark_shared(void);
+
 #endif

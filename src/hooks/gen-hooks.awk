@@ -74,6 +74,10 @@ BEGIN {
 	args = arg_names(params)
 	isvoid = (ret == "void")
 
+	# variadic and hand-written: manual.c calls the v- form's real function
+	if (params ~ /\.\.\.$/ && family == "manual")
+		next
+
 	# the real function
 	printf "%s real_%s(%s);\n", ret, name, params > rh
 	printf "static %s (*p_%s)(%s);\n", ret, name, real_params(name, params) > rc

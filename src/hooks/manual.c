@@ -99,7 +99,10 @@ static int fcntl_wrapper(int (*real)(int, int, long), int fd, int cmd, long arg)
 
 	if (cmd == F_GETFL && instance_of(fd, &ref)) {
 		ret = real(fd, cmd, arg);
-		return ret < 0 ? ret : (ret & ~O_ACCMODE) | O_RDONLY;
+		/* only what F_SETFL can set: not the FIFO's O_RDWR,
+		 * O_NOFOLLOW or the kernel's O_LARGEFILE */
+		return ret < 0 ? ret : (ret & (O_APPEND | O_NONBLOCK | O_ASYNC |
+					       O_DIRECT | O_NOATIME)) | O_RDONLY;
 	}
 	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
 		return real(fd, cmd, arg);
@@ -250,4 +253,72 @@ SHIM_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int iovcnt, off6
 	if (__builtin_expect(state == HOOK_SKIP, 1))
 		return real_preadv64v2(fd, iov, iovcnt, offset, flags);
 	return after_read(&ctx, state, real_preadv64v2(fd, iov, iovcnt, offset, flags));
+}
+
+/* ---- the variadic printf family: through the v- forms' real functions */
+
+#define STREAM_PRINTF(stream, call)                                            \
+	do {                                                                   \
+		struct hook_ctx ctx;                                           \
+		int saved = errno, ret;                                        \
+		int state = hook_pre_stream_write(&ctx, (stream));             \
+		va_list ap;                                                    \
+		errno = saved;                                                 \
+		va_start(ap, format);                                          \
+		ret = (call);                                                  \
+		va_end(ap);                                                    \
+		if (state == HOOK_SKIP)                                        \
+			return ret;                                            \
+		ctx.err = errno;                                               \
+		hook_post_stream_write(&ctx, ret);                             \
+		errno = ctx.err;                                               \
+		return ret;                                                    \
+	} while (0)
+
+SHIM_EXPORT int fprintf(FILE *stream, const char *format, ...)
+{
+	STREAM_PRINTF(stream, real_vfprintf(stream, format, ap));
+}
+
+SHIM_EXPORT int __fprintf_chk(FILE *stream, int flag, const char *format, ...)
+{
+	STREAM_PRINTF(stream, real___vfprintf_chk(stream, flag, format, ap));
+}
+
+SHIM_EXPORT int printf(const char *format, ...)
+{
+	STREAM_PRINTF(stdout, real_vfprintf(stdout, format, ap));
+}
+
+SHIM_EXPORT int __printf_chk(int flag, const char *format, ...)
+{
+	STREAM_PRINTF(stdout, real___vfprintf_chk(stdout, flag, format, ap));
+}
+
+#define FD_PRINTF(fd, call)                                                    \
+	do {                                                                   \
+		struct hook_ctx ctx;                                           \
+		int saved = errno, ret;                                        \
+		int state = hook_pre_modify(&ctx, (fd), 0);                    \
+		va_list ap;                                                    \
+		errno = saved;                                                 \
+		va_start(ap, format);                                          \
+		ret = (call);                                                  \
+		va_end(ap);                                                    \
+		if (state == HOOK_SKIP)                                        \
+			return ret;                                            \
+		ctx.err = errno;                                               \
+		hook_post_modify(&ctx, ret);                                   \
+		errno = ctx.err;                                               \
+		return ret;                                                    \
+	} while (0)
+
+SHIM_EXPORT int dprintf(int fd, const char *format, ...)
+{
+	FD_PRINTF(fd, real_vdprintf(fd, format, ap));
+}
+
+SHIM_EXPORT int __dprintf_chk(int fd, int flag, const char *format, ...)
+{
+	FD_PRINTF(fd, real___vdprintf_chk(fd, flag, format, ap));
 }

@@ -222,3 +222,16 @@ void hook_post_attr_path(struct hook_ctx *c, intptr_t ret)
 	t = obj_notify(&c->obj, -1);
 	notify_child(c->mask, &t);
 }
+
+/* ---- mkdtemp: mkdir of the name it fills into the template */
+
+int hook_pre_mkdtemp(struct hook_ctx *c, char *template)
+{
+	return hook_pre_create(c, AT_FDCWD, template, IN_ISDIR);
+}
+
+void hook_post_mkdtemp(struct hook_ctx *c, intptr_t ret)
+{
+	if (ret)
+		hook_post_create(c, 0);
+}

@@ -9,16 +9,24 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <utime.h>
 
 #include "util/export.h"
+
+/* <bits/stdio.h> makes these macros when optimising; the wrappers define
+ * the functions themselves. */
+#undef fwrite_unlocked
+#undef fread_unlocked
 
 #endif

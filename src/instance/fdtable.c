@@ -13,6 +13,7 @@
 static uint64_t *table;
 static struct ofd *pool;
 static uint32_t pool_hint;
+static int high_fd = -1;	/* the highest fd ever given a word */
 
 int fdtable_init(void)
 {
@@ -63,6 +64,24 @@ struct ofd *fdword_file(uint64_t word)
 	return &pool[idx - 1];
 }
 
+/* The slot of fd, about to be written: raise the high-water mark. */
+static uint64_t *slot_for_write(int fd)
+{
+	uint64_t *s = slot_of(fd);
+	int h = __atomic_load_n(&high_fd, __ATOMIC_RELAXED);
+
+	while (s && fd > h &&
+	       !__atomic_compare_exchange_n(&high_fd, &h, fd, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+	return s;
+}
+
+int fdtable_high(void)
+{
+	return __atomic_load_n(&high_fd, __ATOMIC_RELAXED);
+}
+
 static uint64_t load(int fd)
 {
 	uint64_t *s = slot_of(fd);
@@ -96,7 +115,7 @@ struct ofd *fdtable_file(int fd)
 
 void fdtable_set_instance(int fd, struct slot_ref ref)
 {
-	uint64_t *s = slot_of(fd);
+	uint64_t *s = slot_for_write(fd);
 
 	if (s)
 		__atomic_store_n(s, (uint64_t)FD_INSTANCE << 60 |
@@ -106,7 +125,7 @@ void fdtable_set_instance(int fd, struct slot_ref ref)
 
 void fdtable_set_file(int fd, struct ofd *o)
 {
-	uint64_t *s = slot_of(fd);
+	uint64_t *s = slot_for_write(fd);
 
 	if (s && o)
 		__atomic_store_n(s, (uint64_t)FD_FILE << 60 | (uint64_t)(o - pool + 1),
@@ -115,7 +134,7 @@ void fdtable_set_file(int fd, struct ofd *o)
 
 void fdtable_set_other(int fd)
 {
-	uint64_t *s = slot_of(fd);
+	uint64_t *s = slot_for_write(fd);
 
 	if (s)
 		__atomic_store_n(s, (uint64_t)FD_OTHER << 60, __ATOMIC_RELEASE);
@@ -130,7 +149,7 @@ uint64_t fdtable_clear(int fd)
 uint64_t fdtable_dup(int oldfd, int newfd)
 {
 	uint64_t w = load(oldfd);
-	uint64_t *s = slot_of(newfd);
+	uint64_t *s = slot_for_write(newfd);
 	struct ofd *o = fdword_file(w);
 
 	if (!s)

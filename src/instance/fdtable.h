@@ -34,6 +34,9 @@ enum fd_kind { FD_NONE = 0, FD_INSTANCE = 1, FD_FILE = 2, FD_OTHER = 3 };
 #define OFD_WRITE 0x1		/* opened for writing: IN_CLOSE_WRITE */
 #define OFD_DIR_KNOWN 0x2	/* dir and name are set */
 #define OFD_LISTING 0x4		/* readdir has started on it */
+#define OFD_SHARED 0x8		/* a fork since: other processes may hold it */
+#define OFD_ADOPTED 0x10	/* found open, not seen opening (inherited?) */
+#define OFD_EXITED 0x20		/* its exit events were given */
 
 struct ofd {
 	uint32_t refs;		/* fds on it in this process; 0 = free */
@@ -41,6 +44,7 @@ struct ofd {
 	struct inode_info inode;
 	struct inode_info dir;
 	char name[NAME_MAX + 1];
+	int64_t exit_off;	/* offset before the exit's stdio flush */
 };
 
 #define FDTABLE_SIZE (1u << 20)
@@ -62,6 +66,10 @@ void fdtable_set_other(int fd);
 uint64_t fdtable_clear(int fd);
 /* newfd now refers to what oldfd does (dup).  Returns the new word. */
 uint64_t fdtable_dup(int oldfd, int newfd);
+
+/* The highest fd that was ever given a word, or -1: fds above it are
+ * FD_NONE (close_range scans no further). */
+int fdtable_high(void);
 
 /* Decode a word returned above. */
 enum fd_kind fdword_kind(uint64_t word);
