@@ -12,6 +12,8 @@ if HAVE_CRITERION
 TEST_BINARIES = \
 	test/consumer \
 	test/instance_fd
+# issue 5: faults, load, errno preservation, security, threads, fuzzing
+TEST_BINARIES += test/faults
 
 check_LIBRARIES = test/libhelpers.a
 test_libhelpers_a_SOURCES = test/helpers.c test/helpers.h
