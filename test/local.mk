@@ -12,6 +12,7 @@ if HAVE_CRITERION
 TEST_BINARIES = \
 	test/consumer \
 	test/instance_fd
+TEST_BINARIES += test/tool_cli test/tool_ps test/tool_watch
 # issue 5: faults, load, errno preservation, security, threads, fuzzing
 TEST_BINARIES += test/faults
 

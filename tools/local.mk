@@ -37,3 +37,9 @@ examples_example_SOURCES = examples/example.c
 examples_example_CPPFLAGS = -I$(srcdir)/include
 examples_example_LDADD = src/libinotify-shim.la
 TESTS += examples/example
+
+# ---- the command's tests (listed in TEST_BINARIES, test/local.mk)
+TOOL_TEST_HELPERS = test/tool_helpers.c test/tool_helpers.h
+test_tool_cli_SOURCES = test/tool_cli.c $(TOOL_TEST_HELPERS)
+test_tool_ps_SOURCES = test/tool_ps.c $(TOOL_TEST_HELPERS)
+test_tool_watch_SOURCES = test/tool_watch.c $(TOOL_TEST_HELPERS)
