@@ -43,3 +43,7 @@ TOOL_TEST_HELPERS = test/tool_helpers.c test/tool_helpers.h
 test_tool_cli_SOURCES = test/tool_cli.c $(TOOL_TEST_HELPERS)
 test_tool_ps_SOURCES = test/tool_ps.c $(TOOL_TEST_HELPERS)
 test_tool_watch_SOURCES = test/tool_watch.c $(TOOL_TEST_HELPERS)
+
+# ... and the README shows it as it is.
+TESTS += examples/check-readme.sh
+EXTRA_DIST += examples/check-readme.sh
