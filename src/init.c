@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "domain/domain.h"
@@ -33,6 +34,10 @@ __attribute__((constructor)) static void shim_init(void)
 
 	shim_log_init();
 	shim_config_load();
+	/* libuv (Node) would make its file changes through io_uring, where no
+	 * hook sees them; this makes it use the plain calls, in this process
+	 * and in the ones it starts.  libuv reads it at its first fs call. */
+	setenv("UV_USE_IO_URING", "0", 1);
 	if (fdtable_init() < 0) {
 		shim_log("no memory for the fd table; the shim is inert");
 		errno = saved;

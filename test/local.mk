@@ -28,3 +28,14 @@ endif
 AM_CPPFLAGS = -D_GNU_SOURCE -I$(srcdir)/include -I$(srcdir)/test
 LDADD = test/libhelpers.a src/libinotify-shim.la $(CRITERION_LIBS)
 AM_LDFLAGS = -no-install
+
+# issue 3: real writers compared with the kernel's recorded events, and the
+# hooks added for them
+check_PROGRAMS += test/writers/referee
+test_writers_referee_SOURCES = test/writers/referee.c
+test_writers_referee_LDADD =
+TESTS += test/writers.sh
+EXTRA_DIST += test/writers.sh test/writers
+if HAVE_CRITERION
+TEST_BINARIES += test/hooks_more
+endif

@@ -1,0 +1,188 @@
+/*
+ * hooks_more.c - the hooks added for real programs (issue 3): copies between
+ * fds, fallocate, xattrs, temporary files, close_range, stdio's own writes,
+ * syscall(), and the close events of a process's exit.  The expected events
+ * are the kernel's (checked with test/writers and ../shared/conformance).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+static int ifd;
+
+static void setup(void)
+{
+	scratch_enter();
+	ifd = inotify_init1(IN_NONBLOCK);
+	cr_assert_geq(ifd, 0, "inotify_init1: %s", strerror(errno));
+	cr_assert_gt(inotify_add_watch(ifd, ".", IN_ALL_EVENTS), 0);
+}
+
+static void teardown(void)
+{
+	close(ifd);
+	scratch_leave();
+}
+
+TestSuite(hooks_more, .init = setup, .fini = teardown);
+
+static void expect(const uint32_t *masks, int n)
+{
+	struct ev ev[32];
+	int got = wait_events(ifd, ev, 32, n, 5000);
+
+	for (int i = 0; i < n && i < got; i++)
+		cr_expect_eq(ev[i].mask, masks[i], "event %d: %s", i, mask_name(ev[i].mask));
+	cr_assert_eq(got, n, "got %d events, wanted %d", got, n);
+}
+
+static int make_file(const char *name, const char *text)
+{
+	int fd = open(name, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	struct ev ev[8];
+	wait_events(ifd, ev, 8, 4, 5000);	/* create, open, modify, close */
+	return 0;
+}
+
+Test(hooks_more, copy_file_range_is_access_on_source_then_modify_on_destination)
+{
+	make_file("src", "hello");
+	int a = open("src", O_RDONLY), b = open("dst", O_WRONLY | O_CREAT, 0644);
+	uint32_t want[] = { IN_OPEN, IN_CREATE, IN_OPEN, IN_ACCESS, IN_MODIFY };
+
+	cr_assert_eq(copy_file_range(a, NULL, b, NULL, 5, 0), 5);
+	expect(want, 5);
+	close(a);
+	close(b);
+}
+
+Test(hooks_more, sendfile_is_access_on_source_then_modify_on_destination)
+{
+	make_file("src", "hello");
+	int a = open("src", O_RDONLY), b = open("src2", O_WRONLY | O_CREAT, 0644);
+	uint32_t want[] = { IN_OPEN, IN_CREATE, IN_OPEN, IN_ACCESS, IN_MODIFY };
+
+	cr_assert_eq(syscall(SYS_sendfile, b, a, NULL, 5), 5);
+	expect(want, 5);
+	close(a);
+	close(b);
+}
+
+Test(hooks_more, posix_fallocate_is_modify)
+{
+	int fd = open("f", O_WRONLY | O_CREAT, 0644);
+	uint32_t want[] = { IN_CREATE, IN_OPEN, IN_MODIFY, IN_CLOSE_WRITE };
+
+	cr_assert_eq(posix_fallocate(fd, 0, 4096), 0);
+	close(fd);
+	expect(want, 4);
+}
+
+Test(hooks_more, setxattr_is_attrib)
+{
+	uint32_t want[] = { IN_ATTRIB };
+
+	make_file("f", "x");
+	if (setxattr("f", "user.test", "1", 1, 0) < 0)
+		cr_skip_test("no user xattrs here: %s", strerror(errno));
+	expect(want, 1);
+}
+
+Test(hooks_more, mkstemp_is_create_and_open)
+{
+	char name[] = "tmpXXXXXX";
+	uint32_t want[] = { IN_CREATE, IN_OPEN, IN_CLOSE_WRITE };
+	int fd = mkstemp(name);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	expect(want, 3);
+}
+
+Test(hooks_more, close_range_gives_each_file_its_close)
+{
+	int a = open("a", O_RDONLY | O_CREAT, 0644);
+	int b = open("b", O_WRONLY | O_CREAT, 0644);
+	uint32_t want[] = { IN_CREATE, IN_OPEN, IN_CREATE, IN_OPEN, IN_CLOSE_NOWRITE,
+			    IN_CLOSE_WRITE };
+
+	cr_assert_eq(b, a + 1);
+	cr_assert_eq(close_range((unsigned)a, (unsigned)b, 0), 0);
+	expect(want, 6);
+}
+
+Test(hooks_more, syscall_close_gives_the_close_event)
+{
+	int fd = open("f", O_WRONLY | O_CREAT, 0644);
+	uint32_t want[] = { IN_CREATE, IN_OPEN, IN_CLOSE_WRITE };
+
+	cr_assert_eq(syscall(SYS_close, fd), 0);
+	expect(want, 3);
+}
+
+Test(hooks_more, stdio_buffer_flush_inside_fwrite_is_modify)
+{
+	char block[BUFSIZ * 4];
+	FILE *f = fopen("f", "w");
+	uint32_t want[] = { IN_CREATE, IN_OPEN, IN_MODIFY };
+
+	memset(block, 'x', sizeof block);
+	cr_assert_eq(fwrite(block, 1, sizeof block, f), sizeof block);
+	expect(want, 3);
+	fclose(f);
+}
+
+Test(hooks_more, stdio_fgets_that_reads_the_file_is_access)
+{
+	char line[64];
+	uint32_t want[] = { IN_OPEN, IN_ACCESS };
+
+	make_file("f", "one\ntwo\n");
+	FILE *f = fopen("f", "r");
+	cr_assert_not_null(fgets(line, sizeof line, f));
+	cr_assert_not_null(fgets(line, sizeof line, f));	/* from the buffer */
+	expect(want, 2);
+	fclose(f);
+}
+
+Test(hooks_more, exit_flushes_and_closes_files_still_open)
+{
+	uint32_t want[] = { IN_CREATE, IN_OPEN, IN_MODIFY, IN_CLOSE_WRITE };
+	pid_t pid = fork();
+	int status;
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		FILE *f = fopen("f", "w");
+		fputs("pending", f);
+		exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	expect(want, 4);
+}
+
+Test(hooks_more, forked_child_exit_does_not_close_the_parents_file)
+{
+	int fd = open("f", O_WRONLY | O_CREAT, 0644);
+	uint32_t want[] = { IN_CREATE, IN_OPEN, IN_CLOSE_WRITE };
+	pid_t pid = fork();
+	int status;
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		_exit(0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	close(fd);
+	expect(want, 3);
+}
