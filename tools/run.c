@@ -113,14 +113,21 @@ static int find_library(const char *prog, char *out, size_t size)
 	return 0;
 }
 
-/* Is lib already one of the (space- or colon-separated) entries? */
+/* Is the library already one of the (space- or colon-separated) entries,
+ * by this path or as another copy (libinotify-shim.so*)?  Two copies in one
+ * process would report every change twice. */
 static int listed(const char *list, const char *lib)
 {
+	static const char base[] = "libinotify-shim.so";
 	size_t len = strlen(lib);
 
 	for (const char *p = list; *p;) {
 		size_t n = strcspn(p, " :");
-		if (n == len && !strncmp(p, lib, len))
+		const char *name = memrchr(p, '/', n);
+		name = name ? name + 1 : p;
+		if ((n == len && !strncmp(p, lib, len)) ||
+		    ((size_t)(p + n - name) >= sizeof base - 1 &&
+		     !strncmp(name, base, sizeof base - 1)))
 			return 1;
 		p += n;
 		p += strspn(p, " :");
