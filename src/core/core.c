@@ -299,6 +299,7 @@ void core_destroy_watches(struct slot_ref ref)
 /* The reader's side of the token: it writes to and drains its own fd. */
 struct reader_token {
 	int fd;
+	struct slot_ref ref;
 };
 
 static int reader_wake(void *arg)
@@ -310,19 +311,30 @@ static int reader_wake(void *arg)
 static void reader_unwake(void *arg)
 {
 	struct reader_token *t = arg;
-	char tok;
+	char tok, path[PATH_MAX];
 	struct iovec io = { &tok, 1 };
+	int saved = errno, fd;
 
-	/* Never blocks: a blocked reader elsewhere may have taken it. */
-	if (real_preadv2(t->fd, &io, 1, -1, RWF_NOWAIT) < 0) {
-		/* taken already; nothing to do */
+	/* Never blocks: a blocked reader elsewhere may have taken it.  A FIFO
+	 * opened by name refuses RWF_NOWAIT (EOPNOTSUPP); a non-blocking
+	 * open of our own reads the same pipe then. */
+	if (real_preadv2(t->fd, &io, 1, -1, RWF_NOWAIT) < 0 && errno == EOPNOTSUPP) {
+		slot_fifo_path(shim_domain, t->ref, path);
+		fd = real_open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0);
+		if (fd >= 0) {
+			if (real_read(fd, &tok, 1) < 0) {
+				/* taken already; nothing to do */
+			}
+			real_close(fd);
+		}
 	}
+	errno = saved;
 }
 
 ssize_t core_read(struct slot_ref ref, int fd, void *buf, size_t count)
 {
 	struct domain *d = shim_domain;
-	struct reader_token tok = { fd };
+	struct reader_token tok = { fd, ref };
 	struct queue_waker waker = { reader_wake, reader_unwake, &tok };
 	struct queue *q = d ? slot_queue(d, ref) : NULL;
 
