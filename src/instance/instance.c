@@ -120,16 +120,26 @@ ssize_t frontend_read(int fd, struct slot_ref ref, void *buf, size_t count)
 }
 
 /* The kernel's inotify fd has no read_iter: readv is one read per segment,
- * stopping at the first short one (do_loop_readv_writev). */
+ * stopping at the first short one (do_loop_readv_writev).  Nothing at all
+ * to read is 0; an empty segment is skipped once a segment has been read,
+ * but a leading one is a read of 0 bytes (EINVAL, EAGAIN or a wait). */
 ssize_t frontend_readv(int fd, struct slot_ref ref, const struct iovec *iov, int iovcnt)
 {
 	ssize_t total = 0;
+	size_t want = 0;
 
 	if (iovcnt < 0 || iovcnt > IOV_MAX)
 		return -EINVAL;
 	for (int i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len > (size_t)SSIZE_MAX - want)
+			return -EINVAL;
+		want += iov[i].iov_len;
+	}
+	if (!want)
+		return 0;
+	for (int i = 0; i < iovcnt; i++) {
 		ssize_t n;
-		if (!iov[i].iov_len)
+		if (!iov[i].iov_len && i)
 			continue;
 		n = core_read(ref, fd, iov[i].iov_base, iov[i].iov_len);
 		if (n < 0)
