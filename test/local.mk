@@ -15,6 +15,12 @@ TEST_BINARIES = \
 TEST_BINARIES += test/tool_cli test/tool_ps test/tool_watch
 # issue 5: faults, load, errno preservation, security, threads, fuzzing
 TEST_BINARIES += test/faults
+# the load workload is a plain program, run by hand on the kernel too
+check_PROGRAMS += test/loadgen
+TESTS += test/loadgen
+test_loadgen_LDADD =
+TESTS += test/load_overflow.sh
+EXTRA_DIST += test/load_overflow.sh
 
 check_LIBRARIES = test/libhelpers.a
 test_libhelpers_a_SOURCES = test/helpers.c test/helpers.h
