@@ -45,3 +45,15 @@ EXTRA_DIST += test/writers.sh test/writers
 if HAVE_CRITERION
 TEST_BINARIES += test/hooks_more
 endif
+
+# issue 5: the differential fuzzer: outside test/noinotify, since its kernel side
+# needs the kernel's inotify (test/fuzz.fuzz)
+check_PROGRAMS += test/fuzzgen
+test_fuzzgen_LDADD =
+TESTS += test/fuzz.fuzz test/scenarios.fuzz
+TEST_EXTENSIONS = .test .fuzz
+FUZZ_LOG_COMPILER = env INOTIFY_SHIM_TEST_BUILDDIR=$(abs_top_builddir) \
+	INOTIFY_SHIM_TEST_SRCDIR=$(abs_top_srcdir) CC="$(CC)" $(SHELL)
+EXTRA_DIST += test/fuzz.fuzz test/scenarios.fuzz test/fuzz-common.sh
+CLEANFILES += test/referee
+EXTRA_DIST += test/scenarios/fuzz-seed-1.scn
