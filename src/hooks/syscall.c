@@ -22,7 +22,7 @@
 
 typedef long (*syscall_fn)(long, long, long, long, long, long, long);
 
-static long real_syscall(long n, long a, long b, long c, long d, long e, long f)
+long real_syscall(long n, long a, long b, long c, long d, long e, long f)
 {
 	static syscall_fn fn;
 	syscall_fn p = __atomic_load_n(&fn, __ATOMIC_RELAXED);

@@ -2,16 +2,23 @@
  * api.c - the exported inotify calls: the standard names and their
  * inotify_shim_* twins, the version and the configuration call.  The only
  * place of the front end that touches errno.
+ *
+ * Mode "auto" (INOTIFY_SHIM_MODE=auto): the standard names ask the
+ * kernel first and emulate only where it cannot serve (the calls are
+ * denied, or its instance limit is reached); add_watch and rm_watch go to
+ * whichever made the fd.  The inotify_shim_* twins always emulate.
  */
 #include <errno.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/syscall.h>
 
 #include "inotify-shim.h"
 
 #include "../domain/domain.h"
 #include "../util/config.h"
 #include "../util/export.h"
+#include "../util/real.h"
 #include "instance.h"
 
 static int errno_return(int ret)
@@ -43,23 +50,47 @@ SHIM_EXPORT int inotify_shim_rm_watch(int fd, int wd)
 	return errno_return(frontend_rm_watch(fd, wd));
 }
 
+static bool kernel_first(void)
+{
+	return shim_config.mode == SHIM_MODE_AUTO;
+}
+
+/* In auto mode: is fd the kernel's (not an emulated instance)? */
+static bool kernel_fd(int fd)
+{
+	struct slot_ref ref;
+	return kernel_first() && !fdtable_instance(fd, &ref);
+}
+
 SHIM_EXPORT int inotify_init1(int flags)
 {
+	if (kernel_first()) {
+		int saved = errno;
+		long fd = real_syscall(SYS_inotify_init1, flags, 0, 0, 0, 0, 0);
+		if (fd >= 0 || (errno != ENOSYS && errno != EPERM && errno != EACCES &&
+				errno != EMFILE))
+			return (int)fd;
+		errno = saved;
+	}
 	return inotify_shim_init1(flags);
 }
 
 SHIM_EXPORT int inotify_init(void)
 {
-	return inotify_shim_init();
+	return inotify_init1(0);
 }
 
 SHIM_EXPORT int inotify_add_watch(int fd, const char *pathname, uint32_t mask)
 {
+	if (kernel_fd(fd))
+		return (int)real_syscall(SYS_inotify_add_watch, fd, (long)pathname, mask, 0, 0, 0);
 	return inotify_shim_add_watch(fd, pathname, mask);
 }
 
 SHIM_EXPORT int inotify_rm_watch(int fd, int wd)
 {
+	if (kernel_fd(fd))
+		return (int)real_syscall(SYS_inotify_rm_watch, fd, wd, 0, 0, 0, 0);
 	return inotify_shim_rm_watch(fd, wd);
 }
 

@@ -9,6 +9,9 @@
 
 #include "hooks-real.h"
 
+/* libc's syscall(2), with every argument given (hooks/syscall.c). */
+long real_syscall(long number, long a, long b, long c, long d, long e, long f);
+
 /* dlsym(RTLD_NEXT, name), or NULL (the generated callers fail ENOSYS). */
 void *hooks_resolve(const char *name);
 
