@@ -1,0 +1,101 @@
+/*
+ * limits_child.c - a helper the tests run under the shim with a limit set
+ * in the environment (the library reads limits when it loads).  It prints
+ * one line per result, "RET ERRNO", for the test to check.
+ *
+ *   limits_child watches N      one instance, watches on N new directories
+ *   limits_child instances N    N instances
+ *   limits_child hold           one instance and watch; "ready", then pause
+ *   limits_child overflow N     one watch, N files made, events drained
+ *                               ("WD MASK NAME"), "--", one more, drained
+ *   limits_child writes N       N writes to a file, between two getppid()
+ *                               system calls that mark the loop for strace
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static void result(long ret)
+{
+	printf("%ld %d\n", ret, ret < 0 ? errno : 0);
+}
+
+static void drain(int fd)
+{
+	char buf[65536] __attribute__((aligned(8)));
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *e = (struct inotify_event *)p;
+			printf("%d %u %s\n", e->wd, e->mask, e->len ? e->name : "-");
+			p += sizeof *e + e->len;
+		}
+}
+
+static void touch(const char *name)
+{
+	close(open(name, O_CREAT | O_WRONLY, 0644));
+}
+
+int main(int argc, char **argv)
+{
+	int n = argc > 2 ? atoi(argv[2]) : 0;
+	char name[64];
+	int fd;
+
+	if (argc < 2)
+		return 2;
+	if (!strcmp(argv[1], "watches")) {
+		fd = inotify_init1(IN_NONBLOCK);
+		if (fd < 0)
+			return 3;
+		for (int i = 0; i < n; i++) {
+			snprintf(name, sizeof name, "w%d", i);
+			mkdir(name, 0755);
+			result(inotify_add_watch(fd, name, IN_CREATE));
+		}
+	} else if (!strcmp(argv[1], "instances")) {
+		for (int i = 0; i < n; i++)
+			result(inotify_init1(IN_NONBLOCK));
+	} else if (!strcmp(argv[1], "hold")) {
+		fd = inotify_init1(IN_NONBLOCK);
+		if (fd < 0 || inotify_add_watch(fd, ".", IN_CREATE) < 0)
+			return 3;
+		printf("ready\n");
+		fflush(stdout);
+		for (;;)
+			pause();
+	} else if (!strcmp(argv[1], "overflow")) {
+		fd = inotify_init1(IN_NONBLOCK);
+		if (fd < 0 || inotify_add_watch(fd, ".", IN_CREATE) < 0)
+			return 3;
+		for (int i = 0; i < n; i++) {
+			snprintf(name, sizeof name, "f%d", i);
+			touch(name);
+		}
+		drain(fd);
+		printf("--\n");
+		touch("after");
+		drain(fd);
+	} else if (!strcmp(argv[1], "writes")) {
+		fd = open("written", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+		if (fd < 0)
+			return 3;
+		syscall(SYS_getppid);
+		for (int i = 0; i < n; i++)
+			if (write(fd, "x", 1) != 1)
+				return 4;
+		syscall(SYS_getppid);
+		close(fd);
+	} else
+		return 2;
+	fflush(stdout);
+	return 0;
+}

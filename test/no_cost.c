@@ -1,0 +1,82 @@
+/*
+ * no_cost.c - with nothing watched in the domain, a hook makes no system
+ * call: strace shows the same system calls in a loop of writes with the
+ * shim preloaded as without it (exactly the writes).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "child_run.h"
+#include "helpers.h"
+
+#define WRITES 200
+
+static int fds_before;
+static const char *dir;
+
+static void setup(void)
+{
+	dir = scratch_enter();
+	fds_before = count_fds();
+}
+
+static void teardown(void)
+{
+	cr_expect_eq(count_fds(), fds_before, "fd leaked");
+	scratch_leave();
+}
+
+TestSuite(no_cost, .init = setup, .fini = teardown, .timeout = 60);
+
+/* The system calls between the two getppid() markers of the traced
+ * "limits_child writes": how many, and how many were write(). */
+static void loop_syscalls(const char *preload, int *total, int *writes)
+{
+	char cmd[8192], line[1024];
+	int in_loop = 0;
+	FILE *f;
+
+	snprintf(cmd, sizeof cmd,
+		 "env -u LD_PRELOAD strace -f -qq -o trace.txt %s%s %s writes %d",
+		 preload ? "-E LD_PRELOAD=" : "", preload ? preload : "",
+		 limits_child_path(), WRITES);
+	cr_assert_eq(run_shell(cmd), 0, "%s", cmd);
+	f = fopen("trace.txt", "r");
+	cr_assert_not_null(f);
+	*total = *writes = 0;
+	while (fgets(line, sizeof line, f)) {
+		const char *call = line + strspn(line, "0123456789");
+		call += strspn(call, " ");	/* "PID  call(...)" */
+		if (!strncmp(call, "getppid(", 8)) {
+			in_loop = !in_loop;
+			continue;
+		}
+		if (!in_loop)
+			continue;
+		(*total)++;
+		*writes += !strncmp(call, "write(", 6);
+	}
+	fclose(f);
+	unlink("trace.txt");
+}
+
+Test(no_cost, writes_with_nothing_watched_make_no_extra_system_call)
+{
+	const char *preload = getenv("INOTIFY_SHIM_TEST_PRELOAD");
+	int total, writes, total_shim, writes_shim;
+
+	if (run_shell("strace -V >/dev/null 2>&1") != 0)
+		cr_skip_test("strace is not installed");
+	cr_assert_not_null(preload);
+	child_domain(dir);	/* a domain where nothing is watched */
+	loop_syscalls(NULL, &total, &writes);
+	cr_assert_eq(writes, WRITES, "without the shim: %d writes of %d calls", writes, total);
+	loop_syscalls(preload, &total_shim, &writes_shim);
+	cr_assert_eq(writes_shim, WRITES, "with the shim: %d writes", writes_shim);
+	cr_assert_eq(total_shim, total, "the shim added %d system calls to %d writes",
+		     total_shim - total, WRITES);
+}
