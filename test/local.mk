@@ -21,15 +21,9 @@ check_PROGRAMS += test/limits_child
 test_limits_child_SOURCES = test/limits_child.c
 test_limits_child_LDADD =
 EXTRA_DIST += test/child_run.h
-# issue 2: the rules, one suite per file
-TEST_BINARIES += test/watch_rules test/queue_rules test/cross_process test/no_cost
-# run by those tests with a limit in the environment; not a test itself
-check_PROGRAMS += test/limits_child
-test_limits_child_SOURCES = test/limits_child.c
-test_limits_child_LDADD =
-EXTRA_DIST += test/child_run.h
 # issue 5: faults, load, errno preservation, security, threads, fuzzing
 TEST_BINARIES += test/faults
+TEST_BINARIES += test/errno_preservation test/security
 # the load workload is a plain program, run by hand on the kernel too
 check_PROGRAMS += test/loadgen
 TESTS += test/loadgen
