@@ -55,6 +55,13 @@ if HAVE_CRITERION
 TEST_BINARIES += test/hooks_more
 endif
 
+# issue 3: real watchers (inotifywait, inotifywatch, tail, entr, watchdog,
+# node fs.watch, gio monitor) work unmodified under the shim
+if HAVE_CRITERION
+TEST_BINARIES += test/programs_watchers
+endif
+EXTRA_DIST += test/programs/fs_watch.js test/programs/watchdog_observer.py
+
 # issue 5: the differential fuzzer: outside test/noinotify, since its kernel side
 # needs the kernel's inotify (test/fuzz.fuzz)
 check_PROGRAMS += test/fuzzgen
