@@ -73,3 +73,26 @@ FUZZ_LOG_COMPILER = env INOTIFY_SHIM_TEST_BUILDDIR=$(abs_top_builddir) \
 EXTRA_DIST += test/fuzz.fuzz test/scenarios.fuzz test/fuzz-common.sh
 CLEANFILES += test/referee
 EXTRA_DIST += test/scenarios/fuzz-seed-1.scn
+
+# issue 5: memcheck and ThreadSanitizer runs of the suite, by hand (slow).
+# check-valgrind: every test binary of make check under valgrind memcheck,
+# children included; any error fails it.
+VALGRIND_TESTS = test/faults test/errno_preservation test/security test/loadgen
+check-valgrind: $(check_PROGRAMS)
+	@for t in $(VALGRIND_TESTS); do echo "valgrind $$t"; \
+	INOTIFY_SHIM_LOAD_FILES=200 INOTIFY_SHIM_HOSTILE_ITERS=50 \
+	$(builddir)/test/run-test.sh valgrind -q --error-exitcode=9 \
+		--trace-children=yes --trace-children-skip='*/sh,*/touch,*/rm' \
+		$(builddir)/$$t || exit 1; done
+# check-tsan: configure and build a ThreadSanitizer copy in tsan/ and run
+# the threaded tests there (libtsan is preloaded before the shim).
+check-tsan:
+	$(MKDIR_P) tsan && cd tsan && \
+	{ test -f Makefile || $(abs_top_srcdir)/configure -q \
+		CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread"; } && \
+	$(MAKE) && $(MAKE) test/errno_preservation test/loadgen && \
+	for t in test/errno_preservation test/loadgen; do \
+	INOTIFY_SHIM_TEST_PRELOAD_FIRST="$$($(CC) -print-file-name=libtsan.so)" \
+	TSAN_OPTIONS="halt_on_error=1 report_signal_unsafe=0" \
+	./test/run-test.sh ./$$t || exit 1; done
+.PHONY: check-valgrind check-tsan
