@@ -23,13 +23,13 @@ test_limits_child_LDADD =
 EXTRA_DIST += test/child_run.h
 # issue 5: faults, load, errno preservation, security, threads, fuzzing
 TEST_BINARIES += test/faults
+TEST_BINARIES += test/errno_preservation test/security
 # the load workload is a plain program, run by hand on the kernel too
 check_PROGRAMS += test/loadgen
 TESTS += test/loadgen
 test_loadgen_LDADD =
 TESTS += test/load_overflow.sh
 EXTRA_DIST += test/load_overflow.sh
-TEST_BINARIES += test/errno_preservation test/security
 
 check_LIBRARIES = test/libhelpers.a
 test_libhelpers_a_SOURCES = test/helpers.c test/helpers.h
