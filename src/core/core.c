@@ -13,7 +13,6 @@
 #include <limits.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "../domain/registry.h"
@@ -308,17 +307,22 @@ static int reader_wake(void *arg)
 	return real_write(t->fd, "", 1) == 1 ? 0 : -errno;
 }
 
+/* Take the token out of the FIFO without ever blocking: a blocked reader
+ * elsewhere may have taken it already.  A non-blocking fd is read
+ * directly; a blocking one through a non-blocking open of our own (a FIFO
+ * opened by name refuses preadv2's RWF_NOWAIT, so that is no way out). */
 static void reader_unwake(void *arg)
 {
 	struct reader_token *t = arg;
 	char tok, path[PATH_MAX];
-	struct iovec io = { &tok, 1 };
-	int saved = errno, fd;
+	int saved = errno, fd, flags;
 
-	/* Never blocks: a blocked reader elsewhere may have taken it.  A FIFO
-	 * opened by name refuses RWF_NOWAIT (EOPNOTSUPP); a non-blocking
-	 * open of our own reads the same pipe then. */
-	if (real_preadv2(t->fd, &io, 1, -1, RWF_NOWAIT) < 0 && errno == EOPNOTSUPP) {
+	flags = real_fcntl(t->fd, F_GETFL, 0L);
+	if (flags >= 0 && (flags & O_NONBLOCK)) {
+		if (real_read(t->fd, &tok, 1) < 0) {
+			/* taken already; nothing to do */
+		}
+	} else {
 		slot_fifo_path(shim_domain, t->ref, path);
 		fd = real_open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0);
 		if (fd >= 0) {
