@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -109,6 +110,21 @@ Test(watch, exits_when_every_watch_is_gone)
 	cr_assert_eq(run_shell("rmdir w"), 0);
 	cr_assert_eq(wait_exit(pid, 10000), 0, "%s", slurp("err"));
 	cr_assert_str_eq(slurp("out"), "1 IN_DELETE_SELF 0\n1 IN_IGNORED 0\n");
+}
+
+/* The command links the core: a preloaded copy of the library in the same
+ * process would take the registry lock inside the core's queue lock. */
+Test(watch, runs_without_the_preloaded_library)
+{
+	pid_t pid = start_watcher("w");
+	char maps[64];
+
+	cr_assert(getenv("LD_PRELOAD") && strstr(getenv("LD_PRELOAD"), "libinotify-shim"));
+	snprintf(maps, sizeof maps, "/proc/%d/maps", (int)pid);
+	cr_assert(strstr(slurp(maps), "inotify-shim"), "%s", slurp(maps));
+	cr_assert_null(strstr(slurp(maps), "libinotify-shim.so"), "%s", slurp(maps));
+	kill(pid, SIGTERM);
+	wait_exit(pid, 10000);
 }
 
 Test(watch, names_the_path_it_cannot_watch)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -64,6 +65,42 @@ _Noreturn void cli_version(void)
 	exit(0);
 }
 
+/* ps, watch and gc link the core itself.  Under a preloaded copy of the
+ * library (a shell started with inotify-shim run), the core's calls to the
+ * real libc functions would reach that copy's hooks instead, which take the
+ * registry lock from inside the core's queue lock: a lock-order inversion.
+ * So these commands run again without the library in LD_PRELOAD; other
+ * entries (a sanitizer's runtime) are kept. */
+static void run_without_preload(char **argv)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *list, *out;
+	size_t len = 0;
+
+	if (!old || !strstr(old, "libinotify-shim.so"))
+		return;
+	list = strdup(old);
+	out = calloc(1, strlen(old) + 1);
+	if (!list || !out)
+		return;
+	for (char *save = NULL, *e = strtok_r(list, " :", &save); e;
+	     e = strtok_r(NULL, " :", &save)) {
+		const char *base = strrchr(e, '/');
+		if (!strncmp(base ? base + 1 : e, "libinotify-shim.so", 18))
+			continue;
+		len += sprintf(out + len, "%s%s", len ? ":" : "", e);
+	}
+	if (len)
+		setenv("LD_PRELOAD", out, 1);
+	else
+		unsetenv("LD_PRELOAD");
+	execv("/proc/self/exe", argv);
+	/* No /proc: carry on as we are, and restore what the user set. */
+	setenv("LD_PRELOAD", old, 1);
+	free(list);
+	free(out);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -90,6 +127,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (strcmp(cmd, commands[i].name))
 			continue;
+		if (commands[i].fn != cmd_run)
+			run_without_preload(argv);
 		argv[1] = (char *)commands[i].prog;
 		return commands[i].fn(argc - 1, argv + 1);
 	}
