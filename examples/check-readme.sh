@@ -1,7 +1,10 @@
 #!/bin/sh
-# check-readme.sh - the README shows examples/example.c verbatim (indented
-# by four spaces): fail when one of them changed without the other.
+# check-readme.sh - the README shows examples/example.c and
+# examples/consumer.c verbatim (indented by four spaces): fail when one of
+# them changed without the other.
 srcdir=${INOTIFY_SHIM_TEST_SRCDIR:-$(dirname "$0")/..}
+status=0
+for example in example consumer; do
 if awk 'NR == FNR { want[n++] = ($0 == "" ? "" : "    " $0); next }
 	{ got[m++] = $0 }
 	END {
@@ -12,9 +15,11 @@ if awk 'NR == FNR { want[n++] = ($0 == "" ? "" : "    " $0); next }
 				exit 0
 		}
 		exit 1
-	}' "$srcdir/examples/example.c" "$srcdir/README"; then
-	echo "README shows examples/example.c as it is"
+	}' "$srcdir/examples/$example.c" "$srcdir/README"; then
+	echo "README shows examples/$example.c as it is"
 else
-	echo "README does not show examples/example.c verbatim (indented by 4 spaces)" >&2
-	exit 1
+	echo "README does not show examples/$example.c verbatim (indented by 4 spaces)" >&2
+	status=1
 fi
+done
+exit $status

@@ -37,6 +37,11 @@ examples_example_SOURCES = examples/example.c
 examples_example_CPPFLAGS = -I$(srcdir)/include
 examples_example_LDADD = src/libinotify-shim.la
 TESTS += examples/example
+check_PROGRAMS += examples/consumer
+examples_consumer_SOURCES = examples/consumer.c
+examples_consumer_CPPFLAGS = -I$(srcdir)/include
+examples_consumer_LDADD = src/libinotify-shim.la
+TESTS += examples/consumer
 
 # ---- the command's tests (listed in TEST_BINARIES, test/local.mk)
 TOOL_TEST_HELPERS = test/tool_helpers.c test/tool_helpers.h
