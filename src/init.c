@@ -20,12 +20,13 @@
 
 static void before_fork(void)
 {
-	hook_mark_shared();
+	share_before_fork();
 }
 
 static void after_fork_child(void)
 {
 	frontend_after_fork();
+	share_after_fork_child();
 }
 
 __attribute__((constructor)) static void shim_init(void)
@@ -46,8 +47,12 @@ __attribute__((constructor)) static void shim_init(void)
 	ret = domain_open();
 	if (ret < 0)
 		shim_log("no domain (%s); events will not be seen", strerror(-ret));
-	else
+	else {
 		frontend_after_exec();
+		/* the files this image inherited, and the close events of
+		 * those that exec closed */
+		share_after_exec();
+	}
 	pthread_atfork(before_fork, NULL, after_fork_child);
 	errno = saved;
 }

@@ -85,6 +85,7 @@ FAMILY(stream_putc, FILE *stream);
 FAMILY(stream_getc, FILE *stream);
 FAMILY(fclose, FILE *stream);
 FAMILY(fflush, FILE *stream);
+FAMILY(exec, int unused);
 
 #undef FAMILY
 

@@ -147,13 +147,15 @@ void hook_closing(int fd, uint64_t word, struct close_facts *facts)
 	if (!o || __atomic_load_n(&o->refs, __ATOMIC_RELAXED) != 1 || !domain_watching())
 		return;
 	facts->unlinked = ident_fstat(fd, &now) == 0 && now.nlink == 0;
-	if (facts->unlinked)
+	/* another process holding this open file keeps the inode alive */
+	if (facts->unlinked && !(o->share.idx && share_others_hold(o)))
 		facts->last_opener = probe_last_opener(fd, o);
 }
 
 void hook_closed(int fd, uint64_t word, const struct close_facts *facts)
 {
 	struct ofd *o;
+	bool last;
 
 	switch (fdword_kind(word)) {
 	case FD_INSTANCE:
@@ -161,7 +163,16 @@ void hook_closed(int fd, uint64_t word, const struct close_facts *facts)
 		break;
 	case FD_FILE:
 		o = fdword_file(word);
-		if (!o || !ofd_put(o))
+		if (!o)
+			break;
+		last = ofd_put(o);
+		/* shared with other processes: the last close is the last
+		 * live holder's (share.c) */
+		if (o->share.idx && !share_close(o, fd, last) && last) {
+			ofd_free(o);
+			break;
+		}
+		if (!last)
 			break;
 		if (domain_watching()) {
 			hook_record_event_closed(o, facts && facts->unlinked,
@@ -290,6 +301,8 @@ void hook_post_dup(struct hook_ctx *c, intptr_t ret)
 	if (newfd == c->fd)
 		return;
 	word = fdtable_dup(c->fd, newfd);
+	if (fdword_kind(word) == FD_FILE)
+		share_dup(fdword_file(word), newfd);
 	if (fdword_kind(word) == FD_INSTANCE) {
 		fdtable_clear(newfd);
 		frontend_adopt(newfd, fdword_instance(word));

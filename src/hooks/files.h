@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "hooks/objects.h"
 #include "instance/fdtable.h"
@@ -38,7 +39,21 @@ void hook_closing(int fd, uint64_t word, struct close_facts *facts);
 /* After fd, whose table word was word, was closed. */
 void hook_closed(int fd, uint64_t word, const struct close_facts *facts);
 
-/* Before fork: every record may now be held by two processes. */
-void hook_mark_shared(void);
+/* Open files held by several processes (share.c). */
+void share_before_fork(void);
+void share_after_fork_child(void);
+void share_after_fork_parent(pid_t child);
+void share_before_exec(void);
+/* Returns the token for share_after_spawn. */
+pid_t share_before_spawn(void);
+void share_after_spawn(pid_t token, pid_t child);
+void share_after_exec(void);
+void share_dup(struct ofd *o, int newfd);
+/* fd of the shared record o was closed (last: its last fd here); true
+ * when no live holder is left: the close events are due. */
+bool share_close(struct ofd *o, int fd, bool last);
+bool share_others_hold(struct ofd *o);
+/* Exit: drop every holder of this process, with the close events due. */
+void share_exit_sweep(void);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * lifecycle.c - the close events that no close() call makes: those of the
  * files a process still holds when it ends (exit, return from main, _exit,
- * _Exit), and the marking of records shared by fork.
+ * _Exit).
  *
  * The kernel closes every fd at exit and releases each open file at its
  * last reference, deferred to the task's work list, which runs last-in
@@ -20,13 +20,18 @@
  * processes.  The records know this much (fdtable.h):
  *   - opened in this process image, no fork since: this process holds the
  *     only references, the events are due;
- *   - OFD_SHARED (a fork since; set in both processes by the fork's
- *     prepare handler): another process may hold it, no events;
+ *   - entered in the domain's table of shared open files (share.c: a
+ *     fork, exec or posix_spawn since): due when this process was its
+ *     last live holder;
+ *   - OFD_SHARED (a fork since, when nothing was watched or the table
+ *     could not be used): another process may hold it, no events;
  *   - OFD_ADOPTED (found open: inherited through exec, or opened before
  *     any watch existed): due unless the parent process holds the same
  *     open file at the same fd number (kcmp(KCMP_FILE)), as a shell does
  *     for "{ a; b; } > f" but not for "a > f".
- * Processes killed by a signal give no close events (nothing runs).
+ * Processes killed by a signal give no close events themselves (nothing
+ * runs); a holder found dead is dropped when another process closes the
+ * same open file, whose close is then the last.
  */
 #include <errno.h>
 #include <linux/kcmp.h>
@@ -56,7 +61,15 @@ static bool due_at_exit(int fd, struct ofd *o)
 {
 	uint32_t flags = __atomic_load_n(&o->flags, __ATOMIC_RELAXED);
 
-	if (flags & (OFD_SHARED | OFD_EXITED))
+	if (flags & OFD_EXITED)
+		return false;
+	if (o->share.idx) {
+		/* this fd is the record's highest: all of its holders in
+		 * this process go now */
+		__atomic_or_fetch(&o->flags, OFD_EXITED, __ATOMIC_RELAXED);
+		return share_close(o, fd, true);
+	}
+	if (flags & OFD_SHARED)
 		return false;
 	return !(flags & OFD_ADOPTED) || !parent_holds(fd);
 }
@@ -100,17 +113,9 @@ static void exit_events(bool flush)
 		if (facts.last_opener)
 			notify_gone(&o->inode);
 	}
-}
-
-void hook_mark_shared(void)
-{
-	int high = fdtable_high();
-
-	for (int fd = 0; fd <= high; fd++) {
-		struct ofd *o = fdtable_file(fd);
-		if (o)
-			__atomic_or_fetch(&o->flags, OFD_SHARED, __ATOMIC_RELAXED);
-	}
+	/* holders of this process that no record names (a file that a
+	 * posix_spawn file action moved) */
+	share_exit_sweep();
 }
 
 __attribute__((destructor)) static void shim_fini(void)

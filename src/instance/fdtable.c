@@ -14,6 +14,7 @@ static uint64_t *table;
 static struct ofd *pool;
 static uint32_t pool_hint;
 static int high_fd = -1;	/* the highest fd ever given a word */
+uint32_t ofd_live, ofd_shared;
 
 int fdtable_init(void)
 {
@@ -173,6 +174,7 @@ struct ofd *ofd_new(void)
 						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
 			memset((char *)o + sizeof o->refs, 0, sizeof *o - sizeof o->refs);
 			__atomic_store_n(&o->refs, 1, __ATOMIC_RELEASE);
+			__atomic_add_fetch(&ofd_live, 1, __ATOMIC_RELAXED);
 			return o;
 		}
 	}
@@ -198,6 +200,11 @@ bool ofd_put(struct ofd *o)
 
 void ofd_free(struct ofd *o)
 {
+	if (o->share.idx) {
+		o->share.idx = 0;
+		__atomic_sub_fetch(&ofd_shared, 1, __ATOMIC_RELAXED);
+	}
+	__atomic_sub_fetch(&ofd_live, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&o->refs, 0, __ATOMIC_RELEASE);
 }
 

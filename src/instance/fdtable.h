@@ -18,6 +18,9 @@
  * Lifetime: the table and the records are private memory, made at first
  * use and inherited by fork; after exec, the instance fds the process still
  * holds are found again from the registry's holder lists (instance.c).
+ * A record that another process or the next image may hold (fork, exec,
+ * posix_spawn) is also entered in the domain's table of shared open files
+ * (domain/openfiles.h, hooks/share.c), which decides whose close is last.
  */
 #ifndef SHIM_FDTABLE_H
 #define SHIM_FDTABLE_H
@@ -27,6 +30,7 @@
 #include <stdint.h>
 
 #include "../core/slots.h"
+#include "../domain/openfiles.h"
 #include "../util/ident.h"
 
 enum fd_kind { FD_NONE = 0, FD_INSTANCE = 1, FD_FILE = 2, FD_OTHER = 3 };
@@ -37,6 +41,7 @@ enum fd_kind { FD_NONE = 0, FD_INSTANCE = 1, FD_FILE = 2, FD_OTHER = 3 };
 #define OFD_SHARED 0x8		/* a fork since: other processes may hold it */
 #define OFD_ADOPTED 0x10	/* found open, not seen opening (inherited?) */
 #define OFD_EXITED 0x20		/* its exit events were given */
+#define OFD_DATA_FLAGS (OFD_WRITE | OFD_DIR_KNOWN)	/* what a shared entry keeps */
 
 struct ofd {
 	uint32_t refs;		/* fds on it in this process; 0 = free */
@@ -45,6 +50,7 @@ struct ofd {
 	struct inode_info dir;
 	char name[NAME_MAX + 1];
 	int64_t exit_off;	/* offset before the exit's stdio flush */
+	struct of_ref share;	/* its entry in the shared table, or idx 0 */
 };
 
 #define FDTABLE_SIZE (1u << 20)
@@ -83,6 +89,9 @@ void ofd_get(struct ofd *o);
 bool ofd_put(struct ofd *o);
 /* Release the memory of a record whose last reference was dropped. */
 void ofd_free(struct ofd *o);
+/* Records in use in this process, and those of them entered in the shared
+ * table (read without a lock: the fork and exec hooks' fast test). */
+extern uint32_t ofd_live, ofd_shared;
 
 /* Visit every fd known as an instance (fork, exit). */
 void fdtable_for_each_instance(void (*fn)(int fd, struct slot_ref ref, void *arg),

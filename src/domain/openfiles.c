@@ -1,0 +1,388 @@
+/*
+ * openfiles.c - the shared table of open files held by several processes
+ * (see openfiles.h for the holders, the lifetime and the lock order:
+ * files.lock is a leaf, never taken with registry.lock or a queue lock
+ * held, and nothing is locked under it).
+ */
+#include "openfiles.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../util/log.h"
+#include "../util/real.h"
+#include "domain.h"
+
+static struct openfiles *table;
+static struct of_entry *entries;
+
+static uint64_t entries_off(void)
+{
+	return (sizeof(struct openfiles) + 4095) & ~(uint64_t)4095;
+}
+
+static uint64_t total_size(void)
+{
+	uint64_t t = entries_off() + (uint64_t)OPENFILES_ENTRIES * sizeof(struct of_entry);
+	return (t + 4095) & ~(uint64_t)4095;
+}
+
+static bool header_valid(const struct openfiles *t)
+{
+	return __atomic_load_n(&t->magic, __ATOMIC_ACQUIRE) == OPENFILES_MAGIC &&
+	       t->version == OPENFILES_VERSION && t->header_size == sizeof *t &&
+	       t->total_size == total_size() && t->uid == (uint32_t)geteuid() &&
+	       t->nentries == OPENFILES_ENTRIES && t->nholders == OPENFILE_HOLDERS &&
+	       t->entry_size == sizeof(struct of_entry);
+}
+
+static int create_file(const struct domain *d)
+{
+	char tmp[PATH_MAX], final[PATH_MAX];
+	pthread_mutexattr_t a;
+	struct openfiles *t;
+	int fd, ret = 0;
+
+	domain_path(d, tmp, "files.new-%d", (int)getpid());
+	domain_path(d, final, "files");
+	real_unlink(tmp);
+	fd = real_open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (real_fchmod(fd, 0600) < 0 || real_ftruncate(fd, (off_t)total_size()) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	t = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (t == MAP_FAILED) {
+		ret = -errno;
+		goto out;
+	}
+	t->version = OPENFILES_VERSION;
+	t->header_size = sizeof *t;
+	t->total_size = total_size();
+	t->uid = (uint32_t)geteuid();
+	t->nentries = OPENFILES_ENTRIES;
+	t->nholders = OPENFILE_HOLDERS;
+	t->entry_size = sizeof(struct of_entry);
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
+	pthread_mutex_init(&t->lock, &a);
+	pthread_mutexattr_destroy(&a);
+	__atomic_store_n(&t->magic, OPENFILES_MAGIC, __ATOMIC_RELEASE);
+	munmap(t, sizeof *t);
+	if (real_link(tmp, final) < 0 && errno != EEXIST)
+		ret = -errno;
+out:
+	real_close(fd);
+	real_unlink(tmp);
+	return ret;
+}
+
+/* -ENOENT: none yet; -EPROTO: not ours (set aside by the caller). */
+static int map_file(const struct domain *d)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	void *map;
+	int fd;
+
+	domain_path(d, path, "files");
+	fd = real_open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+	if (fd < 0)
+		return errno == ELOOP ? -EPROTO : -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) || (uint64_t)st.st_size != total_size()) {
+		real_close(fd);
+		return -EPROTO;
+	}
+	map = mmap(NULL, total_size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	real_close(fd);
+	if (map == MAP_FAILED)
+		return -errno;
+	if (!header_valid(map)) {
+		munmap(map, total_size());
+		return -EPROTO;
+	}
+	entries = (struct of_entry *)((char *)map + entries_off());
+	__atomic_store_n(&table, map, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int openfiles_map(bool create)
+{
+	struct domain *d = shim_domain;
+	int ret;
+
+	if (__atomic_load_n(&table, __ATOMIC_ACQUIRE))
+		return 0;
+	if (!d)
+		return -ENODEV;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		ret = map_file(d);
+		if (ret == 0)
+			return 0;
+		if (ret == -EPROTO) {
+			char from[PATH_MAX], to[PATH_MAX];
+			domain_path(d, from, "files");
+			domain_path(d, to, "files.refused-%d", (int)getpid());
+			if (!create)
+				return ret;
+			shim_log_once("domain %s: refused its table of shared open files; "
+				      "made a fresh one", d->dir);
+			real_rename(from, to);
+		} else if (ret != -ENOENT || !create) {
+			return ret;
+		}
+		ret = create_file(d);
+		if (ret < 0)
+			return ret;
+	}
+	return -EPROTO;
+}
+
+bool openfiles_mapped(void)
+{
+	return __atomic_load_n(&table, __ATOMIC_ACQUIRE) != NULL;
+}
+
+static uint32_t *bucket(int32_t pid)
+{
+	uint32_t p = pid < 0 ? -(uint32_t)pid : (uint32_t)pid;
+	return &table->pid_refs[p % OPENFILES_PID_BUCKETS];
+}
+
+bool openfiles_maybe_holder(pid_t pid)
+{
+	struct openfiles *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+
+	return t && __atomic_load_n(bucket(pid), __ATOMIC_RELAXED) != 0;
+}
+
+/* After a holder died with the lock: make every entry self-consistent
+ * and recount the pid hints. */
+static void repair(void)
+{
+	struct openfiles *t = table;
+
+	memset(t->pid_refs, 0, sizeof t->pid_refs);
+	if (t->hwm >= OPENFILES_ENTRIES)
+		t->hwm = OPENFILES_ENTRIES - 1;
+	for (uint32_t i = 1; i <= t->hwm; i++) {
+		struct of_entry *e = &entries[i];
+		if (e->state != 1) {
+			e->state = 0;
+			continue;
+		}
+		if (e->nholders > OPENFILE_HOLDERS)
+			e->nholders = OPENFILE_HOLDERS;
+		if (!e->nholders && !e->overflow) {
+			e->state = 0;
+			continue;
+		}
+		e->data.name[NAME_MAX] = 0;
+		for (uint32_t h = 0; h < e->nholders; h++)
+			(*bucket(e->holders[h].pid))++;
+	}
+	t->repairs++;
+}
+
+int openfiles_lock(void)
+{
+	int r;
+
+	if (!table)
+		return -ENODEV;
+	r = pthread_mutex_lock(&table->lock);
+	if (r == 0)
+		return 0;
+	if (r == EOWNERDEAD) {
+		repair();
+		pthread_mutex_consistent(&table->lock);
+		shim_log_once("a process died holding the table of shared open files; "
+			      "it was repaired");
+		return 0;
+	}
+	return -r;
+}
+
+void openfiles_unlock(void)
+{
+	pthread_mutex_unlock(&table->lock);
+}
+
+uint32_t openfiles_hwm(void)
+{
+	uint32_t h = table->hwm;
+	return h < OPENFILES_ENTRIES ? h : OPENFILES_ENTRIES - 1;
+}
+
+struct of_entry *openfiles_at(uint32_t idx)
+{
+	if (!idx || idx >= OPENFILES_ENTRIES)
+		return NULL;
+	return &entries[idx];
+}
+
+struct of_entry *openfiles_get(struct of_ref ref)
+{
+	struct of_entry *e = openfiles_at(ref.idx);
+
+	if (!e || e->state != 1 || e->gen != ref.gen)
+		return NULL;
+	if (e->nholders > OPENFILE_HOLDERS)
+		e->nholders = OPENFILE_HOLDERS;
+	return e;
+}
+
+struct of_ref openfiles_alloc(const struct of_data *data)
+{
+	uint32_t hwm = openfiles_hwm();
+
+	for (uint32_t i = 1; i < OPENFILES_ENTRIES; i++) {
+		struct of_entry *e = &entries[i];
+		if (i > hwm)
+			table->hwm = i;
+		if (e->state == 1)
+			continue;
+		e->gen++;
+		if (!e->gen)
+			e->gen = 1;
+		e->nholders = 0;
+		e->overflow = 0;
+		e->data = *data;
+		e->data.name[NAME_MAX] = 0;
+		e->state = 1;
+		return (struct of_ref){ i, e->gen };
+	}
+	return (struct of_ref){ 0, 0 };
+}
+
+bool openfiles_has(struct of_entry *e, int32_t pid, int32_t fd)
+{
+	for (uint32_t h = 0; h < e->nholders; h++)
+		if (e->holders[h].pid == pid && e->holders[h].fd == fd)
+			return true;
+	return false;
+}
+
+void openfiles_add(struct of_entry *e, int32_t pid, int32_t fd)
+{
+	if (e->nholders >= OPENFILE_HOLDERS) {
+		e->overflow = 1;
+		shim_log_once("an open file is held by more than %d fds across processes; "
+			      "its close events will not come", OPENFILE_HOLDERS);
+		return;
+	}
+	e->holders[e->nholders++] = (struct of_holder){ pid, fd };
+	__atomic_add_fetch(bucket(pid), 1, __ATOMIC_RELAXED);
+}
+
+static void remove_at(struct of_entry *e, uint32_t h)
+{
+	uint32_t *b = bucket(e->holders[h].pid);
+
+	if (__atomic_load_n(b, __ATOMIC_RELAXED))
+		__atomic_sub_fetch(b, 1, __ATOMIC_RELAXED);
+	e->holders[h] = e->holders[--e->nholders];
+}
+
+bool openfiles_remove(struct of_entry *e, int32_t pid, int32_t fd)
+{
+	bool found = false;
+
+	for (uint32_t h = 0; h < e->nholders; h++) {
+		if (e->holders[h].pid == pid && (fd == -2 || e->holders[h].fd == fd)) {
+			remove_at(e, h);
+			found = true;
+			if (fd != -2)
+				break;
+			h--;
+		}
+	}
+	return found;
+}
+
+bool openfiles_replace(struct of_entry *e, int32_t pid, int32_t fd, int32_t npid,
+		       int32_t nfd)
+{
+	for (uint32_t h = 0; h < e->nholders; h++) {
+		if (e->holders[h].pid == pid && e->holders[h].fd == fd) {
+			uint32_t *b = bucket(pid);
+			if (__atomic_load_n(b, __ATOMIC_RELAXED))
+				__atomic_sub_fetch(b, 1, __ATOMIC_RELAXED);
+			e->holders[h] = (struct of_holder){ npid, nfd };
+			__atomic_add_fetch(bucket(npid), 1, __ATOMIC_RELAXED);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A process that can no longer hold anything: gone, or a zombie. */
+static bool pid_gone(pid_t pid)
+{
+	char path[64], buf[128], *p;
+	int fd;
+	ssize_t n;
+
+	if (pid <= 0)
+		return true;
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	fd = real_open(path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	n = real_read(fd, buf, sizeof buf - 1);
+	real_close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+static void drop_dead(struct of_entry *e, int32_t except)
+{
+	for (uint32_t h = 0; h < e->nholders; h++) {
+		int32_t pid = e->holders[h].pid;
+		if (pid == except)
+			continue;
+		if (pid_gone(pid < 0 ? -pid : pid)) {
+			remove_at(e, h);
+			h--;
+		}
+	}
+}
+
+bool openfiles_held_by_others(struct of_entry *e, int32_t pid)
+{
+	if (e->overflow)
+		return true;
+	drop_dead(e, pid);
+	for (uint32_t h = 0; h < e->nholders; h++)
+		if (e->holders[h].pid != pid)
+			return true;
+	return false;
+}
+
+bool openfiles_release_if_unheld(struct of_entry *e, struct of_data *out)
+{
+	if (e->overflow)
+		return false;
+	drop_dead(e, 0);
+	if (e->nholders)
+		return false;
+	*out = e->data;
+	e->state = 0;
+	return true;
+}

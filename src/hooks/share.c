@@ -1,0 +1,447 @@
+/*
+ * share.c - open files held by several processes: fork, exec, posix_spawn
+ * and exit, on top of the domain's table of shared open files
+ * (domain/openfiles.h: the holders, the lifetime, the lock order).
+ *
+ * A record (instance/fdtable.h) is private until another process or the
+ * next image may hold it; then it is entered in the table with one holder
+ * per fd of this process:
+ *   - fork: the prepare handler enters every record and adds a placeholder
+ *     (-parent, fd) per fd; the child's handler turns each into (child,
+ *     fd), and so does the fork wrapper in the parent (whichever comes
+ *     first), or removes them if fork failed;
+ *   - exec (execve and its family): every record is entered with this
+ *     pid's holders before the call; the new image's constructor
+ *     (share_after_exec) finds its pid's holders, keeps those whose fd is
+ *     still the same file (fstat identity) and rebuilds the records; the
+ *     others were closed by exec (close-on-exec): their close events come
+ *     then, if that was the last holder;
+ *   - posix_spawn: as fork for the fds without close-on-exec, and the
+ *     child's image claims the placeholders as exec does; a file moved by
+ *     a file action to another fd number is found again in /proc/self/fd
+ *     by its identity, or held as (child, -1) until the child ends;
+ *   - close, dup: holders are removed and added as the fds come and go;
+ *     the close events come when the last live holder goes;
+ *   - exit: every holder of this pid goes (lifecycle.c).
+ * A process with no record pays one load at fork and exec; a process with
+ * records but no watch and nothing shared pays one more (domain_watching).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "domain/domain.h"
+#include "domain/openfiles.h"
+#include "hooks/files.h"
+#include "instance/fdtable.h"
+#include "util/real.h"
+
+static pid_t fork_parent;	/* set by the prepare handler */
+
+static void mark_shared_legacy(void)
+{
+	int high = fdtable_high();
+
+	for (int fd = 0; fd <= high; fd++) {
+		struct ofd *o = fdtable_file(fd);
+		if (o && !o->share.idx)
+			__atomic_or_fetch(&o->flags, OFD_SHARED, __ATOMIC_RELAXED);
+	}
+}
+
+/* The entry of o, entering it if it has none (files.lock held). */
+static struct of_entry *enter(struct ofd *o)
+{
+	struct of_entry *e = o->share.idx ? openfiles_get(o->share) : NULL;
+	struct of_data data;
+
+	if (e)
+		return e;
+	memset(&data, 0, sizeof data);
+	data.flags = o->flags & OFD_DATA_FLAGS;
+	data.inode = o->inode;
+	data.dir = o->dir;
+	memcpy(data.name, o->name, sizeof data.name);
+	if (!o->share.idx)
+		__atomic_add_fetch(&ofd_shared, 1, __ATOMIC_RELAXED);
+	o->share = openfiles_alloc(&data);
+	if (!o->share.idx) {
+		__atomic_sub_fetch(&ofd_shared, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	return openfiles_get(o->share);
+}
+
+static bool worth_sharing(void)
+{
+	if (!__atomic_load_n(&ofd_live, __ATOMIC_RELAXED))
+		return false;
+	return __atomic_load_n(&ofd_shared, __ATOMIC_RELAXED) || domain_watching();
+}
+
+/* Enter every record of the process, with a holder per fd; with
+ * placeholders too (-me, fd) for the fds a child inherits (spawn: those
+ * without close-on-exec).  Returns false when nothing could be entered. */
+static bool enter_all(pid_t me, int placeholders, bool skip_cloexec)
+{
+	int high = fdtable_high();
+
+	if (openfiles_map(true) < 0 || openfiles_lock() < 0)
+		return false;
+	for (int fd = 0; fd <= high; fd++) {
+		struct ofd *o = fdtable_file(fd);
+		struct of_entry *e;
+
+		if (!o)
+			continue;
+		e = enter(o);
+		if (!e) {
+			__atomic_or_fetch(&o->flags, OFD_SHARED, __ATOMIC_RELAXED);
+			continue;
+		}
+		if (!openfiles_has(e, me, fd))
+			openfiles_add(e, me, fd);
+		if (placeholders && !(skip_cloexec && (real_fcntl(fd, F_GETFD, 0L) & FD_CLOEXEC)))
+			openfiles_add(e, -me, fd);
+	}
+	openfiles_unlock();
+	return true;
+}
+
+void share_before_fork(void)
+{
+	pid_t me;
+
+	fork_parent = 0;
+	if (!__atomic_load_n(&ofd_live, __ATOMIC_RELAXED))
+		return;
+	if (!worth_sharing()) {
+		mark_shared_legacy();
+		return;
+	}
+	me = getpid();
+	if (!enter_all(me, 1, false)) {
+		mark_shared_legacy();
+		return;
+	}
+	fork_parent = me;
+}
+
+/* Placeholders of parent become child's (or go, when child is 0). */
+static void settle_placeholders(pid_t parent, pid_t child)
+{
+	int high = fdtable_high();
+
+	if (openfiles_lock() < 0)
+		return;
+	for (int fd = 0; fd <= high; fd++) {
+		struct ofd *o = fdtable_file(fd);
+		struct of_entry *e;
+
+		if (!o || !o->share.idx || !(e = openfiles_get(o->share)))
+			continue;
+		if (child <= 0)
+			openfiles_remove(e, -parent, fd);
+		else if (!openfiles_has(e, child, fd) &&
+			 !openfiles_replace(e, -parent, fd, child, fd) &&
+			 getpid() == child)
+			openfiles_add(e, child, fd);
+	}
+	openfiles_unlock();
+}
+
+void share_after_fork_child(void)
+{
+	pid_t parent = fork_parent;
+
+	fork_parent = 0;
+	if (parent)
+		settle_placeholders(parent, getpid());
+}
+
+void share_after_fork_parent(pid_t child)
+{
+	pid_t me = fork_parent;
+
+	fork_parent = 0;
+	if (me)
+		settle_placeholders(me, child > 0 ? child : 0);
+}
+
+void share_before_exec(void)
+{
+	if (worth_sharing())
+		enter_all(getpid(), 0, false);
+}
+
+pid_t share_before_spawn(void)
+{
+	pid_t me;
+
+	if (!worth_sharing())
+		return 0;
+	me = getpid();
+	return enter_all(me, 1, true) ? me : 0;
+}
+
+void share_after_spawn(pid_t me, pid_t child)
+{
+	if (me)
+		settle_placeholders(me, child > 0 ? child : 0);
+}
+
+void share_dup(struct ofd *o, int newfd)
+{
+	struct of_entry *e;
+
+	if (!o || !o->share.idx || openfiles_lock() < 0)
+		return;
+	e = openfiles_get(o->share);
+	if (e && !openfiles_has(e, getpid(), newfd))
+		openfiles_add(e, getpid(), newfd);
+	openfiles_unlock();
+}
+
+bool share_close(struct ofd *o, int fd, bool last_here)
+{
+	struct of_entry *e;
+	struct of_data d;
+	bool due = last_here;
+	pid_t me = getpid();
+
+	if (openfiles_lock() < 0)
+		return last_here;
+	e = openfiles_get(o->share);
+	if (e) {
+		openfiles_remove(e, me, fd);
+		if (last_here) {
+			openfiles_remove(e, me, -2);
+			due = openfiles_release_if_unheld(e, &d);
+		}
+	}
+	openfiles_unlock();
+	return due;
+}
+
+bool share_others_hold(struct ofd *o)
+{
+	struct of_entry *e;
+	bool held = false;
+
+	if (!o->share.idx || openfiles_lock() < 0)
+		return false;
+	e = openfiles_get(o->share);
+	if (e)
+		held = openfiles_held_by_others(e, getpid());
+	openfiles_unlock();
+	return held;
+}
+
+static void emit_closed(const struct of_data *d)
+{
+	struct ofd tmp;
+
+	memset(&tmp, 0, sizeof tmp);
+	tmp.flags = d->flags;
+	tmp.inode = d->inode;
+	tmp.dir = d->dir;
+	memcpy(tmp.name, d->name, sizeof tmp.name);
+	hook_record_event_closed(&tmp, false,
+				 (d->flags & OFD_WRITE) ? IN_CLOSE_WRITE : IN_CLOSE_NOWRITE);
+}
+
+/* Exit: every holder of this process goes; the close events of the
+ * entries left unheld, highest first, as the kernel's exit gives them. */
+void share_exit_sweep(void)
+{
+	pid_t me = getpid();
+	struct of_data d;
+	uint32_t hwm;
+
+	if (!openfiles_maybe_holder(me) || openfiles_lock() < 0)
+		return;
+	hwm = openfiles_hwm();
+	for (uint32_t i = 1; i <= hwm; i++) {
+		struct of_entry *e = openfiles_at(i);
+		if (!e || e->state != 1 || !openfiles_remove(e, me, -2))
+			continue;
+		if (openfiles_release_if_unheld(e, &d)) {
+			openfiles_unlock();
+			if (domain_watching())
+				emit_closed(&d);
+			if (openfiles_lock() < 0)
+				return;
+		}
+	}
+	openfiles_unlock();
+}
+
+/* ---- the new image, after exec */
+
+struct fd_ident {
+	int fd;
+	struct ident id;
+};
+
+/* The files open in this process, from /proc/self/fd (once). */
+static int list_fds(struct fd_ident **out)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct fd_ident *v = NULL;
+	struct dirent *de;
+	int n = 0, cap = 0, dfd;
+
+	if (!dir)
+		return 0;
+	dfd = dirfd(dir);
+	while ((de = readdir(dir))) {
+		struct inode_info info;
+		int fd = atoi(de->d_name);
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dfd)
+			continue;
+		if (ident_fstat(fd, &info) < 0 || !S_ISREG(info.mode))
+			continue;
+		if (n == cap) {
+			struct fd_ident *w = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *v);
+			if (!w)
+				break;
+			v = w;
+		}
+		v[n++] = (struct fd_ident){ fd, info.id };
+	}
+	closedir(dir);
+	*out = v;
+	return n;
+}
+
+struct claim {
+	int fd;
+	struct of_ref ref;
+};
+
+static bool is_claimed(const struct claim *c, int n, int fd)
+{
+	for (int i = 0; i < n; i++)
+		if (c[i].fd == fd)
+			return true;
+	return false;
+}
+
+void share_after_exec(void)
+{
+	pid_t me, parent;
+	struct fd_ident *fds = NULL;
+	struct claim *claims = NULL;
+	struct of_data *closed = NULL;
+	int nfds = -1, nclaims = 0, nclosed = 0, cap = 0, capc = 0;
+	uint32_t hwm;
+
+	if (!shim_domain || openfiles_map(false) < 0)
+		return;
+	me = getpid();
+	parent = getppid();
+	if (!openfiles_maybe_holder(me) && !openfiles_maybe_holder(parent))
+		return;
+	if (openfiles_lock() < 0)
+		return;
+	hwm = openfiles_hwm();
+	for (uint32_t i = 1; i <= hwm; i++) {
+		struct of_entry *e = openfiles_at(i);
+		bool touched = false;
+
+		if (!e || e->state != 1)
+			continue;
+		if (e->nholders > OPENFILE_HOLDERS)
+			e->nholders = OPENFILE_HOLDERS;
+		for (uint32_t h = 0; h < e->nholders; h++) {
+			struct of_holder *ho = &e->holders[h];
+			struct inode_info info;
+			int fd = ho->fd, found = -1;
+
+			if (!(ho->pid == me && fd >= 0) && ho->pid != -parent)
+				continue;
+			touched = true;
+			if (fd >= 0 && !is_claimed(claims, nclaims, fd) &&
+			    ident_fstat(fd, &info) == 0 && ident_equal(&info.id, &e->data.inode.id))
+				found = fd;
+			if (found < 0) {
+				if (nfds < 0)
+					nfds = list_fds(&fds);
+				for (int k = 0; k < nfds && found < 0; k++)
+					if (ident_equal(&fds[k].id, &e->data.inode.id) &&
+					    !is_claimed(claims, nclaims, fds[k].fd) &&
+					    !openfiles_has(e, me, fds[k].fd))
+						found = fds[k].fd;
+			}
+			if (found < 0 && ho->pid == me) {
+				/* closed by exec (close-on-exec) */
+				openfiles_remove(e, me, fd);
+				h--;
+				continue;
+			}
+			if (found < 0) {
+				/* a spawn's file action moved or closed it:
+				 * held until this process ends */
+				openfiles_replace(e, ho->pid, fd, me, -1);
+				continue;
+			}
+			if (nclaims == capc) {
+				struct claim *w = realloc(claims, (capc = capc ? capc * 2 : 16) *
+								  sizeof *w);
+				if (!w)
+					continue;
+				claims = w;
+			}
+			openfiles_replace(e, ho->pid, fd, me, found);
+			claims[nclaims++] = (struct claim){ found, { i, e->gen } };
+		}
+		if (touched && nclosed < 4096) {
+			if (nclosed == cap) {
+				struct of_data *w = realloc(closed, (cap = cap ? cap * 2 : 4) *
+								    sizeof *w);
+				if (!w)
+					continue;
+				closed = w;
+			}
+			if (openfiles_release_if_unheld(e, &closed[nclosed]))
+				nclosed++;
+		}
+	}
+	openfiles_unlock();
+	free(fds);
+	/* the records of the claimed fds: one per entry */
+	for (int i = 0; i < nclaims; i++) {
+		struct of_entry *e;
+		struct ofd *o = NULL;
+
+		for (int j = 0; j < i && !o; j++)
+			if (claims[j].ref.idx == claims[i].ref.idx) {
+				o = fdtable_file(claims[j].fd);
+				if (o)
+					ofd_get(o);
+			}
+		if (!o) {
+			if (!(o = ofd_new()))
+				continue;
+			/* the entry's data: read without the lock, but it
+			 * does not change while we hold it */
+			e = openfiles_at(claims[i].ref.idx);
+			o->flags = e->data.flags & OFD_DATA_FLAGS;
+			o->inode = e->data.inode;
+			o->dir = e->data.dir;
+			memcpy(o->name, e->data.name, sizeof o->name);
+			o->name[NAME_MAX] = 0;
+			o->share = claims[i].ref;
+			__atomic_add_fetch(&ofd_shared, 1, __ATOMIC_RELAXED);
+		}
+		fdtable_set_file(claims[i].fd, o);
+	}
+	free(claims);
+	if (domain_watching())
+		for (int i = 0; i < nclosed; i++)
+			emit_closed(&closed[i]);
+	free(closed);
+}

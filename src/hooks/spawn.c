@@ -1,0 +1,127 @@
+/*
+ * spawn.c - the wrappers around starting programs: fork, the exec family
+ * and posix_spawn.  They only tell share.c (open files held by several
+ * processes) before and after; what they return and leave in errno is the
+ * real call's.  A process with no open-file record pays one load.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <spawn.h>
+#include <unistd.h>
+
+#include "hooks/families.h"
+#include "hooks-real.h"
+#include "util/export.h"
+
+int hook_pre_exec(struct hook_ctx *c, int unused)
+{
+	(void)c;
+	(void)unused;
+	share_before_exec();
+	return HOOK_SKIP;
+}
+
+void hook_post_exec(struct hook_ctx *c, intptr_t ret)
+{
+	(void)c;
+	(void)ret;
+}
+
+SHIM_EXPORT pid_t fork(void)
+{
+	pid_t pid = real_fork();
+	int saved = errno;
+
+	/* the prepare and child handlers ran inside (init.c) */
+	if (pid != 0) {
+		share_after_fork_parent(pid);
+		errno = saved;
+	}
+	return pid;
+}
+
+typedef int spawn_fn(pid_t *, const char *, const posix_spawn_file_actions_t *,
+		     const posix_spawnattr_t *, char *const[], char *const[]);
+
+static int spawn_wrapper(spawn_fn *real, pid_t *pid, const char *path,
+			 const posix_spawn_file_actions_t *actions,
+			 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	int saved = errno;
+	pid_t token = share_before_spawn(), child = 0;
+	int ret;
+
+	errno = saved;
+	ret = real(&child, path, actions, attr, argv, envp);
+	saved = errno;
+	if (ret == 0 && pid)
+		*pid = child;
+	share_after_spawn(token, ret == 0 ? child : 0);
+	errno = saved;
+	return ret;
+}
+
+SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path,
+			    const posix_spawn_file_actions_t *actions,
+			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	return spawn_wrapper(real_posix_spawn, pid, path, actions, attr, argv, envp);
+}
+
+SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file,
+			     const posix_spawn_file_actions_t *actions,
+			     const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	return spawn_wrapper(real_posix_spawnp, pid, file, actions, attr, argv, envp);
+}
+
+/* execl, execlp, execle: the argument list into an array (as glibc does,
+ * on the stack), then the v form, whose wrapper tells share.c. */
+#define COLLECT_ARGS(arg, ap, argv, envp_out)                                  \
+	do {                                                                   \
+		size_t n_ = 1;                                                 \
+		va_list c_;                                                    \
+		va_copy(c_, ap);                                               \
+		while (va_arg(c_, const char *))                               \
+			n_++;                                                  \
+		va_end(c_);                                                    \
+		argv = alloca((n_ + 1) * sizeof(char *));                      \
+		argv[0] = (char *)(arg);                                       \
+		for (size_t i_ = 1; i_ <= n_; i_++)                            \
+			argv[i_] = va_arg(ap, char *);                         \
+		envp_out;                                                      \
+	} while (0)
+
+SHIM_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	char **argv;
+	va_list ap;
+
+	va_start(ap, arg);
+	COLLECT_ARGS(arg, ap, argv, (void)0);
+	va_end(ap);
+	return execv(path, argv);
+}
+
+SHIM_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	char **argv;
+	va_list ap;
+
+	va_start(ap, arg);
+	COLLECT_ARGS(arg, ap, argv, (void)0);
+	va_end(ap);
+	return execvp(file, argv);
+}
+
+SHIM_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	char **argv, **envp;
+	va_list ap;
+
+	va_start(ap, arg);
+	COLLECT_ARGS(arg, ap, argv, envp = va_arg(ap, char **));
+	va_end(ap);
+	return execve(path, argv, envp);
+}
