@@ -54,6 +54,10 @@ EXTRA_DIST += test/writers.sh test/writers
 if HAVE_CRITERION
 TEST_BINARIES += test/hooks_more
 endif
+# issue 3: close events with the last fd of an open file across processes
+if HAVE_CRITERION
+TEST_BINARIES += test/hooks_share
+endif
 
 # issue 3: real watchers (inotifywait, inotifywatch, tail, entr, watchdog,
 # node fs.watch, gio monitor) work unmodified under the shim
