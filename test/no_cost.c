@@ -41,8 +41,9 @@ static void loop_syscalls(const char *preload, int *total, int *writes)
 	FILE *f;
 
 	snprintf(cmd, sizeof cmd,
-		 "env -u LD_PRELOAD strace -f -qq -o trace.txt %s%s %s writes %d",
-		 preload ? "-E LD_PRELOAD=" : "", preload ? preload : "",
+		 "env -u LD_PRELOAD strace -f -qq -o trace.txt %s%s%s %s writes %d",
+		 preload ? "-E 'LD_PRELOAD=" : "", preload ? preload : "",
+		 preload ? "'" : "",
 		 limits_child_path(), WRITES);
 	cr_assert_eq(run_shell(cmd), 0, "%s", cmd);
 	f = fopen("trace.txt", "r");

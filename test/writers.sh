@@ -38,6 +38,11 @@ for scn in "$srcdir"/test/writers/*.scn; do
 	"# needs "*)
 		command -v "${first#\# needs }" >/dev/null || { echo "SKIP $name"; continue; } ;;
 	esac
+	if [ -n "${INOTIFY_SHIM_TEST_SANITIZED:-}" ] &&
+		grep -q '^# not under sanitizers:' "$scn"; then
+		echo "SKIP $name (not under sanitizers)"
+		continue
+	fi
 	if [ $record = 1 ]; then
 		timeout 120 "$referee" "$scn" 2>&1 | normalise >"${scn%.scn}.out"
 		echo "recorded $name"
