@@ -146,9 +146,11 @@ void hook_closing(int fd, uint64_t word, struct close_facts *facts)
 	facts->last_opener = facts->unlinked = false;
 	if (!o || __atomic_load_n(&o->refs, __ATOMIC_RELAXED) != 1 || !domain_watching())
 		return;
-	facts->unlinked = ident_fstat(fd, &now) == 0 && now.nlink == 0;
+	if (ident_fstat(fd, &now) < 0)
+		return;
+	facts->unlinked = ident_fd_unlinked(fd, &now);
 	/* another process holding this open file keeps the inode alive */
-	if (facts->unlinked && !(o->share.idx && share_others_hold(o)))
+	if (now.nlink == 0 && !(o->share.idx && share_others_hold(o)))
 		facts->last_opener = probe_last_opener(fd, o);
 }
 

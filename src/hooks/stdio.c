@@ -95,11 +95,13 @@ int hook_pre_freopen(struct hook_ctx *c, const char *path, const char *mode, FIL
 
 	c->fd2 = -1;
 	c->word2 = 0;
+	c->pending = false;
 	if (stream && hook_pre_fclose(&old, stream) == HOOK_RUN) {
 		c->fd2 = old.fd;
 		c->word2 = old.word;
 		c->facts = old.facts;
 		c->pending_bytes = old.pending_bytes;
+		c->pending = old.gone;	/* the old file unlinked, as fclose's */
 	}
 	state = path ? hook_pre_fopen(c, path, mode) : HOOK_SKIP;
 	if (state == HOOK_SKIP && c->fd2 >= 0) {
@@ -117,7 +119,7 @@ void hook_post_freopen(struct hook_ctx *c, intptr_t ret)
 	 * old one go (dup3 onto the old fd number): the kernel reports
 	 * IN_MODIFY, the open, then the old file's close */
 	if (c->fd2 >= 0 && o && c->pending_bytes > 0 && domain_watching())
-		hook_record_event(o, -1, IN_MODIFY);
+		hook_record_event_closed(o, c->pending, IN_MODIFY);
 	if (c->flags != -1)
 		hook_post_fopen(c, ret);
 	if (c->fd2 >= 0)
@@ -366,8 +368,16 @@ int hook_pre_fclose(struct hook_ctx *c, FILE *stream)
 	if (c->fd < 0)
 		return HOOK_SKIP;
 	c->pending_bytes = (long)__fpending(stream);
-	if (domain_watching())
+	c->gone = false;
+	if (domain_watching()) {
+		struct inode_info now;
+
 		hook_fd_record(c->fd);	/* adopt an unknown file */
+		/* the flush comes after the fd is gone: IN_EXCL_UNLINK asks
+		 * whether the file is unlinked now */
+		if (c->pending_bytes > 0 && ident_fstat(c->fd, &now) == 0)
+			c->gone = ident_fd_unlinked(c->fd, &now);
+	}
 	c->word = fdtable_clear(c->fd);
 	if (!c->word)
 		return HOOK_SKIP;
@@ -380,6 +390,6 @@ void hook_post_fclose(struct hook_ctx *c, intptr_t ret)
 	struct ofd *o = fdword_file(c->word);
 
 	if (ret == 0 && o && c->pending_bytes > 0 && domain_watching())
-		hook_record_event(o, -1, IN_MODIFY);
+		hook_record_event_closed(o, c->gone, IN_MODIFY);
 	hook_closed(c->fd, c->word, &c->facts);
 }
