@@ -314,8 +314,10 @@ void hook_post_dup(struct hook_ctx *c, intptr_t ret)
 /* ---- close_range, closefrom
  *
  * The fds of the range that the table knows are closed first, one by one,
- * each as close() would (their events in ascending order, as the kernel
- * closes them); then the real call closes the rest.  With
+ * each as close() would, from the highest down: the kernel closes them in
+ * ascending order but defers each release to the task's work list, which
+ * runs last-in first-out, so the close events come highest first.  Then
+ * the real call closes the rest.  With
  * CLOSE_RANGE_CLOEXEC nothing closes now.  Invalid arguments are left to
  * the real call, before anything is closed. */
 
@@ -330,7 +332,7 @@ int hook_pre_close_range(struct hook_ctx *c, unsigned first, unsigned last, int 
 		return HOOK_SKIP;
 	if (last > (unsigned)high)
 		last = (unsigned)high;
-	for (unsigned fd = first; fd <= last; fd++) {
+	for (unsigned fd = last + 1; fd-- > first;) {
 		struct hook_ctx one;
 		int ret;
 
