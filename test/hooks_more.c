@@ -117,8 +117,9 @@ Test(hooks_more, close_range_gives_each_file_its_close)
 	 * dup2 keeps the open files, so no close is due before close_range. */
 	int a = open("a", O_RDONLY | O_CREAT, 0644);
 	int b = open("b", O_WRONLY | O_CREAT, 0644);
-	uint32_t want[] = { IN_CREATE, IN_OPEN, IN_CREATE, IN_OPEN, IN_CLOSE_NOWRITE,
-			    IN_CLOSE_WRITE };
+	/* released highest first, as the kernel's task work runs them */
+	uint32_t want[] = { IN_CREATE, IN_OPEN, IN_CREATE, IN_OPEN, IN_CLOSE_WRITE,
+			    IN_CLOSE_NOWRITE };
 
 	cr_assert_geq(a, 0);
 	cr_assert_geq(b, 0);
@@ -193,4 +194,65 @@ Test(hooks_more, forked_child_exit_does_not_close_the_parents_file)
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	close(fd);
 	expect(want, 3);
+}
+
+Test(hooks_more, splice_from_a_pipe_into_a_file_is_modify)
+{
+	int p[2], fd;
+	uint32_t want[] = { IN_CREATE, IN_OPEN, IN_MODIFY };
+
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(write(p[1], "data", 4), 4);
+	fd = open("f", O_WRONLY | O_CREAT, 0644);
+	cr_assert_eq(splice(p[0], NULL, fd, NULL, 4, 0), 4);
+	expect(want, 3);
+	close(fd);
+	close(p[0]);
+	close(p[1]);
+}
+
+Test(hooks_more, remove_of_a_file_is_delete)
+{
+	uint32_t want[] = { IN_DELETE };
+
+	make_file("f", "x");
+	cr_assert_eq(remove("f"), 0);
+	expect(want, 1);
+}
+
+Test(hooks_more, remove_of_a_directory_is_delete_isdir)
+{
+	uint32_t want[] = { IN_CREATE | IN_ISDIR, IN_DELETE | IN_ISDIR };
+
+	cr_assert_eq(mkdir("d", 0755), 0);
+	cr_assert_eq(remove("d"), 0);
+	expect(want, 2);
+}
+
+Test(hooks_more, syscall_copy_file_range_is_access_then_modify)
+{
+	make_file("src", "hello");
+	int in = open("src", O_RDONLY);
+	int out = open("dst", O_WRONLY | O_CREAT, 0644);
+	uint32_t want[] = { IN_OPEN, IN_CREATE, IN_OPEN, IN_ACCESS, IN_MODIFY };
+
+	cr_assert_eq(syscall(SYS_copy_file_range, in, NULL, out, NULL, 5, 0), 5);
+	expect(want, 5);
+	close(in);
+	close(out);
+}
+
+Test(hooks_more, syscall_inotify_calls_are_the_emulation)
+{
+	int fd = (int)syscall(SYS_inotify_init1, IN_NONBLOCK);
+	uint32_t want[] = { IN_CREATE };
+	struct ev ev[4];
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(syscall(SYS_inotify_add_watch, fd, ".", IN_CREATE), 1);
+	close(creat("f", 0644));
+	cr_assert_eq(wait_events(fd, ev, 4, 1, 5000), 1);
+	cr_expect_eq(ev[0].mask, want[0]);
+	cr_assert_eq(syscall(SYS_inotify_rm_watch, fd, 1), 0);
+	close(fd);
 }

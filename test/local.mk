@@ -52,8 +52,9 @@ test_writers_referee_LDADD =
 TESTS += test/writers.sh
 EXTRA_DIST += test/writers.sh test/writers
 if HAVE_CRITERION
-TEST_BINARIES += test/hooks_more
+TEST_BINARIES += test/hooks_more test/stdio_more test/excl_unlink
 endif
+EXTRA_DIST += test/kernel-check.sh
 # issue 3: close events with the last fd of an open file across processes
 if HAVE_CRITERION
 TEST_BINARIES += test/hooks_share

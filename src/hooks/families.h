@@ -83,6 +83,8 @@ FAMILY(stream_write, FILE *stream);
 FAMILY(stream_read, FILE *stream);
 FAMILY(stream_putc, FILE *stream);
 FAMILY(stream_getc, FILE *stream);
+FAMILY(stream_seek, FILE *stream);
+FAMILY(tmpfile, int unused);
 FAMILY(fclose, FILE *stream);
 FAMILY(fflush, FILE *stream);
 FAMILY(exec, int unused);

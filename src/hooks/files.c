@@ -146,9 +146,11 @@ void hook_closing(int fd, uint64_t word, struct close_facts *facts)
 	facts->last_opener = facts->unlinked = false;
 	if (!o || __atomic_load_n(&o->refs, __ATOMIC_RELAXED) != 1 || !domain_watching())
 		return;
-	facts->unlinked = ident_fstat(fd, &now) == 0 && now.nlink == 0;
+	if (ident_fstat(fd, &now) < 0)
+		return;
+	facts->unlinked = ident_fd_unlinked(fd, &now);
 	/* another process holding this open file keeps the inode alive */
-	if (facts->unlinked && !(o->share.idx && share_others_hold(o)))
+	if (now.nlink == 0 && !(o->share.idx && share_others_hold(o)))
 		facts->last_opener = probe_last_opener(fd, o);
 }
 
@@ -312,8 +314,10 @@ void hook_post_dup(struct hook_ctx *c, intptr_t ret)
 /* ---- close_range, closefrom
  *
  * The fds of the range that the table knows are closed first, one by one,
- * each as close() would (their events in ascending order, as the kernel
- * closes them); then the real call closes the rest.  With
+ * each as close() would, from the highest down: the kernel closes them in
+ * ascending order but defers each release to the task's work list, which
+ * runs last-in first-out, so the close events come highest first.  Then
+ * the real call closes the rest.  With
  * CLOSE_RANGE_CLOEXEC nothing closes now.  Invalid arguments are left to
  * the real call, before anything is closed. */
 
@@ -328,7 +332,7 @@ int hook_pre_close_range(struct hook_ctx *c, unsigned first, unsigned last, int 
 		return HOOK_SKIP;
 	if (last > (unsigned)high)
 		last = (unsigned)high;
-	for (unsigned fd = first; fd <= last; fd++) {
+	for (unsigned fd = last + 1; fd-- > first;) {
 		struct hook_ctx one;
 		int ret;
 

@@ -295,6 +295,36 @@ SHIM_EXPORT int __printf_chk(int flag, const char *format, ...)
 	STREAM_PRINTF(stdout, real___vfprintf_chk(stdout, flag, format, ap));
 }
 
+/* ---- the variadic scanf family: through the v- forms' real functions */
+
+#define STREAM_SCANF(stream, call)                                             \
+	do {                                                                   \
+		struct hook_ctx ctx;                                           \
+		int saved = errno, ret;                                        \
+		int state = hook_pre_stream_read(&ctx, (stream));              \
+		va_list ap;                                                    \
+		errno = saved;                                                 \
+		va_start(ap, format);                                          \
+		ret = (call);                                                  \
+		va_end(ap);                                                    \
+		if (state == HOOK_SKIP)                                        \
+			return ret;                                            \
+		ctx.err = errno;                                               \
+		hook_post_stream_read(&ctx, ret);                              \
+		errno = ctx.err;                                               \
+		return ret;                                                    \
+	} while (0)
+
+SHIM_EXPORT int __isoc99_fscanf(FILE *stream, const char *format, ...)
+{
+	STREAM_SCANF(stream, real___isoc99_vfscanf(stream, format, ap));
+}
+
+SHIM_EXPORT int __isoc99_scanf(const char *format, ...)
+{
+	STREAM_SCANF(stdin, real___isoc99_vfscanf(stdin, format, ap));
+}
+
 #define FD_PRINTF(fd, call)                                                    \
 	do {                                                                   \
 		struct hook_ctx ctx;                                           \

@@ -48,7 +48,7 @@ static bool object_unlinked(struct pass *p)
 	if (p->unlinked < 0) {
 		struct inode_info info;
 		p->unlinked = p->fd >= 0 && ident_fstat(p->fd, &info) == 0 &&
-			      info.nlink == 0;
+			      ident_fd_unlinked(p->fd, &info);
 	}
 	return p->unlinked;
 }

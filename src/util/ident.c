@@ -5,6 +5,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/sysmacros.h>
 
 int ident_stat(int dirfd, const char *path, int flags, struct inode_info *out)
@@ -31,4 +35,29 @@ int ident_stat(int dirfd, const char *path, int flags, struct inode_info *out)
 int ident_fstat(int fd, struct inode_info *out)
 {
 	return ident_stat(fd, "", AT_EMPTY_PATH, out);
+}
+
+bool ident_fd_unlinked(int fd, const struct inode_info *now)
+{
+	static const char deleted[] = " (deleted)";
+	const size_t dlen = sizeof deleted - 1;
+	char link[64], path[PATH_MAX];
+	struct inode_info there;
+	int saved = errno;
+	ssize_t n;
+
+	if (now->nlink == 0)
+		return true;
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof path - 1);
+	errno = saved;
+	if (n <= (ssize_t)dlen || path[0] != '/')
+		return false;
+	path[n] = 0;
+	if (strcmp(path + n - dlen, deleted))
+		return false;
+	/* a live file whose name ends so: its name still leads to it */
+	path[n - dlen] = 0;
+	return ident_stat(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, &there) < 0 ||
+	       !ident_equal(&there.id, &now->id);
 }

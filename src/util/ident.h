@@ -40,4 +40,10 @@ static inline uint64_t ident_hash(const struct ident *id)
 int ident_stat(int dirfd, const char *path, int flags, struct inode_info *out);
 int ident_fstat(int fd, struct inode_info *out);
 
+/* Was the name that fd was opened by unlinked (the kernel's d_unlinked(),
+ * which IN_EXCL_UNLINK tests)?  now is fd's inode, as ident_fstat gave it.
+ * True with no link left, or when /proc/self/fd names it "(deleted)" and
+ * that name no longer leads to it (another link may remain). */
+bool ident_fd_unlinked(int fd, const struct inode_info *now);
+
 #endif
