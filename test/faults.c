@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <glob.h>
 #include <signal.h>
 #include <stdio.h>
@@ -312,7 +313,14 @@ static void run_child(struct run *res, const char *domain, const char *mode,
 		setenv("INOTIFY_SHIM_DOMAIN", domain, 1);
 		if (extra_env)
 			putenv((char *)extra_env);
-		execl("/proc/self/exe", "faults", (char *)NULL);
+		/* the path, not /proc/self/exe itself: under valgrind the
+		 * link names the tool, and only readlink is made to name us */
+		char self[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+		if (n <= 0)
+			_exit(127);
+		self[n] = 0;
+		execl(self, "faults", (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 60000; i++) {
