@@ -616,7 +616,11 @@ static void expect_no_domain(const char *reason)
 	cr_assert(WIFEXITED(r.status), "the probe crashed: status %x, %s", r.status, r.err);
 	cr_assert_str_eq(r.out, "init-errno 12\n", "got %s / %s", r.out, r.err);
 	cr_assert_not_null(strstr(r.err, reason), "message without \"%s\": %s", reason, r.err);
-	cr_assert_eq(count_lines(r.err, "refused"), 1, "not one refusal: %s", r.err);
+	/* under make check-valgrind, valgrind's own launcher runs in the
+	 * child's process before the test's image, under the shim too: each
+	 * of the two images says it once */
+	int images = getenv("INOTIFY_SHIM_TEST_VALGRIND") ? 2 : 1;
+	cr_assert_eq(count_lines(r.err, "refused"), images, "not one refusal: %s", r.err);
 }
 
 Test(faults, domain_directory_symlink_is_not_followed)
