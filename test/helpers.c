@@ -1,7 +1,6 @@
 /*
  * helpers.c - see helpers.h.
  */
-#define _GNU_SOURCE
 #include "helpers.h"
 
 #include <dirent.h>

@@ -3,8 +3,10 @@
  *
  * The mapping cache is one entry per registry slot, private to the process.
  * An entry is published with a compare-and-swap, so two threads mapping the
- * same queue at once keep one mapping and drop the other; no lock is taken,
- * which keeps slot_queue() usable from a signal handler.
+ * same queue at once keep one mapping and drop the other; no lock is taken
+ * and entries are mmap()ed, not malloc()ed, which keeps slot_queue() usable
+ * from a signal handler (malloc is not async-signal-safe; mmap is a plain
+ * system call).
  */
 #include "slots.h"
 
@@ -14,6 +16,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +30,18 @@ struct cached_queue {
 };
 
 static struct cached_queue *cache[REGISTRY_INSTANCES];
+
+static struct cached_queue *entry_new(void)
+{
+	void *p = mmap(NULL, sizeof(struct cached_queue), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void entry_free(struct cached_queue *c)
+{
+	munmap(c, sizeof *c);
+}
 
 void slot_fifo_path(const struct domain *d, struct slot_ref ref, char *buf)
 {
@@ -49,19 +64,19 @@ struct queue *slot_queue(struct domain *d, struct slot_ref ref)
 	if (c && c->gen == ref.gen)
 		return &c->q;
 
-	fresh = calloc(1, sizeof *fresh);
+	fresh = entry_new();
 	if (!fresh)
 		return NULL;
 	fresh->gen = ref.gen;
 	slot_queue_path(d, ref, path);
 	if (queue_map(path, &fresh->q) < 0) {
-		free(fresh);
+		entry_free(fresh);
 		return NULL;
 	}
 	if (!__atomic_compare_exchange_n(&cache[ref.slot], &c, fresh, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		queue_unmap(&fresh->q);
-		free(fresh);
+		entry_free(fresh);
 		return c && c->gen == ref.gen ? &c->q : NULL;
 	}
 	/* The old generation's mapping is left mapped: another thread may

@@ -22,6 +22,7 @@
 #include "../util/config.h"
 #include "../util/log.h"
 #include "../util/real.h"
+#include "../util/sigdefer.h"
 
 struct domain *shim_domain;
 static struct domain the_domain;
@@ -348,8 +349,10 @@ static void hold_lock_forever(void)
 
 int domain_lock(struct domain *d)
 {
-	int r = pthread_mutex_lock(&d->reg->lock);
+	int r;
 
+	sigdefer_begin();
+	r = pthread_mutex_lock(&d->reg->lock);
 	if (r == 0) {
 		if (__builtin_expect(hold_lock_file != NULL, 0))
 			hold_lock_forever();
@@ -363,14 +366,13 @@ int domain_lock(struct domain *d)
 			      "the registry was rebuilt");
 		return 0;
 	}
-	if (r == EDEADLK)
-		shim_debug("registry lock re-entered (signal handler?); event skipped");
-	else
-		shim_log_once("the domain registry lock failed: %s", strerror(r));
+	sigdefer_end();
+	shim_log_once("the domain registry lock failed: %s", strerror(r));
 	return -r;
 }
 
 void domain_unlock(struct domain *d)
 {
 	pthread_mutex_unlock(&d->reg->lock);
+	sigdefer_end();
 }

@@ -75,14 +75,15 @@ static inline bool domain_watching(void)
  * previous holder died; it returns 0, or a negative errno when the lock is
  * unusable (the caller then gives up the operation).
  *
- * Signals: the lock is PTHREAD_MUTEX_ERRORCHECK, so a signal handler that
- * runs a hooked call while its thread already holds the lock gets EDEADLK
- * at once instead of deadlocking; the handler's event is then skipped (a
- * debug message says so).  This is accepted rather than deferring the event
- * per thread: it needs a handler to change a watched file in the few
- * microseconds its own thread spends inside the shim, and a deferred event
- * would arrive out of order anyway.  The same holds for queue.lock.  Other
- * threads simply wait for the lock, as they would for any file system call.
+ * Signals: asynchronous signals are blocked from before the lock is taken
+ * until after it is released (util/sigdefer.h), so a signal handler that
+ * runs a hooked call never finds its own thread holding the lock: it runs
+ * once the lock is free, and its event is delivered after the one of the
+ * call it interrupted.  The same holds for queue.lock and files.lock.  The
+ * lock is also PTHREAD_MUTEX_ERRORCHECK, so a re-entry that still happened
+ * (a synchronous signal's handler) fails with EDEADLK instead of hanging,
+ * and that event is skipped.  Other threads simply wait for the lock, as
+ * they would for any file system call.
  *
  * Test hook: when $INOTIFY_SHIM_TEST_HOLD_LOCK names an absolute path at
  * domain_open(), the first domain_lock() that succeeds creates that file

@@ -17,6 +17,7 @@
 
 #include "../util/log.h"
 #include "../util/real.h"
+#include "../util/sigdefer.h"
 #include "domain.h"
 
 static struct openfiles *table;
@@ -201,6 +202,7 @@ int openfiles_lock(void)
 
 	if (!table)
 		return -ENODEV;
+	sigdefer_begin();
 	r = pthread_mutex_lock(&table->lock);
 	if (r == 0)
 		return 0;
@@ -211,12 +213,14 @@ int openfiles_lock(void)
 			      "it was repaired");
 		return 0;
 	}
+	sigdefer_end();
 	return -r;
 }
 
 void openfiles_unlock(void)
 {
 	pthread_mutex_unlock(&table->lock);
+	sigdefer_end();
 }
 
 uint32_t openfiles_hwm(void)

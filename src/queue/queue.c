@@ -20,6 +20,7 @@
 
 #include "../util/log.h"
 #include "../util/real.h"
+#include "../util/sigdefer.h"
 
 #define HEADER_BYTES 4096
 #define PAD_WD INT32_MIN
@@ -221,8 +222,10 @@ static bool header_sane(struct queue *q)
 
 static int lock(struct queue *q)
 {
-	int r = pthread_mutex_lock(&q->h->lock);
+	int r;
 
+	sigdefer_begin();
+	r = pthread_mutex_lock(&q->h->lock);
 	if (r == EOWNERDEAD) {
 		repair(q);
 		pthread_mutex_consistent(&q->h->lock);
@@ -230,12 +233,15 @@ static int lock(struct queue *q)
 	}
 	if (r == 0 && !header_sane(q))
 		repair(q);
+	if (r != 0)
+		sigdefer_end();
 	return -r;
 }
 
 static void unlock(struct queue *q)
 {
 	pthread_mutex_unlock(&q->h->lock);
+	sigdefer_end();
 }
 
 /* Make "token in the FIFO" equal "events queued".  Returns the waker's

@@ -1,0 +1,30 @@
+/*
+ * sigdefer.h - asynchronous signals wait while this thread holds a lock of
+ * the domain.
+ *
+ * A signal handler may call a hooked function (write a watched file) at any
+ * point of the thread it interrupts.  If that thread held registry.lock, a
+ * queue lock or files.lock, the handler's hook could neither take the lock
+ * (it would deadlock on itself) nor deliver its event.  So every taker of
+ * those locks brackets the locked section with sigdefer_begin() and
+ * sigdefer_end(): asynchronous signals are blocked from before the lock is
+ * taken until after it is released, and a signal that came meanwhile runs
+ * its handler at sigdefer_end(), with the lock free.  Its events are then
+ * delivered, after those of the call it interrupted.
+ *
+ * Sections nest (a queue lock inside the registry lock): only the outermost
+ * makes the two system calls.  The depth and the saved mask are per thread
+ * (initial-exec TLS: no allocation, usable from a signal handler).
+ *
+ * Synchronous signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS)
+ * are left open: blocked, a fault would kill the process instead of
+ * reaching the program's handler.  SIGKILL and SIGSTOP cannot be blocked,
+ * so a test can still kill a process inside a lock (test/faults.c).
+ */
+#ifndef SHIM_UTIL_SIGDEFER_H
+#define SHIM_UTIL_SIGDEFER_H
+
+void sigdefer_begin(void);
+void sigdefer_end(void);
+
+#endif
