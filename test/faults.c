@@ -61,7 +61,7 @@ static int child_probe(const char *dir)
 		printf("watch-errno %d\n", errno);
 		return 0;
 	}
-	snprintf(path, sizeof path, "%s/probe-%d", dir, (int)getpid());
+	path_printf(path, sizeof path, "%s/probe-%d", dir, (int)getpid());
 	close(creat(path, 0600));
 	n = wait_events(fd, ev, 4, 1, 5000);
 	printf(n == 1 && ev[0].wd == wd && ev[0].mask == IN_CREATE ? "ok\n" : "noevent\n");
@@ -85,11 +85,11 @@ static int child_limits(const char *dir, int rounds)
 			if (pids[i] == 0) {
 				char sub[4096], f[4096];
 				int fd = inotify_init();
-				snprintf(sub, sizeof sub, "%s/r%d-%d", dir, r, i);
+				path_printf(sub, sizeof sub, "%s/r%d-%d", dir, r, i);
 				mkdir(sub, 0700);
 				int ok = fd >= 0 && inotify_add_watch(fd, dir, IN_ALL_EVENTS) > 0 &&
 					 inotify_add_watch(fd, sub, IN_ALL_EVENTS) > 0;
-				snprintf(f, sizeof f, "%s/f", sub);
+				path_printf(f, sizeof f, "%s/f", sub);
 				close(creat(f, 0600));
 				if (write(ready[1], ok ? "y" : "n", 1) != 1)
 					_exit(3);
@@ -157,9 +157,9 @@ static int child_hostile(const char *dir, const char *domain, int iters)
 	fd = inotify_init1(IN_NONBLOCK);
 	if (fd < 0 || inotify_add_watch(fd, dir, IN_ALL_EVENTS) < 0)
 		return 2;
-	snprintf(path, sizeof path, "%s/registry", domain);
+	path_printf(path, sizeof path, "%s/registry", domain);
 	rfd = open(path, O_RDWR);
-	snprintf(path, sizeof path, "%s/q-*", domain);
+	path_printf(path, sizeof path, "%s/q-*", domain);
 	if (rfd < 0 || glob(path, 0, NULL, &g) != 0 || g.gl_pathc != 1)
 		return 3;
 	qfd = open(g.gl_pathv[0], O_RDWR);
@@ -233,7 +233,7 @@ static int child_hostile(const char *dir, const char *domain, int iters)
 			}
 		}
 		/* then use everything */
-		snprintf(path, sizeof path, "%s/h%d", dir, it % 7);
+		path_printf(path, sizeof path, "%s/h%d", dir, it % 7);
 		int f = creat(path, 0600);
 		if (f >= 0) {
 			if (write(f, "x", 1) < 0) {
@@ -362,8 +362,8 @@ static void fresh_dirs(void)
 	const char *s = scratch_enter();
 
 	snprintf(base, sizeof base, "%s", s);
-	snprintf(domain, sizeof domain, "%s/dom", base);
-	snprintf(watched, sizeof watched, "%s/w", base);
+	path_printf(domain, sizeof domain, "%s/dom", base);
+	path_printf(watched, sizeof watched, "%s/w", base);
 	cr_assert_eq(mkdir(watched, 0700), 0);
 }
 
@@ -383,14 +383,14 @@ Test(faults, writer_killed_holding_the_registry_lock)
 	cr_assert(a >= 0 && b >= 0);
 	cr_assert_gt(inotify_add_watch(a, watched, IN_CREATE), 0);
 	cr_assert_gt(inotify_add_watch(b, watched, IN_CREATE), 0);
-	snprintf(held, sizeof held, "%s/held", base);
+	path_printf(held, sizeof held, "%s/held", base);
 	snprintf(env, sizeof env, "INOTIFY_SHIM_TEST_HOLD_LOCK=%s", held);
 
 	pid_t pid = fork();
 	if (pid == 0) {
 		char f[4200];
 		putenv(env);
-		snprintf(f, sizeof f, "%s/by-the-dying", watched);
+		path_printf(f, sizeof f, "%s/by-the-dying", watched);
 		execlp("touch", "touch", f, (char *)NULL);
 		_exit(127);
 	}
@@ -400,10 +400,10 @@ Test(faults, writer_killed_holding_the_registry_lock)
 
 	/* the next writer: another process, then this one */
 	char f[4200];
-	snprintf(f, sizeof f, "%s/after", watched);
+	path_printf(f, sizeof f, "%s/after", watched);
 	char *argv[] = { "touch", f, NULL };
 	cr_assert_eq(run_program(argv), 0);
-	snprintf(f, sizeof f, "%s/after2", watched);
+	path_printf(f, sizeof f, "%s/after2", watched);
 	close(creat(f, 0600));
 
 	for (int fd = a, k = 0; k < 2; fd = b, k++) {
@@ -473,7 +473,7 @@ static void make_valid_domain(void)
 
 static void reg_path(char *buf)
 {
-	snprintf(buf, 4096, "%s/registry", domain);
+	path_printf(buf, 4096, "%s/registry", domain);
 }
 
 /* The probe works on a fresh registry after one refusal message. */
@@ -580,7 +580,7 @@ Test(faults, registry_symlink_is_not_followed)
 	int fd;
 
 	cr_assert_eq(mkdir(domain, 0700), 0);
-	snprintf(victim, sizeof victim, "%s/victim", base);
+	path_printf(victim, sizeof victim, "%s/victim", base);
 	fd = open(victim, O_CREAT | O_WRONLY, 0600);
 	cr_assert_eq(write(fd, "precious", 8), 8);
 	close(fd);
@@ -627,11 +627,11 @@ Test(faults, domain_directory_symlink_is_not_followed)
 {
 	char target[4096], p[4096];
 
-	snprintf(target, sizeof target, "%s/elsewhere", base);
+	path_printf(target, sizeof target, "%s/elsewhere", base);
 	cr_assert_eq(mkdir(target, 0700), 0);
 	cr_assert_eq(symlink(target, domain), 0);
 	expect_no_domain("symbolic link");
-	snprintf(p, sizeof p, "%s/registry", target);
+	path_printf(p, sizeof p, "%s/registry", target);
 	cr_assert_neq(access(p, F_OK), 0, "a registry was made behind the link");
 }
 
@@ -666,7 +666,7 @@ Test(faults, hostile_shared_memory_cannot_crash_the_library, .timeout = 120)
 
 	for (int round = 0; round < 4; round++) {
 		char sub[4200];
-		snprintf(sub, sizeof sub, "%s-%d", domain, round);
+		path_printf(sub, sizeof sub, "%s-%d", domain, round);
 		run_child(&r, sub, "hostile", watched, n ? n : "400", NULL);
 		cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
 			  "round %d: status %x (signal %d) out %s err %s", round, r.status,

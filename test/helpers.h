@@ -58,6 +58,11 @@ int run_shell(const char *cmd);
 /* The number of open fds of this process. */
 int count_fds(void);
 
+/* snprintf into dst that aborts the test if the text does not fit, for
+ * paths built from other paths. */
+void path_printf(char *dst, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* "IN_CREATE|IN_ISDIR" for a mask, for messages. */
 const char *mask_name(uint32_t mask);
 

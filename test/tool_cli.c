@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "helpers.h"
 #include "inotify-shim.h"
@@ -54,7 +55,7 @@ Test(tool, bad_usage_exits_2)
 {
 	cr_assert_eq(tool("no-such-command"), 2);
 	cr_assert(strstr(slurp("err"), "no-such-command"), "%s", slurp("err"));
-	cr_assert_eq(tool(""), 2);
+	cr_assert_eq(tool("%s", ""), 2);
 	cr_assert_eq(tool("run"), 2);
 	cr_assert_eq(tool("run --max-user-watches=lots -- true"), 2);
 	cr_assert(strstr(slurp("err"), "lots"), "%s", slurp("err"));
