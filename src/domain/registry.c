@@ -32,7 +32,7 @@ uint32_t registry_inode_bucket(struct domain *d, const struct ident *id)
 	/* the bucket counts are constants (domain.c: compute_geometry), never
 	 * read back from shared memory, which another process may have changed */
 	(void)d;
-	return (uint32_t)ident_hash(id) & (REGISTRY_WATCHES - 1);
+	return domain_inode_bucket(id);
 }
 
 uint32_t registry_wd_bucket(struct domain *d, uint32_t slot, int32_t wd)
@@ -131,7 +131,8 @@ static uint32_t get_inode(struct domain *d, const struct ident *id)
 	in->flags = 0;
 	in->hash_next = d->inode_buckets[b];
 	__atomic_store_n(&in->state, RECORD_USED, __ATOMIC_RELEASE);
-	d->inode_buckets[b] = idx;
+	/* the hooks' filter reads the buckets without the lock */
+	__atomic_store_n(&d->inode_buckets[b], idx, __ATOMIC_RELAXED);
 	return idx;
 }
 
@@ -143,7 +144,7 @@ static void free_inode(struct domain *d, uint32_t idx)
 	in->state = RECORD_FREE;
 	for (uint32_t guard = 0; *link && guard <= REGISTRY_WATCHES; guard++) {
 		if (*link == idx) {
-			*link = in->hash_next;
+			__atomic_store_n(link, in->hash_next, __ATOMIC_RELAXED);
 			break;
 		}
 		p = reg_inode(d, *link);
