@@ -10,6 +10,9 @@
  *                               ("WD MASK NAME"), "--", one more, drained
  *   limits_child writes N       N writes to a file, between two getppid()
  *                               system calls that mark the loop for strace
+ *   limits_child elsewhere N    a watch on one file, then N times open,
+ *                               pwrite and close of another file, between
+ *                               two getppid() as above
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -94,6 +97,24 @@ int main(int argc, char **argv)
 				return 4;
 		syscall(SYS_getppid);
 		close(fd);
+	} else if (!strcmp(argv[1], "elsewhere")) {
+		int in = inotify_init1(IN_NONBLOCK);
+		close(open("watched", O_CREAT | O_WRONLY, 0644));
+		close(open("plain", O_CREAT | O_WRONLY, 0644));
+		/* without the shim (the kernel's inotify denied), the loop
+		 * alone is counted */
+		if (in >= 0 && inotify_add_watch(in, "watched", IN_ALL_EVENTS) < 0)
+			return 3;
+		syscall(SYS_getppid);
+		for (int i = 0; i < n; i++) {
+			fd = open("plain", O_RDWR);
+			if (fd < 0 || pwrite(fd, "x", 1, 0) != 1)
+				return 4;
+			close(fd);
+		}
+		syscall(SYS_getppid);
+		if (in >= 0)
+			close(in);
 	} else
 		return 2;
 	fflush(stdout);

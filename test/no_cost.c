@@ -1,7 +1,8 @@
 /*
  * no_cost.c - with nothing watched in the domain, a hook makes no system
  * call: strace shows the same system calls in a loop of writes with the
- * shim preloaded as without it (exactly the writes).
+ * shim preloaded as without it (exactly the writes).  With a watch
+ * elsewhere, the per-inode filter keeps that true of pwrite and close.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -33,22 +34,23 @@ static void teardown(void)
 TestSuite(no_cost, .init = setup, .fini = teardown, .timeout = 60);
 
 /* The system calls between the two getppid() markers of the traced
- * "limits_child writes": how many, and how many were write(). */
-static void loop_syscalls(const char *preload, int *total, int *writes)
+ * "limits_child MODE": how many, and how many were write(). */
+static void mode_syscalls(const char *mode, const char *preload, int *total,
+			  int *writes, int *statx)
 {
 	char cmd[8192], line[1024];
 	int in_loop = 0;
 	FILE *f;
 
 	snprintf(cmd, sizeof cmd,
-		 "env -u LD_PRELOAD strace -f -qq -o trace.txt %s%s%s %s writes %d",
+		 "env -u LD_PRELOAD strace -f -qq -o trace.txt %s%s%s %s %s %d",
 		 preload ? "-E 'LD_PRELOAD=" : "", preload ? preload : "",
 		 preload ? "'" : "",
-		 limits_child_path(), WRITES);
+		 limits_child_path(), mode, WRITES);
 	cr_assert_eq(run_shell(cmd), 0, "%s", cmd);
 	f = fopen("trace.txt", "r");
 	cr_assert_not_null(f);
-	*total = *writes = 0;
+	*total = *writes = *statx = 0;
 	while (fgets(line, sizeof line, f)) {
 		const char *call = line + strspn(line, "0123456789");
 		call += strspn(call, " ");	/* "PID  call(...)" */
@@ -59,10 +61,18 @@ static void loop_syscalls(const char *preload, int *total, int *writes)
 		if (!in_loop)
 			continue;
 		(*total)++;
-		*writes += !strncmp(call, "write(", 6);
+		*writes += !strncmp(call, "write(", 6) || !strncmp(call, "pwrite64(", 9);
+		*statx += !strncmp(call, "statx(", 6);
 	}
 	fclose(f);
 	unlink("trace.txt");
+}
+
+static void loop_syscalls(const char *preload, int *total, int *writes)
+{
+	int statx;
+
+	mode_syscalls("writes", preload, total, writes, &statx);
 }
 
 Test(no_cost, writes_with_nothing_watched_make_no_extra_system_call)
@@ -80,4 +90,28 @@ Test(no_cost, writes_with_nothing_watched_make_no_extra_system_call)
 	cr_assert_eq(writes_shim, WRITES, "with the shim: %d writes", writes_shim);
 	cr_assert_eq(total_shim, total, "the shim added %d system calls to %d writes",
 		     total_shim - total, WRITES);
+}
+
+/* With a watch on another file of the domain, the per-inode filter lets
+ * pwrite and close of an unwatched file through without a system call;
+ * open pays three statx (the file, its entry, its directory) and nothing
+ * else, no readlink of /proc/self/fd. */
+Test(no_cost, a_watch_elsewhere_costs_close_and_pwrite_nothing_and_open_three_statx)
+{
+	const char *preload = getenv("INOTIFY_SHIM_TEST_PRELOAD");
+	int total, writes, statx, total_shim, writes_shim, statx_shim;
+
+	if (run_shell("strace -V >/dev/null 2>&1") != 0)
+		cr_skip_test("strace is not installed");
+	cr_assert_not_null(preload);
+	child_domain(dir);
+	mode_syscalls("elsewhere", NULL, &total, &writes, &statx);
+	cr_assert_eq(writes, WRITES, "without the shim: %d pwrites of %d calls", writes, total);
+	mode_syscalls("elsewhere", preload, &total_shim, &writes_shim, &statx_shim);
+	cr_assert_eq(writes_shim, WRITES, "with the shim: %d pwrites", writes_shim);
+	cr_assert_eq(statx_shim - statx, 3 * WRITES, "the shim made %d statx for %d opens",
+		     statx_shim - statx, WRITES);
+	cr_assert_eq(total_shim - statx_shim, total - statx,
+		     "the shim added %d other system calls to %d open+pwrite+close",
+		     (total_shim - statx_shim) - (total - statx), WRITES);
 }

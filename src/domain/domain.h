@@ -71,6 +71,29 @@ static inline bool domain_watching(void)
 	return d && __atomic_load_n(&d->reg->watch_count, __ATOMIC_RELAXED) != 0;
 }
 
+/* The hash bucket of an inode identity (registry.h). */
+static inline uint32_t domain_inode_bucket(const struct ident *id)
+{
+	return (uint32_t)ident_hash(id) & (REGISTRY_WATCHES - 1);
+}
+
+/* The hooks' per-inode filter: can a watch be on this inode?  It reads the
+ * inode's hash bucket without the lock: an empty bucket means that no
+ * watched inode hashes there, so false is exact at the time of the read;
+ * true may come from another inode of the same bucket (about 1 % of inodes
+ * with 10,000 watched ones), and the caller then looks properly, under the
+ * lock.  A watch added while the hook runs may or may not see its event, as
+ * with the kernel's own marks; while registry_repair() rebuilds the buckets
+ * (a holder died), the filter may say false for a watched inode. */
+static inline bool domain_maybe_watched(const struct ident *id)
+{
+	struct domain *d = shim_domain;
+
+	return d && __atomic_load_n(&d->reg->watch_count, __ATOMIC_RELAXED) != 0 &&
+	       __atomic_load_n(&d->inode_buckets[domain_inode_bucket(id)],
+			       __ATOMIC_RELAXED) != 0;
+}
+
 /* Take and release registry.lock.  domain_lock repairs the registry if the
  * previous holder died; it returns 0, or a negative errno when the lock is
  * unusable (the caller then gives up the operation).

@@ -20,7 +20,9 @@
  *
  * Locking: one robust, process-shared mutex, registry.lock, protects every
  * field below it except the atomics, which are read without it (the hooks'
- * fast path reads watch_count).  If a holder dies, the next locker rebuilds
+ * fast path reads watch_count).  The inode hash buckets are written under
+ * the lock but with atomic stores, because the hooks' per-inode filter
+ * (domain.h: domain_maybe_watched) reads them without it.  If a holder dies, the next locker rebuilds
  * every derived structure (hash chains, lists, free lists, counts) from the
  * records' own fields (domain.c: registry_repair).
  */
@@ -33,7 +35,7 @@
 #include "../util/ident.h"
 
 #define REGISTRY_MAGIC 0x5254534745524e49ULL /* "INREGSTR" */
-#define REGISTRY_VERSION 1
+#define REGISTRY_VERSION 2	/* 2: hash buckets placed by locality */
 
 #define REGISTRY_INSTANCES 1024	/* slots; slot 0 is never used */
 #define REGISTRY_WATCHES (1u << 20)	/* watch records, and inode records */

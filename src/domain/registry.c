@@ -32,14 +32,15 @@ uint32_t registry_inode_bucket(struct domain *d, const struct ident *id)
 	/* the bucket counts are constants (domain.c: compute_geometry), never
 	 * read back from shared memory, which another process may have changed */
 	(void)d;
-	return (uint32_t)ident_hash(id) & (REGISTRY_WATCHES - 1);
+	return domain_inode_bucket(id);
 }
 
 uint32_t registry_wd_bucket(struct domain *d, uint32_t slot, int32_t wd)
 {
-	uint64_t h = ((uint64_t)slot << 32 | (uint32_t)wd) * 0x9e3779b97f4a7c15ULL;
+	/* An instance's wds are handed out in a row: consecutive buckets, so
+	 * that adding watches touches few new pages of the registry. */
 	(void)d;
-	return (uint32_t)(h >> 32) & (REGISTRY_WATCHES - 1);
+	return (slot * 0x9e3779b1u + (uint32_t)wd) & (REGISTRY_WATCHES - 1);
 }
 
 /* Walks are bounded by the capacity, so a corrupt cycle cannot hang us. */
@@ -131,7 +132,8 @@ static uint32_t get_inode(struct domain *d, const struct ident *id)
 	in->flags = 0;
 	in->hash_next = d->inode_buckets[b];
 	__atomic_store_n(&in->state, RECORD_USED, __ATOMIC_RELEASE);
-	d->inode_buckets[b] = idx;
+	/* the hooks' filter reads the buckets without the lock */
+	__atomic_store_n(&d->inode_buckets[b], idx, __ATOMIC_RELAXED);
 	return idx;
 }
 
@@ -143,7 +145,7 @@ static void free_inode(struct domain *d, uint32_t idx)
 	in->state = RECORD_FREE;
 	for (uint32_t guard = 0; *link && guard <= REGISTRY_WATCHES; guard++) {
 		if (*link == idx) {
-			*link = in->hash_next;
+			__atomic_store_n(link, in->hash_next, __ATOMIC_RELAXED);
 			break;
 		}
 		p = reg_inode(d, *link);

@@ -146,6 +146,10 @@ void hook_closing(int fd, uint64_t word, struct close_facts *facts)
 	facts->last_opener = facts->unlinked = false;
 	if (!o || __atomic_load_n(&o->refs, __ATOMIC_RELAXED) != 1 || !domain_watching())
 		return;
+	/* the facts matter only to a watch on the file or its directory */
+	if (!domain_maybe_watched(&o->inode.id) &&
+	    !((o->flags & OFD_DIR_KNOWN) && domain_maybe_watched(&o->dir.id)))
+		return;
 	if (ident_fstat(fd, &now) < 0)
 		return;
 	facts->unlinked = ident_fd_unlinked(fd, &now);
@@ -218,7 +222,7 @@ void hook_post_open(struct hook_ctx *c, intptr_t ret)
 	if (fd < 0)
 		return;
 	fdtable_clear(fd);
-	if (obj_from_fd(fd, &obj) < 0)
+	if (obj_from_open(c->dirfd, c->path, fd, c->flags, &obj) < 0)
 		return;
 	o = hook_record_new(fd, &obj, c->flags);
 	if (!o)

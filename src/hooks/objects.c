@@ -41,18 +41,15 @@ static bool split(const char *path, char *dir, size_t dirsize, char *name)
 	return true;
 }
 
-int obj_from_fd(int fd, struct hook_obj *o)
+/* The directory and name of fd, whose inode o has already, through
+ * /proc/self/fd. */
+static int names_from_fd(int fd, struct hook_obj *o)
 {
 	char link[64], path[PATH_MAX], dir[PATH_MAX];
 	ssize_t n;
-	int ret;
 
-	o->has_inode = o->has_dir = false;
+	o->has_dir = false;
 	o->name[0] = 0;
-	ret = ident_fstat(fd, &o->inode);
-	if (ret < 0)
-		return ret;
-	o->has_inode = true;
 	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
 	n = readlink(link, path, sizeof path - 1);
 	if (n <= 0 || path[0] != '/')
@@ -62,6 +59,51 @@ int obj_from_fd(int fd, struct hook_obj *o)
 		path[n - 10] = 0;
 	if (split(path, dir, sizeof dir, o->name) &&
 	    ident_stat(AT_FDCWD, dir, 0, &o->dir) == 0)
+		o->has_dir = true;
+	else
+		o->name[0] = 0;
+	return 0;
+}
+
+int obj_from_fd(int fd, struct hook_obj *o)
+{
+	int ret;
+
+	o->has_inode = o->has_dir = false;
+	o->name[0] = 0;
+	ret = ident_fstat(fd, &o->inode);
+	if (ret < 0)
+		return ret;
+	o->has_inode = true;
+	return names_from_fd(fd, o);
+}
+
+int obj_from_open(int dirfd, const char *path, int fd, int flags, struct hook_obj *o)
+{
+	char dir[PATH_MAX];
+	struct inode_info entry;
+	size_t len;
+	int ret;
+
+	o->has_inode = o->has_dir = false;
+	o->name[0] = 0;
+	ret = ident_fstat(fd, &o->inode);
+	if (ret < 0)
+		return ret;
+	o->has_inode = true;
+	/* A trailing slash follows a final symbolic link even with
+	 * O_NOFOLLOW (and in a statx without it). */
+	len = path ? strlen(path) : 0;
+	if (len == 0 || path[len - 1] == '/' || !split(path, dir, sizeof dir, o->name))
+		return names_from_fd(fd, o);
+	/* A final symbolic link, followed, opens a file of another directory.
+	 * O_NOFOLLOW and O_CREAT|O_EXCL fail on one; otherwise the entry must
+	 * be the inode that was opened. */
+	if (!(flags & O_NOFOLLOW) && (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL) &&
+	    (ident_stat(dirfd, path, AT_SYMLINK_NOFOLLOW, &entry) < 0 ||
+	     !ident_equal(&entry.id, &o->inode.id)))
+		return names_from_fd(fd, o);
+	if (ident_stat(dirfd, dir, 0, &o->dir) == 0)
 		o->has_dir = true;
 	else
 		o->name[0] = 0;

@@ -4,9 +4,10 @@
  *
  * Only called once the hook knows a watch exists somewhere (the fast path
  * never gets here).  Each lookup is made with the real functions, costs
- * one or two stat calls in the common case (a plain last component), and
- * falls back to resolving through /proc/self/fd when the last component is
- * ".", "..", or a symbolic link to follow.
+ * one or two stat calls in the common case (a plain last component; three
+ * for an fd just opened without O_NOFOLLOW or O_EXCL), and falls back to
+ * resolving through /proc/self/fd when the last component is ".", "..",
+ * or a symbolic link to follow.
  */
 #ifndef SHIM_HOOKS_OBJECTS_H
 #define SHIM_HOOKS_OBJECTS_H
@@ -33,6 +34,12 @@ int obj_lookup_entry(int dirfd, const char *path, struct hook_obj *o);
 
 /* What an open fd refers to. */
 int obj_from_fd(int fd, struct hook_obj *o);
+
+/* What fd, just opened as dirfd/path with flags, refers to: the same as
+ * obj_from_fd, but the directory is found from the caller's own path
+ * rather than through /proc/self/fd when its last component is a plain
+ * name that was not a symbolic link. */
+int obj_from_open(int dirfd, const char *path, int fd, int flags, struct hook_obj *o);
 
 /* The notify layer's view of o. */
 struct notify_obj obj_notify(const struct hook_obj *o, int fd);

@@ -114,6 +114,12 @@ static void deliver(struct pass *p, uint32_t iidx, uint32_t mask,
 	}
 }
 
+/* The filter, before any lock: can a watch be on this inode? */
+static bool may_match(const struct inode_info *info)
+{
+	return info && domain_maybe_watched(&info->id);
+}
+
 static uint32_t find(struct pass *p, const struct inode_info *info)
 {
 	return info ? registry_find_inode(p->d, &info->id) : 0;
@@ -129,6 +135,8 @@ void notify_child(uint32_t mask, const struct notify_obj *o)
 	struct pass p;
 	uint32_t dir, self;
 
+	if (!may_match(o->inode) && !(o->name && o->name[0] && may_match(o->dir)))
+		return;
 	if (!begin(&p, o->fd))
 		return;
 	if (o->fd < 0)
@@ -149,7 +157,7 @@ void notify_entry(uint32_t mask, const struct inode_info *dir, const char *name,
 	struct pass p;
 	uint32_t idx;
 
-	if (!begin(&p, -1))
+	if (!may_match(dir) || !begin(&p, -1))
 		return;
 	idx = find(&p, dir);
 	if (idx)
@@ -162,7 +170,7 @@ void notify_self(uint32_t mask, const struct inode_info *inode)
 	struct pass p;
 	uint32_t idx;
 
-	if (!begin(&p, -1))
+	if (!may_match(inode) || !begin(&p, -1))
 		return;
 	if (!(mask & (IN_MOVE_SELF | IN_DELETE_SELF)))
 		mask |= isdir_bit(inode);
@@ -178,7 +186,7 @@ void notify_gone(const struct inode_info *inode)
 	uint32_t idx;
 	struct reg_inode *in;
 
-	if (!begin(&p, -1))
+	if (!may_match(inode) || !begin(&p, -1))
 		return;
 	idx = find(&p, inode);
 	if (idx)
@@ -208,6 +216,9 @@ void notify_move(const struct inode_info *olddir, const char *oldname,
 	struct pass p;
 	uint32_t cookie, isdir, idx;
 
+	if (!may_match(olddir) && !may_match(newdir) && !may_match(moved) &&
+	    !may_match(target))
+		return;
 	if (!begin(&p, -1))
 		return;
 	cookie = new_cookie();
@@ -228,7 +239,7 @@ bool notify_watched(const struct ident *id)
 	struct pass p;
 	bool watched;
 
-	if (!begin(&p, -1))
+	if (!domain_maybe_watched(id) || !begin(&p, -1))
 		return false;
 	watched = registry_find_inode(p.d, id) != 0;
 	end(&p);
@@ -240,7 +251,7 @@ bool notify_mark_delete_pending(const struct ident *id)
 	struct pass p;
 	struct reg_inode *in;
 
-	if (!begin(&p, -1))
+	if (!domain_maybe_watched(id) || !begin(&p, -1))
 		return false;
 	in = reg_inode(p.d, registry_find_inode(p.d, id));
 	if (in)
@@ -255,7 +266,7 @@ bool notify_take_delete_pending(const struct ident *id)
 	struct reg_inode *in;
 	bool was = false;
 
-	if (!begin(&p, -1))
+	if (!domain_maybe_watched(id) || !begin(&p, -1))
 		return false;
 	in = reg_inode(p.d, registry_find_inode(p.d, id));
 	if (in && (in->flags & INODE_DELETE_PENDING)) {

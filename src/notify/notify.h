@@ -14,7 +14,9 @@
  *   - IN_ONESHOT: the watch ends (IN_IGNORED) after its first event;
  *   - an instance found dead on delivery is reclaimed.
  * Each function takes registry.lock itself, and does nothing, without any
- * system call, when no watch exists in the domain.
+ * system call or lock, when no watch exists in the domain or when the
+ * per-inode filter (domain_maybe_watched) says that none of the inodes it
+ * is given can be watched.
  */
 #ifndef SHIM_NOTIFY_H
 #define SHIM_NOTIFY_H
