@@ -56,6 +56,13 @@ test_writers_referee_SOURCES = test/writers/referee.c
 test_writers_referee_LDADD =
 TESTS += test/writers.sh
 EXTRA_DIST += test/writers.sh test/writers
+# test/writers is also the build's directory for the referee: automake
+# copies it from the build tree when it exists there, so keep only the
+# sources (a stale referee in the tarball would be taken for up to date).
+dist-hook: dist-writers-sources-only
+dist-writers-sources-only:
+	cd $(distdir)/test/writers && rm -rf .deps .libs .dirstamp referee referee.o
+.PHONY: dist-writers-sources-only
 if HAVE_CRITERION
 TEST_BINARIES += test/hooks_more test/stdio_more test/excl_unlink
 endif

@@ -246,8 +246,10 @@ int hook_pre_tmpfile(struct hook_ctx *c, int unused)
 	(void)unused;
 	if (!domain_watching())
 		return HOOK_SKIP;
+	c->dirfd = AT_FDCWD;
+	c->path = NULL;		/* the file has no name: found from its fd */
 	c->flags = O_RDWR | O_EXCL;
-	c->existed = true;	/* no IN_CREATE: the file has no name */
+	c->existed = true;	/* no IN_CREATE either */
 	return HOOK_RUN;
 }
 
