@@ -100,3 +100,8 @@ check-tsan:
 	TSAN_OPTIONS="halt_on_error=1 report_signal_unsafe=0" \
 	./test/run-test.sh ./$$t || exit 1; done
 .PHONY: check-valgrind check-tsan
+# issues 4 and 5: who shares a domain, and its files reached only through
+# the directory that was checked
+if HAVE_CRITERION
+TEST_BINARIES += test/shared_domain
+endif
