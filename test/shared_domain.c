@@ -161,9 +161,11 @@ struct who {
 	gid_t groups[2];
 };
 
-/* Start this binary in MODE as WHO (umask 077), with the domain D. */
-static void start(struct child *c, const struct who *w, const char *d,
-		  const char *mode, const char *a1, const char *a2)
+/* Start argv (NULL: this binary in MODE) as WHO (umask 077), with the
+ * domain D. */
+static void start_argv(struct child *c, const struct who *w, const char *d,
+		       char *const *argv, const char *mode, const char *a1,
+		       const char *a2)
 {
 	snprintf(c->outp, sizeof c->outp, "/tmp/shared-out.XXXXXX");
 	snprintf(c->errp, sizeof c->errp, "/tmp/shared-err.XXXXXX");
@@ -181,18 +183,33 @@ static void start(struct child *c, const struct who *w, const char *d,
 		if (w->uid && (setresgid(w->uid, w->uid, w->uid) < 0 ||
 			       setresuid(w->uid, w->uid, w->uid) < 0))
 			_exit(98);
-		setenv("SHARED_CHILD", mode, 1);
-		setenv("SHARED_ARG1", a1 ? a1 : "", 1);
-		setenv("SHARED_ARG2", a2 ? a2 : "", 1);
+		if (mode) {
+			setenv("SHARED_CHILD", mode, 1);
+			setenv("SHARED_ARG1", a1 ? a1 : "", 1);
+			setenv("SHARED_ARG2", a2 ? a2 : "", 1);
+		}
 		if (d)
 			setenv("INOTIFY_SHIM_DOMAIN", d, 1);
 		else
 			unsetenv("INOTIFY_SHIM_DOMAIN");
-		execl(exe, "shared_domain", (char *)NULL);
+		if (argv) {
+			/* the command links the core itself; preloaded, the
+			 * shim would reclaim the dead at exec (instance.c) */
+			unsetenv("LD_PRELOAD");
+			execv(argv[0], argv);
+		}
+		else
+			execl(exe, "shared_domain", (char *)NULL);
 		_exit(127);
 	}
 	close(o);
 	close(e);
+}
+
+static void start(struct child *c, const struct who *w, const char *d,
+		  const char *mode, const char *a1, const char *a2)
+{
+	start_argv(c, w, d, NULL, mode, a1, a2);
 }
 
 static void slurp(const char *path, char *buf, size_t len)
@@ -356,6 +373,51 @@ Test(shared_domain, a_user_outside_the_group_can_neither_read_nor_inject)
 	run(&member_b, domain, "create", path, NULL, out, sizeof out, err, sizeof err);
 	finish(&watcher, out, sizeof out, err, sizeof err);
 	cr_assert_str_eq(out, "ready\nevent last\n", "the watcher: %s / %s", out, err);
+}
+
+/* "inotify-shim CMD" as WHO in the domain; its stdout, and exit status. */
+static int tool_as(const struct who *w, const char *cmd, char *out, size_t olen)
+{
+	char tool[PATH_MAX], err[4096];
+	const char *b = getenv("INOTIFY_SHIM_TEST_BUILDDIR");
+	char *argv[] = { tool, (char *)cmd, NULL };
+	struct child c;
+	int st;
+
+	snprintf(tool, sizeof tool, "%s/tools/inotify-shim", b ? b : ".");
+	start_argv(&c, w, domain, argv, NULL, NULL, NULL);
+	st = finish(&c, out, olen, err, sizeof err);
+	cr_assert(WIFEXITED(st), "inotify-shim %s: status %x, %s", cmd, st, err);
+	return WEXITSTATUS(st);
+}
+
+Test(shared_domain, a_member_lists_and_reclaims_another_members_instances)
+{
+	char out[4096], err[4096], pid[32], path[PATH_MAX + 16];
+	struct child watcher;
+
+	need_root();
+	group_dir(domain, 02770);
+	group_dir(watched, 02770);
+	start(&watcher, &member_a, domain, "watch", watched, "30000");
+	cr_assert(wait_until(has_ready, watcher.outp, 10000), "the watcher never got ready");
+	cr_assert_eq(tool_as(&member_b, "ps", out, sizeof out), 0);
+	snprintf(pid, sizeof pid, "%d", (int)watcher.pid);
+	cr_assert_not_null(strstr(out, pid), "B's ps does not list A's watcher %s: %s", pid, out);
+	/* A dies; B reclaims its instance and removes its files */
+	kill(watcher.pid, SIGKILL);
+	finish(&watcher, out, sizeof out, err, sizeof err);
+	cr_assert_eq(tool_as(&member_b, "gc", out, sizeof out), 0);
+	cr_assert_not_null(strstr(out, "1 instance and 1 watch freed"), "B's gc: %s", out);
+	DIR *dir = opendir(domain);
+	struct dirent *e;
+	cr_assert_not_null(dir);
+	while ((e = readdir(dir))) {
+		snprintf(path, sizeof path, "%s", e->d_name);
+		cr_assert(path[0] != 'q' && path[0] != 'f' ? true : path[1] != '-',
+			  "%s of the dead instance is left", e->d_name);
+	}
+	closedir(dir);
 }
 
 /* Run a probe as root with the given groups; expect the domain refused
