@@ -124,3 +124,8 @@ check-tsan:
 	./test/run-test.sh ./$$t || exit 1; done
 EXTRA_DIST += test/tsan.supp test/valgrind.supp
 .PHONY: check-valgrind check-tsan
+# issues 4 and 5: who shares a domain, and its files reached only through
+# the directory that was checked
+if HAVE_CRITERION
+TEST_BINARIES += test/shared_domain
+endif

@@ -64,12 +64,12 @@ int core_valid(struct slot_ref ref)
 
 static void undo_create(struct domain *d, struct slot_ref ref)
 {
-	char path[PATH_MAX];
+	char name[SLOT_NAME_MAX];
 
-	slot_fifo_path(d, ref, path);
-	real_unlink(path);
-	slot_queue_path(d, ref, path);
-	real_unlink(path);
+	slot_fifo_name(ref, name);
+	domain_unlinkat(d, name);
+	slot_queue_name(ref, name);
+	domain_unlinkat(d, name);
 	if (domain_lock(d) == 0) {
 		registry_free_instance(d, ref.slot);
 		domain_unlock(d);
@@ -80,10 +80,10 @@ int core_create(int nonblock, int cloexec, struct slot_ref *ref, int *fdp)
 {
 	struct domain *d = shim_domain;
 	struct reg_instance *inst;
-	char path[PATH_MAX];
+	char name[SLOT_NAME_MAX];
 	struct stat st;
 	struct queue *q;
-	int slot, fd, ret;
+	int slot, fd, dfd = -1, ret;
 
 	if (!d)
 		return -ENOMEM;
@@ -104,14 +104,28 @@ int core_create(int nonblock, int cloexec, struct slot_ref *ref, int *fdp)
 	*ref = (struct slot_ref){ (uint32_t)slot, inst->gen };
 	domain_unlock(d);
 
-	slot_queue_path(d, *ref, path);
-	real_unlink(path); /* a leftover of a crashed generation */
-	{
+	/* The queue file and the FIFO are made and opened through one fd of
+	 * the checked directory (domain.h). */
+	dfd = domain_dir_open(d);
+	if (dfd < 0) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	slot_queue_name(*ref, name);
+	real_unlinkat(dfd, name, 0); /* a leftover of a crashed generation */
+	fd = real_openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = domain_file_share(d, fd);
+	if (ret == 0) {
 		struct queue fresh;
-		ret = queue_create(path, (uint32_t)shim_config.max_queued_events, &fresh);
+		ret = queue_create(fd, (uint32_t)shim_config.max_queued_events, &fresh);
 		if (ret == 0)
 			queue_unmap(&fresh);
 	}
+	real_close(fd);
 	if (ret < 0)
 		goto fail;
 	q = slot_queue(d, *ref);
@@ -119,19 +133,21 @@ int core_create(int nonblock, int cloexec, struct slot_ref *ref, int *fdp)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	slot_fifo_path(d, *ref, path);
-	real_unlink(path);
-	if (real_mkfifo(path, 0600) < 0) {
+	slot_fifo_name(*ref, name);
+	real_unlinkat(dfd, name, 0);
+	if (real_mkfifoat(dfd, name, 0600) < 0) {
 		ret = -errno;
 		goto fail;
 	}
-	fd = real_open(path, O_RDWR | O_NOFOLLOW | (nonblock ? O_NONBLOCK : 0) |
-				     (cloexec ? O_CLOEXEC : 0), 0);
+	fd = real_openat(dfd, name, O_RDWR | O_NOFOLLOW | (nonblock ? O_NONBLOCK : 0) |
+					    (cloexec ? O_CLOEXEC : 0), 0);
 	if (fd < 0) {
 		ret = errno == EMFILE || errno == ENFILE ? -errno : -ENOMEM;
 		goto fail;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+	real_close(dfd);
+	dfd = -1;
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || domain_file_share(d, fd) < 0) {
 		real_close(fd);
 		ret = -ENOMEM;
 		goto fail;
@@ -149,6 +165,8 @@ int core_create(int nonblock, int cloexec, struct slot_ref *ref, int *fdp)
 	*fdp = fd;
 	return 0;
 fail:
+	if (dfd >= 0)
+		real_close(dfd);
 	undo_create(d, *ref);
 	return ret < 0 ? ret : -ENOMEM;
 }
@@ -314,7 +332,7 @@ static int reader_wake(void *arg)
 static void reader_unwake(void *arg)
 {
 	struct reader_token *t = arg;
-	char tok, path[PATH_MAX];
+	char tok, name[SLOT_NAME_MAX];
 	int saved = errno, fd, flags;
 
 	flags = real_fcntl(t->fd, F_GETFL, 0L);
@@ -323,8 +341,8 @@ static void reader_unwake(void *arg)
 			/* taken already; nothing to do */
 		}
 	} else {
-		slot_fifo_path(shim_domain, t->ref, path);
-		fd = real_open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0);
+		slot_fifo_name(t->ref, name);
+		fd = domain_openat(shim_domain, name, O_RDONLY | O_NONBLOCK, 0);
 		if (fd >= 0) {
 			if (real_read(fd, &tok, 1) < 0) {
 				/* taken already; nothing to do */

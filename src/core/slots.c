@@ -43,21 +43,41 @@ static void entry_free(struct cached_queue *c)
 	munmap(c, sizeof *c);
 }
 
-void slot_fifo_path(const struct domain *d, struct slot_ref ref, char *buf)
+void slot_fifo_name(struct slot_ref ref, char buf[SLOT_NAME_MAX])
 {
-	domain_path(d, buf, "f-%u-%u", ref.slot, ref.gen);
+	snprintf(buf, SLOT_NAME_MAX, "f-%u-%u", ref.slot, ref.gen);
 }
 
-void slot_queue_path(const struct domain *d, struct slot_ref ref, char *buf)
+void slot_queue_name(struct slot_ref ref, char buf[SLOT_NAME_MAX])
 {
-	domain_path(d, buf, "q-%u-%u", ref.slot, ref.gen);
+	snprintf(buf, SLOT_NAME_MAX, "q-%u-%u", ref.slot, ref.gen);
+}
+
+/* Open and map the instance's queue file, by the domain's rule. */
+static int map_queue(struct domain *d, struct slot_ref ref, struct queue *q)
+{
+	char name[SLOT_NAME_MAX], why[96];
+	struct stat st;
+	int fd, ret;
+
+	slot_queue_name(ref, name);
+	fd = domain_openat(d, name, O_RDWR, 0);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		ret = -errno;
+	else if (domain_file_refused(d, &st, why, sizeof why)) {
+		shim_log_once("domain %s: refused the queue %s: %s", d->dir, name, why);
+		ret = -EPROTO;
+	} else
+		ret = queue_map(fd, q);
+	real_close(fd);
+	return ret;
 }
 
 struct queue *slot_queue(struct domain *d, struct slot_ref ref)
 {
 	struct cached_queue *c, *fresh;
-	char path[PATH_MAX];
-
 	if (ref.slot == 0 || ref.slot >= REGISTRY_INSTANCES)
 		return NULL;
 	c = __atomic_load_n(&cache[ref.slot], __ATOMIC_ACQUIRE);
@@ -68,8 +88,7 @@ struct queue *slot_queue(struct domain *d, struct slot_ref ref)
 	if (!fresh)
 		return NULL;
 	fresh->gen = ref.gen;
-	slot_queue_path(d, ref, path);
-	if (queue_map(path, &fresh->q) < 0) {
+	if (map_queue(d, ref, &fresh->q) < 0) {
 		entry_free(fresh);
 		return NULL;
 	}
@@ -88,14 +107,14 @@ struct queue *slot_queue(struct domain *d, struct slot_ref ref)
 static int producer_wake(void *arg)
 {
 	const struct slot_ref *ref = arg;
-	char path[PATH_MAX];
+	char name[SLOT_NAME_MAX];
 	sigset_t pipe_only, old;
 	int fd, ret = 0;
 
-	slot_fifo_path(shim_domain, *ref, path);
-	fd = real_open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0);
+	slot_fifo_name(*ref, name);
+	fd = domain_openat(shim_domain, name, O_WRONLY | O_NONBLOCK, 0);
 	if (fd < 0)
-		return errno == ENXIO || errno == ENOENT ? -ENXIO : -errno;
+		return fd == -ENXIO || fd == -ENOENT ? -ENXIO : fd;
 	/* The last holder may close between our open and our write: keep the
 	 * SIGPIPE that would follow from reaching the host program. */
 	sigemptyset(&pipe_only);
@@ -130,7 +149,7 @@ bool slot_alive(struct domain *d, uint32_t slot)
 {
 	struct reg_instance *inst = reg_instance(d, slot);
 	struct slot_ref ref;
-	char path[PATH_MAX];
+	char name[SLOT_NAME_MAX];
 	int fd;
 
 	if (!inst || inst->state != RECORD_USED)
@@ -141,29 +160,29 @@ bool slot_alive(struct domain *d, uint32_t slot)
 		       (kill(inst->creator_pid, 0) == 0 || errno == EPERM);
 	}
 	ref = (struct slot_ref){ slot, inst->gen };
-	slot_fifo_path(d, ref, path);
-	fd = real_open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0);
+	slot_fifo_name(ref, name);
+	fd = domain_openat(d, name, O_WRONLY | O_NONBLOCK, 0);
 	if (fd >= 0) {
 		real_close(fd);
 		return true;
 	}
-	return errno != ENXIO && errno != ENOENT;
+	return fd != -ENXIO && fd != -ENOENT;
 }
 
 void slot_reclaim(struct domain *d, uint32_t slot)
 {
 	struct reg_instance *inst = reg_instance(d, slot);
 	struct slot_ref ref;
-	char path[PATH_MAX];
+	char name[SLOT_NAME_MAX];
 
 	if (!inst || inst->state != RECORD_USED)
 		return;
 	ref = (struct slot_ref){ slot, inst->gen };
 	registry_free_instance(d, slot);
-	slot_fifo_path(d, ref, path);
-	real_unlink(path);
-	slot_queue_path(d, ref, path);
-	real_unlink(path);
+	slot_fifo_name(ref, name);
+	domain_unlinkat(d, name);
+	slot_queue_name(ref, name);
+	domain_unlinkat(d, name);
 	shim_debug("reclaimed instance %u.%u", ref.slot, ref.gen);
 }
 

@@ -25,8 +25,11 @@ struct slot_ref {
 	uint32_t gen;
 };
 
-void slot_fifo_path(const struct domain *d, struct slot_ref ref, char *buf);
-void slot_queue_path(const struct domain *d, struct slot_ref ref, char *buf);
+/* The names of the instance's files in the domain directory (domain.h:
+ * reached only through it). */
+#define SLOT_NAME_MAX 32
+void slot_fifo_name(struct slot_ref ref, char buf[SLOT_NAME_MAX]);
+void slot_queue_name(struct slot_ref ref, char buf[SLOT_NAME_MAX]);
 
 /* The queue of instance ref, mapped in this process, or NULL. */
 struct queue *slot_queue(struct domain *d, struct slot_ref ref);

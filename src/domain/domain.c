@@ -6,6 +6,42 @@
  * link(2)ed to its name, so no process ever maps a half-made one.  One that
  * fails validation (magic, version, sizes, owner, mode, type) is refused
  * with one message; if it is ours it is moved aside and a fresh one made.
+ *
+ * Who shares a domain: the rule.
+ *
+ *   Private (every default domain, and a named one that is not shared):
+ *     the directory is owned by the user (euid) and closed to group and
+ *     others (no bit of 077); every file in it is owned by the user and
+ *     closed to group and others.  Files are created 0600.
+ *
+ *   Shared with a group (only a domain named by an absolute path in
+ *   $INOTIFY_SHIM_DOMAIN or inotify_shim_configure, never a default one):
+ *     the directory is mode 0770 or 2770 exactly (no bit for others, no
+ *     sticky bit: members reclaim each other's dead instances), of any
+ *     owner, and its group is the user's effective group or one of its
+ *     supplementary groups.  Every file in it carries that group and has no
+ *     bit for others; its owner may be any member.  Files are created, then
+ *     given the group (fchown) and mode 0660 (fchmod), whatever the umask.
+ *     Carrying the group stands for "owned by a member": the kernel lets a
+ *     non-root owner give a file only a group it is in.  The shim makes no
+ *     user or group database lookup (no NSS in a hook).
+ *
+ *   Everything else is refused with one message: a link or a file in the
+ *   directory's place, another user's private directory, a directory open
+ *   to others, one shared with a group the user is not in, a default
+ *   domain open to the group.  The shim never creates a shared directory:
+ *   whoever shares one makes it (install -d -m 2770 -g GROUP DIR); a named
+ *   directory that does not exist is made private (0700).
+ *
+ *   Sharing a domain is trusting its members: any of them can read every
+ *   watch and event of the domain and write into any queue of it.  The
+ *   limits (max_user_watches, max_user_instances) count the whole domain.
+ *
+ * Every file of the domain is opened with openat() from the directory that
+ * was checked (domain_dir_open: opened again and compared by st_dev and
+ * st_ino with the one checked at domain_open), O_NOFOLLOW | O_CLOEXEC, and
+ * checked by fstat of the opened fd: neither a symbolic link nor a renamed
+ * directory can substitute a file between the check and the use.
  */
 #include "domain.h"
 
@@ -30,15 +66,88 @@ static struct domain the_domain;
 /* Test hook (domain.h): $INOTIFY_SHIM_TEST_HOLD_LOCK, read once at open. */
 static const char *hold_lock_file;
 
-void domain_path(const struct domain *d, char *buf, const char *fmt, ...)
+int domain_dir_open(const struct domain *d)
 {
-	char name[200];
-	va_list ap;
+	struct stat st;
+	int fd = real_open(d->dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
 
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof name, fmt, ap);
-	va_end(ap);
-	snprintf(buf, PATH_MAX, "%s/%s", d->dir, name);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || st.st_dev != d->dir_dev || st.st_ino != d->dir_ino) {
+		real_close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+int domain_openat(const struct domain *d, const char *name, int flags, mode_t mode)
+{
+	int dfd = domain_dir_open(d), fd, e;
+
+	if (dfd < 0)
+		return dfd;
+	fd = real_openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	e = errno;
+	real_close(dfd);
+	return fd < 0 ? -e : fd;
+}
+
+int domain_unlinkat(const struct domain *d, const char *name)
+{
+	int dfd = domain_dir_open(d), ret, e;
+
+	if (dfd < 0)
+		return dfd;
+	ret = real_unlinkat(dfd, name, 0);
+	e = errno;
+	real_close(dfd);
+	return ret < 0 ? -e : 0;
+}
+
+int domain_renameat(const struct domain *d, const char *from, const char *to)
+{
+	int dfd = domain_dir_open(d), ret, e;
+
+	if (dfd < 0)
+		return dfd;
+	ret = real_renameat(dfd, from, dfd, to);
+	e = errno;
+	real_close(dfd);
+	return ret < 0 ? -e : 0;
+}
+
+const char *domain_file_refused(const struct domain *d, const struct stat *st,
+				char *why, size_t len)
+{
+	if (!d->shared && st->st_uid != geteuid())
+		snprintf(why, len, "it belongs to uid %u", (unsigned)st->st_uid);
+	else if (!d->shared && (st->st_mode & 077))
+		snprintf(why, len, "it is open to others (mode %o)",
+			 (unsigned)(st->st_mode & 0777));
+	else if (d->shared && st->st_gid != d->gid)
+		snprintf(why, len, "its group is %u, not the domain's %u",
+			 (unsigned)st->st_gid, (unsigned)d->gid);
+	else if (d->shared && (st->st_mode & 07))
+		snprintf(why, len, "it is open to others (mode %o)",
+			 (unsigned)(st->st_mode & 0777));
+	else if (st->st_mode & (S_ISUID | S_ISGID))
+		snprintf(why, len, "it is set-id (mode %o)", (unsigned)(st->st_mode & 07777));
+	else
+		return NULL;
+	return why;
+}
+
+int domain_file_share(const struct domain *d, int fd)
+{
+	struct stat st;
+
+	if (d->shared) {
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		if (st.st_gid != d->gid && real_fchown(fd, (uid_t)-1, d->gid) < 0)
+			return -errno;
+	}
+	return real_fchmod(fd, d->shared ? 0660 : 0600) < 0 ? -errno : 0;
 }
 
 /* The registry's geometry: the same constants give the same offsets in
@@ -94,10 +203,27 @@ static int resolve_dir(char *dir)
 	return n < DOMAIN_DIR_MAX ? 0 : -ENAMETOOLONG;
 }
 
-/* The domain directory must be a real directory of ours, closed to others.
- * A symbolic link in its place is refused, never followed. */
-static int check_dir(const char *dir)
+/* Is gid the effective group or a supplementary group of this process? */
+static bool in_group(gid_t gid)
 {
+	gid_t groups[256];
+	int n;
+
+	if (gid == getegid())
+		return true;
+	n = getgroups(256, groups);
+	for (int i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+/* Apply the rule (top of this file) to the directory.  A symbolic link in
+ * its place is refused, never followed. */
+static int check_dir(struct domain *d, bool named)
+{
+	const char *dir = d->dir;
+	unsigned mode;
 	struct stat st;
 	int fd;
 
@@ -122,17 +248,38 @@ static int check_dir(const char *dir)
 		return -e;
 	}
 	real_close(fd);
-	if (st.st_uid != geteuid()) {
+	mode = (unsigned)(st.st_mode & 07777);
+	d->dir_dev = st.st_dev;
+	d->dir_ino = st.st_ino;
+	d->shared = false;
+	if (!(mode & 077)) {
+		if (st.st_uid == geteuid())
+			return 0;
 		shim_log("domain %s: refused, the directory belongs to uid %u, not %u; "
 			 "inotify calls will fail", dir, (unsigned)st.st_uid,
 			 (unsigned)geteuid());
 		return -EACCES;
 	}
-	if (st.st_mode & 077) {
-		shim_log("domain %s: refused, the directory is open to others (mode %o); "
-			 "inotify calls will fail", dir, (unsigned)(st.st_mode & 0777));
+	if (!named || (mode & 07)) {
+		shim_log("domain %s: refused, the directory is open to others (mode %o)%s; "
+			 "inotify calls will fail", dir, mode & 0777,
+			 named ? "" : " and only a domain named by an absolute path "
+				      "can be shared");
 		return -EACCES;
 	}
+	if ((mode & ~(unsigned)S_ISGID) != 0770) {
+		shim_log("domain %s: refused, a shared domain's directory must be mode "
+			 "0770 or 2770, not %o; inotify calls will fail", dir, mode);
+		return -EACCES;
+	}
+	if (!in_group(st.st_gid)) {
+		shim_log("domain %s: refused, the directory is shared with group %u, "
+			 "which is not one of this process's; inotify calls will fail",
+			 dir, (unsigned)st.st_gid);
+		return -EACCES;
+	}
+	d->shared = true;
+	d->gid = st.st_gid;
 	return 0;
 }
 
@@ -170,19 +317,27 @@ static void fill_header(struct registry *r, const struct geometry *g)
 
 /* Build a registry in a temporary file and link it into place.  Returns 0
  * when a registry now exists (ours or a racing process's). */
-static int create_registry(const char *dir, const struct geometry *g)
+static int create_registry(const struct domain *d, const struct geometry *g)
 {
-	char tmp[PATH_MAX], final[PATH_MAX];
+	char tmp[64];
 	struct registry *r;
-	int fd, ret = 0;
+	int dfd, fd, ret = 0;
 
-	snprintf(tmp, sizeof tmp, "%s/registry.new-%d", dir, (int)getpid());
-	snprintf(final, sizeof final, "%s/registry", dir);
-	real_unlink(tmp);
-	fd = real_open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (real_fchmod(fd, 0600) < 0 || real_ftruncate(fd, (off_t)g->total) < 0) {
+	dfd = domain_dir_open(d);
+	if (dfd < 0)
+		return dfd;
+	snprintf(tmp, sizeof tmp, "registry.new-%d", (int)getpid());
+	real_unlinkat(dfd, tmp, 0);
+	fd = real_openat(dfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		real_close(dfd);
+		return ret;
+	}
+	ret = domain_file_share(d, fd);
+	if (ret < 0)
+		goto out;
+	if (real_ftruncate(fd, (off_t)g->total) < 0) {
 		ret = -errno;
 		goto out;
 	}
@@ -193,15 +348,18 @@ static int create_registry(const char *dir, const struct geometry *g)
 	}
 	fill_header(r, g);
 	munmap(r, sizeof *r);
-	if (real_link(tmp, final) < 0 && errno != EEXIST)
+	if (real_linkat(dfd, tmp, dfd, "registry", 0) < 0 && errno != EEXIST)
 		ret = -errno;
 out:
 	real_close(fd);
-	real_unlink(tmp);
+	real_unlinkat(dfd, tmp, 0);
+	real_close(dfd);
 	return ret;
 }
 
-static bool header_valid(const struct registry *r, const struct geometry *g)
+/* owner: the file's owner, who made the registry and wrote its header */
+static bool header_valid(const struct registry *r, const struct geometry *g,
+			 uid_t owner)
 {
 	return __atomic_load_n(&r->magic, __ATOMIC_ACQUIRE) == REGISTRY_MAGIC &&
 	       r->version == REGISTRY_VERSION && r->header_size == sizeof *r &&
@@ -213,7 +371,7 @@ static bool header_valid(const struct registry *r, const struct geometry *g)
 	       r->off_inodes == g->off_inodes && r->off_watches == g->off_watches &&
 	       r->off_inode_buckets == g->off_inode_buckets &&
 	       r->off_wd_buckets == g->off_wd_buckets &&
-	       r->uid == (uint32_t)geteuid();
+	       r->uid == (uint32_t)owner;
 }
 
 /* Open and map dir/registry.  -ENOENT: none yet; -EPROTO: one that is not
@@ -221,20 +379,18 @@ static bool header_valid(const struct registry *r, const struct geometry *g)
 static int map_registry(struct domain *d, const struct geometry *g,
 			char *why, size_t whylen)
 {
-	char path[PATH_MAX];
 	struct stat st;
 	void *map;
 	int fd;
 
-	snprintf(path, sizeof path, "%s/registry", d->dir);
 	/* O_NONBLOCK: a FIFO put in its place must not hang us in open() */
-	fd = real_open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+	fd = domain_openat(d, "registry", O_RDWR | O_NONBLOCK, 0);
 	if (fd < 0) {
-		if (errno == ELOOP) {
+		if (fd == -ELOOP) {
 			snprintf(why, whylen, "it is a symbolic link (not followed)");
 			return -EPROTO;
 		}
-		return -errno;
+		return fd;
 	}
 	if (fstat(fd, &st) < 0) {
 		int e = errno;
@@ -243,11 +399,8 @@ static int map_registry(struct domain *d, const struct geometry *g,
 	}
 	if (!S_ISREG(st.st_mode))
 		snprintf(why, whylen, "it is not a regular file");
-	else if (st.st_uid != geteuid())
-		snprintf(why, whylen, "it belongs to uid %u", (unsigned)st.st_uid);
-	else if (st.st_mode & 077)
-		snprintf(why, whylen, "it is open to others (mode %o)",
-			 (unsigned)(st.st_mode & 0777));
+	else if (domain_file_refused(d, &st, why, whylen))
+		;
 	else if ((uint64_t)st.st_size != g->total)
 		snprintf(why, whylen, "its size is %llu bytes, not %llu (truncated, "
 			 "or another version)", (unsigned long long)st.st_size,
@@ -262,7 +415,7 @@ static int map_registry(struct domain *d, const struct geometry *g,
 	real_close(fd);
 	if (map == MAP_FAILED)
 		return -errno;
-	if (!header_valid(map, g)) {
+	if (!header_valid(map, g, st.st_uid)) {
 		const struct registry *r = map;
 		snprintf(why, whylen, "%s",
 			 r->magic != REGISTRY_MAGIC ? "it has the wrong magic number" :
@@ -283,17 +436,16 @@ static int map_registry(struct domain *d, const struct geometry *g,
 
 /* Refuse a registry: one message, and move it aside (rename never follows
  * a link) so that a fresh one can be made. */
-static void set_aside(const char *dir, const char *why)
+static void set_aside(const struct domain *d, const char *why)
 {
-	char from[PATH_MAX], to[PATH_MAX];
+	char to[64];
 
-	snprintf(from, sizeof from, "%s/registry", dir);
-	snprintf(to, sizeof to, "%s/registry.refused-%d", dir, (int)getpid());
-	if (real_rename(from, to) == 0)
+	snprintf(to, sizeof to, "registry.refused-%d", (int)getpid());
+	if (domain_renameat(d, "registry", to) == 0)
 		shim_log("domain %s: refused its registry: %s; moved it to %s and "
-			 "made a fresh one", dir, why, to);
+			 "made a fresh one", d->dir, why, to);
 	else
-		shim_log("domain %s: refused its registry: %s", dir, why);
+		shim_log("domain %s: refused its registry: %s", d->dir, why);
 }
 
 int domain_open(void)
@@ -311,7 +463,7 @@ int domain_open(void)
 	ret = resolve_dir(d->dir);
 	if (ret < 0)
 		return ret;
-	ret = check_dir(d->dir);
+	ret = check_dir(d, shim_config.domain[0] == '/');
 	if (ret < 0)
 		return ret;
 	for (int attempt = 0; attempt < 3; attempt++) {
@@ -323,10 +475,10 @@ int domain_open(void)
 			return 0;
 		}
 		if (ret == -EPROTO)
-			set_aside(d->dir, why);
+			set_aside(d, why);
 		else if (ret != -ENOENT)
 			return ret;
-		ret = create_registry(d->dir, &g);
+		ret = create_registry(d, &g);
 		if (ret < 0) {
 			shim_log("domain %s: cannot create the registry: %s",
 				 d->dir, strerror(-ret));

@@ -4,8 +4,12 @@
  *
  * Where: $INOTIFY_SHIM_DOMAIN if it is an absolute directory; otherwise
  * $XDG_RUNTIME_DIR/inotify-shim[-NAME], else /dev/shm/inotify-shim-UID[-NAME].
- * The directory is mode 0700 and every file in it 0600; each is opened with
- * O_NOFOLLOW and refused unless owned by the user.
+ * Who shares it (the rule is written out at the top of domain.c): a domain
+ * is private to its user (directory 0700, files 0600, owned by the user),
+ * or, only when named by an absolute path, shared with a group the user is
+ * in (directory 0770 or 2770 of that group, files 0660 of that group).
+ * Every file of it is opened with openat() from the directory checked at
+ * domain_open, O_NOFOLLOW | O_CLOEXEC, and checked by fstat of the fd.
  *
  * Files in it:
  *   registry       the shared registry (layout.h), mapped by every process
@@ -17,12 +21,13 @@
  * the hooks are then inert and the inotify calls fail with ENOMEM.
  *
  * Refusals (each with one message on stderr, nothing followed):
- *   - the directory is a symbolic link or a file, belongs to another uid or
- *     is open to others: no domain (the inotify calls fail with ENOMEM, as
+ *   - the directory is a symbolic link or a file, or fails the rule of
+ *     domain.c (another uid's private directory, open to others, shared
+ *     with a group the user is not in): no domain (the inotify calls fail with ENOMEM, as
  *     the kernel's do when it cannot allocate; a private domain elsewhere
  *     would silently miss every other process's events);
- *   - the registry is a link, not a regular file, another uid's, open to
- *     others, of the wrong size (truncated), magic, version or geometry:
+ *   - the registry is a link, not a regular file, fails the rule of
+ *     domain.c for files (owner, group, mode), of the wrong size (truncated), magic, version or geometry:
  *     it is renamed to registry.refused-PID and a fresh one is made.
  * Everything read from the mapped registry afterwards is validated before
  * use (registry.h); the capacities used are the compiled ones, never the
@@ -41,6 +46,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include "layout.h"
 
@@ -49,6 +56,10 @@
 
 struct domain {
 	char dir[DOMAIN_DIR_MAX];
+	dev_t dir_dev;		/* the directory checked at domain_open */
+	ino_t dir_ino;
+	bool shared;		/* shared with the group gid (domain.c) */
+	gid_t gid;
 	struct registry *reg;
 	size_t size;
 	struct reg_instance *instances;
@@ -115,9 +126,32 @@ static inline bool domain_maybe_watched(const struct ident *id)
 int domain_lock(struct domain *d);
 void domain_unlock(struct domain *d);
 
-/* Build the path of a file of the domain into buf (PATH_MAX bytes). */
-void domain_path(const struct domain *d, char *buf, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* The files of the domain, always reached through its directory:
+ *
+ * domain_dir_open opens the directory afresh (O_PATH | O_DIRECTORY |
+ * O_NOFOLLOW | O_CLOEXEC) and checks by fstat that it is still the one
+ * validated at domain_open; the caller closes it.  No fd is kept between
+ * calls: programs close fds they did not open (close_range, daemons), and
+ * a cached number could by then name anything.
+ *
+ * The others open the directory, do one *at() call with a NAME (no '/')
+ * relative to it and close it again.  domain_openat always adds O_NOFOLLOW
+ * and O_CLOEXEC.  Each returns its result or a negative errno (-ESTALE: the
+ * directory was replaced since domain_open). */
+int domain_dir_open(const struct domain *d);
+int domain_openat(const struct domain *d, const char *name, int flags, mode_t mode);
+int domain_unlinkat(const struct domain *d, const char *name);
+int domain_renameat(const struct domain *d, const char *from, const char *to);
+
+/* Is st (fstat of a file opened in the domain) acceptable by the rule of
+ * domain.c?  Returns NULL, or why not (written into why). */
+const char *domain_file_refused(const struct domain *d, const struct stat *st,
+				char *why, size_t len);
+
+/* Give a file this process just created in the domain its mode, whatever
+ * the umask: 0600, or in a shared domain 0660 and the domain's group.
+ * 0 or a negative errno. */
+int domain_file_share(const struct domain *d, int fd);
 
 /* Rebuild every derived structure of the registry from the records.
  * Called with the lock held, after a holder died. */

@@ -34,29 +34,38 @@ static uint64_t total_size(void)
 	return (t + 4095) & ~(uint64_t)4095;
 }
 
-static bool header_valid(const struct openfiles *t)
+/* owner: the file's owner, who made the table and wrote its header */
+static bool header_valid(const struct openfiles *t, uid_t owner)
 {
 	return __atomic_load_n(&t->magic, __ATOMIC_ACQUIRE) == OPENFILES_MAGIC &&
 	       t->version == OPENFILES_VERSION && t->header_size == sizeof *t &&
-	       t->total_size == total_size() && t->uid == (uint32_t)geteuid() &&
+	       t->total_size == total_size() && t->uid == (uint32_t)owner &&
 	       t->nentries == OPENFILES_ENTRIES && t->nholders == OPENFILE_HOLDERS &&
 	       t->entry_size == sizeof(struct of_entry);
 }
 
 static int create_file(const struct domain *d)
 {
-	char tmp[PATH_MAX], final[PATH_MAX];
+	char tmp[64];
 	pthread_mutexattr_t a;
 	struct openfiles *t;
-	int fd, ret = 0;
+	int dfd, fd, ret = 0;
 
-	domain_path(d, tmp, "files.new-%d", (int)getpid());
-	domain_path(d, final, "files");
-	real_unlink(tmp);
-	fd = real_open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (real_fchmod(fd, 0600) < 0 || real_ftruncate(fd, (off_t)total_size()) < 0) {
+	dfd = domain_dir_open(d);
+	if (dfd < 0)
+		return dfd;
+	snprintf(tmp, sizeof tmp, "files.new-%d", (int)getpid());
+	real_unlinkat(dfd, tmp, 0);
+	fd = real_openat(dfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		real_close(dfd);
+		return ret;
+	}
+	ret = domain_file_share(d, fd);
+	if (ret < 0)
+		goto out;
+	if (real_ftruncate(fd, (off_t)total_size()) < 0) {
 		ret = -errno;
 		goto out;
 	}
@@ -80,28 +89,29 @@ static int create_file(const struct domain *d)
 	pthread_mutexattr_destroy(&a);
 	__atomic_store_n(&t->magic, OPENFILES_MAGIC, __ATOMIC_RELEASE);
 	munmap(t, sizeof *t);
-	if (real_link(tmp, final) < 0 && errno != EEXIST)
+	if (real_linkat(dfd, tmp, dfd, "files", 0) < 0 && errno != EEXIST)
 		ret = -errno;
 out:
 	real_close(fd);
-	real_unlink(tmp);
+	real_unlinkat(dfd, tmp, 0);
+	real_close(dfd);
 	return ret;
 }
 
 /* -ENOENT: none yet; -EPROTO: not ours (set aside by the caller). */
 static int map_file(const struct domain *d)
 {
-	char path[PATH_MAX];
+	char why[96];
 	struct stat st;
 	void *map;
 	int fd;
 
-	domain_path(d, path, "files");
-	fd = real_open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+	fd = domain_openat(d, "files", O_RDWR | O_NONBLOCK, 0);
 	if (fd < 0)
-		return errno == ELOOP ? -EPROTO : -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077) || (uint64_t)st.st_size != total_size()) {
+		return fd == -ELOOP ? -EPROTO : fd;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    domain_file_refused(d, &st, why, sizeof why) ||
+	    (uint64_t)st.st_size != total_size()) {
 		real_close(fd);
 		return -EPROTO;
 	}
@@ -109,7 +119,7 @@ static int map_file(const struct domain *d)
 	real_close(fd);
 	if (map == MAP_FAILED)
 		return -errno;
-	if (!header_valid(map)) {
+	if (!header_valid(map, st.st_uid)) {
 		munmap(map, total_size());
 		return -EPROTO;
 	}
@@ -132,14 +142,13 @@ int openfiles_map(bool create)
 		if (ret == 0)
 			return 0;
 		if (ret == -EPROTO) {
-			char from[PATH_MAX], to[PATH_MAX];
-			domain_path(d, from, "files");
-			domain_path(d, to, "files.refused-%d", (int)getpid());
+			char to[64];
+			snprintf(to, sizeof to, "files.refused-%d", (int)getpid());
 			if (!create)
 				return ret;
 			shim_log_once("domain %s: refused its table of shared open files; "
 				      "made a fresh one", d->dir);
-			real_rename(from, to);
+			domain_renameat(d, "files", to);
 		} else if (ret != -ENOENT || !create) {
 			return ret;
 		}

@@ -61,8 +61,7 @@ static int map_fd(int fd, struct queue *q)
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) ||
-	    st.st_size < HEADER_BYTES)
+	if (!S_ISREG(st.st_mode) || st.st_size < HEADER_BYTES)
 		return -EPROTO;
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
@@ -86,27 +85,16 @@ static int map_fd(int fd, struct queue *q)
 	return 0;
 }
 
-int queue_create(const char *path, uint32_t max_events, struct queue *q)
+int queue_create(int fd, uint32_t max_events, struct queue *q)
 {
 	uint64_t cap = ring_capacity(max_events);
 	struct queue_header *h;
-	int fd, ret;
 
-	fd = real_open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
+	if (real_ftruncate(fd, (off_t)(cap + HEADER_BYTES)) < 0)
 		return -errno;
-	if (real_fchmod(fd, 0600) < 0 ||
-	    real_ftruncate(fd, (off_t)(cap + HEADER_BYTES)) < 0) {
-		ret = -errno;
-		real_close(fd);
-		return ret;
-	}
 	h = mmap(NULL, HEADER_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (h == MAP_FAILED) {
-		ret = -errno;
-		real_close(fd);
-		return ret;
-	}
+	if (h == MAP_FAILED)
+		return -errno;
 	h->version = QUEUE_VERSION;
 	h->header_size = sizeof *h;
 	h->capacity = cap;
@@ -114,21 +102,12 @@ int queue_create(const char *path, uint32_t max_events, struct queue *q)
 	init_robust_mutex(&h->lock);
 	__atomic_store_n(&h->magic, QUEUE_MAGIC, __ATOMIC_RELEASE);
 	munmap(h, HEADER_BYTES);
-	ret = map_fd(fd, q);
-	real_close(fd);
-	return ret;
+	return map_fd(fd, q);
 }
 
-int queue_map(const char *path, struct queue *q)
+int queue_map(int fd, struct queue *q)
 {
-	int fd = real_open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = map_fd(fd, q);
-	real_close(fd);
-	return ret;
+	return map_fd(fd, q);
 }
 
 void queue_unmap(struct queue *q)

@@ -80,10 +80,13 @@ struct queue_waker {
 	void *arg;
 };
 
-/* Create the queue file at path for max_events events, and map it. */
-int queue_create(const char *path, uint32_t max_events, struct queue *q);
-/* Map an existing queue file; validates it. */
-int queue_map(const char *path, struct queue *q);
+/* Lay out a queue for max_events events in fd, a file just created (empty)
+ * by the caller, and map it.  The caller gives the file its mode and owner
+ * and closes fd; the mapping stays. */
+int queue_create(int fd, uint32_t max_events, struct queue *q);
+/* Map the queue file open on fd; validates its type, size and header.  Who
+ * may own it is the caller's rule (the domain's), checked before. */
+int queue_map(int fd, struct queue *q);
 void queue_unmap(struct queue *q);
 
 /* Queue one event (name NULL or "" for none).  Returns 1 if queued, 0 if
