@@ -70,12 +70,14 @@ struct queue *slot_queue(struct domain *d, struct slot_ref ref)
 	return &fresh->q;
 }
 
-static int producer_wake(void *arg)
+static int producer_wake(void *arg, uint32_t tokens)
 {
 	const struct slot_ref *ref = arg;
 	char path[PATH_MAX];
 	sigset_t pipe_only, old;
 	int fd, ret = 0;
+
+	(void)tokens;
 
 	slot_fifo_path(shim_domain, *ref, path);
 	fd = real_open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0);
@@ -87,7 +89,7 @@ static int producer_wake(void *arg)
 	sigaddset(&pipe_only, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
 	if (real_write(fd, "", 1) < 0) {
-		ret = errno == EPIPE ? -ENXIO : (errno == EAGAIN ? 0 : -errno);
+		ret = errno == EPIPE ? -ENXIO : -errno;
 		if (errno == EPIPE && !sigismember(&old, SIGPIPE)) {
 			struct timespec zero = { 0, 0 };
 			sigtimedwait(&pipe_only, NULL, &zero);
