@@ -5,6 +5,10 @@
  * An entry is published with a compare-and-swap, so two threads mapping the
  * same queue at once keep one mapping and drop the other; no lock is taken,
  * which keeps slot_queue() usable from a signal handler.
+ *
+ * The producer's wake looks in the process's fd table (instance/fdtable.h,
+ * a private table of plain words that depends on nothing above this
+ * layer) for an fd on the instance that it may write through.
  */
 #include "slots.h"
 
@@ -15,9 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "../domain/registry.h"
+#include "../instance/fdtable.h"
 #include "../util/log.h"
 #include "../util/real.h"
 
@@ -70,34 +76,119 @@ struct queue *slot_queue(struct domain *d, struct slot_ref ref)
 	return &fresh->q;
 }
 
-static int producer_wake(void *arg, uint32_t tokens)
+/* Producer wakes.  The cheapest way into the FIFO is an fd on it that
+ * this process holds already: the instance's own fd, when the producer
+ * holds the instance (a forked writer, or a watcher that writes).  It is
+ * found in the fd table and remembered per slot; the fd table is checked
+ * again before every use, so an fd the program closed or reused is never
+ * written to.  That fd is O_RDWR, so the write never meets a FIFO without
+ * a reader (no EPIPE, no SIGPIPE) -- and needs no liveness test: we hold
+ * the instance.  It may be a blocking fd: it is used only while the FIFO
+ * holds fewer than QUEUE_TOKENS_SAFE tokens, so the write cannot block.
+ *
+ * Otherwise the FIFO is opened by name (the liveness test: ENXIO when no
+ * holder is left), written with pwritev2(RWF_NOSIGNAL) where the kernel
+ * has it (6.13 and later: EPIPE without SIGPIPE), else with SIGPIPE
+ * blocked around the write, and closed. */
+
+#define HELD_NONE 0xffffffffu	/* scanned: this process holds no fd on it */
+
+static uint64_t held[REGISTRY_INSTANCES];	/* gen << 32 | fd, or HELD_NONE */
+static int no_rwf_nosignal;
+
+#ifndef RWF_NOSIGNAL
+#define RWF_NOSIGNAL 0x00000100
+#endif
+
+static bool holds(int fd, struct slot_ref ref)
 {
-	const struct slot_ref *ref = arg;
-	char path[PATH_MAX];
+	uint64_t w = fdtable_word(fd);
+	struct slot_ref r = fdword_instance(w);
+
+	return fdword_kind(w) == FD_INSTANCE && r.slot == ref.slot && r.gen == ref.gen;
+}
+
+/* An fd of this process on instance ref, or -1. */
+static int held_fd(struct slot_ref ref)
+{
+	uint64_t h = __atomic_load_n(&held[ref.slot], __ATOMIC_RELAXED);
+	uint32_t fd = (uint32_t)h;
+	int high;
+
+	if (h && (uint32_t)(h >> 32) == ref.gen) {
+		if (fd == HELD_NONE)
+			return -1;
+		if (holds((int)fd, ref))
+			return (int)fd;
+	}
+	high = fdtable_high();
+	fd = HELD_NONE;
+	for (int i = 0; i <= high && i < 65536; i++) {
+		if (holds(i, ref)) {
+			fd = (uint32_t)i;
+			break;
+		}
+	}
+	__atomic_store_n(&held[ref.slot], (uint64_t)ref.gen << 32 | fd, __ATOMIC_RELAXED);
+	return fd == HELD_NONE ? -1 : (int)fd;
+}
+
+static int write_blocking_sigpipe(int fd)
+{
 	sigset_t pipe_only, old;
-	int fd, ret = 0;
+	int ret = 0;
 
-	(void)tokens;
-
-	slot_fifo_path(shim_domain, *ref, path);
-	fd = real_open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0);
-	if (fd < 0)
-		return errno == ENXIO || errno == ENOENT ? -ENXIO : -errno;
 	/* The last holder may close between our open and our write: keep the
 	 * SIGPIPE that would follow from reaching the host program. */
 	sigemptyset(&pipe_only);
 	sigaddset(&pipe_only, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
 	if (real_write(fd, "", 1) < 0) {
-		ret = errno == EPIPE ? -ENXIO : -errno;
+		ret = -errno;
 		if (errno == EPIPE && !sigismember(&old, SIGPIPE)) {
 			struct timespec zero = { 0, 0 };
 			sigtimedwait(&pipe_only, NULL, &zero);
 		}
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	real_close(fd);
 	return ret;
+}
+
+/* One byte into a FIFO opened O_WRONLY: 0, or -errno. */
+static int write_token(int fd)
+{
+	if (!__atomic_load_n(&no_rwf_nosignal, __ATOMIC_RELAXED)) {
+		struct iovec iov = { (void *)"", 1 };
+		if (real_pwritev2(fd, &iov, 1, -1, RWF_NOSIGNAL) == 1)
+			return 0;
+		if (errno != EOPNOTSUPP && errno != EINVAL)
+			return -errno;
+		__atomic_store_n(&no_rwf_nosignal, 1, __ATOMIC_RELAXED);
+	}
+	return write_blocking_sigpipe(fd);
+}
+
+static int producer_wake(void *arg, uint32_t tokens)
+{
+	const struct slot_ref *ref = arg;
+	char path[PATH_MAX];
+	int fd, ret;
+
+	fd = ref->slot < REGISTRY_INSTANCES && tokens < QUEUE_TOKENS_SAFE ? held_fd(*ref) : -1;
+	if (fd >= 0) {
+		if (real_write(fd, "", 1) == 1)
+			return 0;
+		if (errno == EAGAIN)
+			return -EAGAIN;
+		/* anything else: by name, as if we held nothing */
+	}
+	slot_fifo_path(shim_domain, *ref, path);
+	fd = real_open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0);
+	if (fd < 0)
+		return errno == ENXIO || errno == ENOENT ? -ENXIO : -errno;
+	ret = write_token(fd);
+	real_close(fd);
+	return ret == -EPIPE ? -ENXIO : ret;
 }
 
 static void producer_unwake(void *arg)
