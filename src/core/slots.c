@@ -87,9 +87,20 @@ struct queue *slot_queue(struct domain *d, struct slot_ref ref)
  * holds fewer than QUEUE_TOKENS_SAFE tokens, so the write cannot block.
  *
  * Otherwise the FIFO is opened by name (the liveness test: ENXIO when no
- * holder is left), written with pwritev2(RWF_NOSIGNAL) where the kernel
- * has it (6.13 and later: EPIPE without SIGPIPE), else with SIGPIPE
- * blocked around the write, and closed. */
+ * holder is left) and written with pwritev2(RWF_NOSIGNAL) where the kernel
+ * has it (EPIPE without SIGPIPE; this 6.18 kernel does), else with SIGPIPE
+ * blocked around the write.  The fd is then kept, O_WRONLY, for the next
+ * wakes of that (slot, gen): moved to OWN_FD_BASE or above, out of the
+ * program's way, close-on-exec, and tagged in the fd table.  The program
+ * may close it, dup2 over it or close_range it (closefrom, daemons): those
+ * go through the hooks, which wipe the tag, and an fd without our tag is
+ * never written to again.  EPIPE on it is the liveness test: nobody holds
+ * the instance any more.  At most OWN_FDS_MAX are kept per process.
+ *
+ * Known gaps: an fd closed by a raw system call, not through libc, keeps
+ * its tag (the program's next file could get its number: the shim would
+ * then write a byte into it); so would one closed by another thread between
+ * our check and our write.  The kept fds are visible in /proc/self/fd. */
 
 #define HELD_NONE 0xffffffffu	/* scanned: this process holds no fd on it */
 
@@ -168,6 +179,77 @@ static int write_token(int fd)
 	return write_blocking_sigpipe(fd);
 }
 
+#define OWN_FD_BASE 900	/* as the log's fd (util/log.c) */
+#define OWN_FDS_MAX 8
+
+static uint64_t own[REGISTRY_INSTANCES];	/* gen << 32 | fd + 1, or 0 */
+static uint32_t own_count;
+
+static uint64_t own_tag(uint32_t slot, uint32_t gen)
+{
+	return (uint64_t)(slot & 0xfff) << 32 | gen;
+}
+
+static int own_fd(struct slot_ref ref)
+{
+	uint64_t o = __atomic_load_n(&own[ref.slot], __ATOMIC_ACQUIRE);
+	int fd = (int)(uint32_t)o - 1;
+
+	if (!o)
+		return -1;
+	if ((uint32_t)(o >> 32) == ref.gen && fdtable_is_own(fd, own_tag(ref.slot, ref.gen)))
+		return fd;
+	if ((uint32_t)(o >> 32) != ref.gen)
+		return -1;	/* an older generation's: own_keep replaces it */
+	/* closed or replaced through the hooks: the number is the program's */
+	if (__atomic_compare_exchange_n(&own[ref.slot], &o, 0, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_RELAXED))
+		__atomic_fetch_sub(&own_count, 1, __ATOMIC_RELAXED);
+	return -1;
+}
+
+/* Our fd on a dead instance: close it. */
+static void own_drop(struct slot_ref ref, int fd)
+{
+	uint64_t o = (uint64_t)ref.gen << 32 | (uint32_t)(fd + 1);
+
+	if (!__atomic_compare_exchange_n(&own[ref.slot], &o, 0, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return;
+	__atomic_fetch_sub(&own_count, 1, __ATOMIC_RELAXED);
+	if (fdtable_is_own(fd, own_tag(ref.slot, ref.gen))) {
+		fdtable_clear(fd);
+		real_close(fd);
+	}
+}
+
+/* Keep a copy of fd (open on instance ref's FIFO) for the next wakes. */
+static void own_keep(struct slot_ref ref, int fd)
+{
+	uint64_t old = __atomic_load_n(&own[ref.slot], __ATOMIC_ACQUIRE), fresh;
+	int high, oldfd = (int)(uint32_t)old - 1;
+
+	if (!old && __atomic_load_n(&own_count, __ATOMIC_RELAXED) >= OWN_FDS_MAX)
+		return;
+	high = real_fcntl(fd, F_DUPFD_CLOEXEC, (long)OWN_FD_BASE);
+	if (high < 0)
+		return;
+	fdtable_set_own(high, own_tag(ref.slot, ref.gen));
+	fresh = (uint64_t)ref.gen << 32 | (uint32_t)(high + 1);
+	if (!__atomic_compare_exchange_n(&own[ref.slot], &old, fresh, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+		fdtable_clear(high);
+		real_close(high);
+		return;
+	}
+	if (!old) {
+		__atomic_fetch_add(&own_count, 1, __ATOMIC_RELAXED);
+	} else if (fdtable_is_own(oldfd, own_tag(ref.slot, (uint32_t)(old >> 32)))) {
+		fdtable_clear(oldfd);
+		real_close(oldfd);
+	}
+}
+
 static int producer_wake(void *arg, uint32_t tokens)
 {
 	const struct slot_ref *ref = arg;
@@ -182,11 +264,23 @@ static int producer_wake(void *arg, uint32_t tokens)
 			return -EAGAIN;
 		/* anything else: by name, as if we held nothing */
 	}
+	fd = ref->slot < REGISTRY_INSTANCES ? own_fd(*ref) : -1;
+	if (fd >= 0) {
+		ret = write_token(fd);
+		if (ret == 0 || ret == -EAGAIN)
+			return ret;
+		if (ret == -EPIPE) {
+			own_drop(*ref, fd);
+			return -ENXIO;
+		}
+	}
 	slot_fifo_path(shim_domain, *ref, path);
 	fd = real_open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0);
 	if (fd < 0)
 		return errno == ENXIO || errno == ENOENT ? -ENXIO : -errno;
 	ret = write_token(fd);
+	if ((ret == 0 || ret == -EAGAIN) && ref->slot < REGISTRY_INSTANCES)
+		own_keep(*ref, fd);
 	real_close(fd);
 	return ret == -EPIPE ? -ENXIO : ret;
 }
