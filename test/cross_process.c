@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,4 +142,74 @@ Test(cross_process, instance_of_a_killed_holder_is_reclaimed)
 	cr_assert_eq(child_run(NULL, NULL, "instances", "1", out, sizeof out), 0);
 	cr_assert_eq(strncmp(out, "-1", 2) != 0, 1, "the dead instance still counts:\n%s", out);
 	unsetenv("INOTIFY_SHIM_MAX_USER_INSTANCES");
+}
+
+/* A writer that does not hold the instance keeps an fd on its FIFO for
+ * the next wakes (core/slots.c), out of the program's way.  The program
+ * closing every fd, or dup2-ing its own file over that one, must neither
+ * lose an event nor get a byte written into its file. */
+
+static int kept_fifo_fd(void)
+{
+	for (int fd = 900; fd < 1100; fd++) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+			return fd;
+	}
+	return -1;
+}
+
+static int make_in_child(const char *name, int mode)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		close(ifd);
+		close(creat("first", 0600));	/* the wake keeps an fd */
+		int kept = kept_fifo_fd();
+		if (kept < 0)
+			_exit(10);
+		if (mode == 0) {
+			int f = open("victim", O_CREAT | O_WRONLY | O_TRUNC, 0600);
+			if (f < 0 || dup2(f, kept) != kept)
+				_exit(11);
+			close(f);
+		} else if (syscall(SYS_close_range, 3, ~0U, 0) < 0 &&
+			   close_range(3, ~0U, 0) < 0) {
+			_exit(12);
+		}
+		close(creat(name, 0600));
+		if (mode == 0) {
+			struct stat st;
+			if (stat("victim", &st) < 0 || st.st_size != 0)
+				_exit(13);
+		}
+		_exit(0);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
+}
+
+Test(cross_process, a_writer_that_dup2s_over_the_shims_kept_fd_loses_no_event_and_no_byte)
+{
+	struct ev ev[4];
+
+	cr_assert_eq(inotify_add_watch(ifd, ".", IN_CREATE), 1);
+	cr_assert_eq(make_in_child("second", 0), 0);
+	cr_assert_eq(wait_events(ifd, ev, 4, 3, 5000), 3);
+	cr_assert_str_eq(ev[0].name, "first");
+	cr_assert_str_eq(ev[1].name, "victim");
+	cr_assert_str_eq(ev[2].name, "second");
+}
+
+Test(cross_process, a_writer_that_closes_every_fd_loses_no_event)
+{
+	struct ev ev[4];
+
+	cr_assert_eq(inotify_add_watch(ifd, ".", IN_CREATE), 1);
+	cr_assert_eq(make_in_child("second", 1), 0);
+	cr_assert_eq(wait_events(ifd, ev, 4, 2, 5000), 2);
+	cr_assert_str_eq(ev[0].name, "first");
+	cr_assert_str_eq(ev[1].name, "second");
 }

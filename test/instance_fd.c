@@ -336,6 +336,166 @@ Test(instance_fd, level_triggered_epoll_reports_until_drained)
 	close(ep);
 }
 
+/* Edges: the kernel wakes its waiters for every event it queues (checked
+ * on this machine's kernel: a second event before the reader drained is a
+ * new edge, a merged one is not, nor a read, nor an event dropped after the
+ * overflow; the IN_Q_OVERFLOW event is). */
+
+static int edge_epoll(int fd)
+{
+	struct epoll_event e = { .events = EPOLLIN | EPOLLET };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	cr_assert_geq(ep, 0);
+	cr_assert_eq(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e), 0);
+	return ep;
+}
+
+static int edges(int ep)
+{
+	struct epoll_event e[4];
+	return epoll_wait(ep, e, 4, 0);
+}
+
+Test(instance_fd, edge_triggered_epoll_gives_an_edge_for_each_queued_event)
+{
+	int ep = edge_epoll(ifd);
+
+	cr_assert_eq(inotify_add_watch(ifd, ".", IN_CREATE), 1);
+	touch("a");
+	cr_assert_eq(edges(ep), 1);
+	touch("b");
+	cr_assert_eq(edges(ep), 1, "no edge for a second event before the read");
+	touch("c");
+	cr_assert_eq(edges(ep), 1, "no edge for a third event before the read");
+	cr_assert_eq(queued(ifd), 96);
+	close(ep);
+}
+
+Test(instance_fd, edge_triggered_epoll_gives_no_edge_for_a_merged_event)
+{
+	int ep = edge_epoll(ifd);
+	int fd = open("f", O_CREAT | O_WRONLY, 0644);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(inotify_add_watch(ifd, ".", IN_MODIFY), 1);
+	cr_assert_eq(write(fd, "x", 1), 1);
+	cr_assert_eq(edges(ep), 1);
+	cr_assert_eq(write(fd, "x", 1), 1);
+	cr_assert_eq(queued(ifd), 32, "merged into the tail");
+	cr_assert_eq(edges(ep), 0, "an edge for a merged event");
+	close(fd);
+	close(ep);
+}
+
+Test(instance_fd, edge_triggered_epoll_gives_no_edge_for_a_read)
+{
+	char buf[32];
+	int ep = edge_epoll(ifd);
+
+	cr_assert_eq(inotify_add_watch(ifd, ".", IN_CREATE), 1);
+	touch("a");
+	touch("b");
+	cr_assert_eq(edges(ep), 1);
+	cr_assert_eq(read(ifd, buf, sizeof buf), 32);
+	cr_assert_eq(edges(ep), 0, "an edge for a partial read");
+	cr_assert_eq(read(ifd, buf, sizeof buf), 32);
+	cr_assert_eq(edges(ep), 0, "an edge for the draining read");
+	touch("c");
+	cr_assert_eq(edges(ep), 1, "no edge after draining");
+	close(ep);
+}
+
+Test(instance_fd, edge_triggered_epoll_gives_one_edge_for_the_overflow_and_none_for_dropped_events)
+{
+	int ep = edge_epoll(ifd), before, after;
+	char buf[4096];
+	long i;
+
+	touch("x");
+	touch("y");
+	cr_assert_eq(inotify_add_watch(ifd, ".", IN_ATTRIB), 1);
+	for (i = 0, before = queued(ifd); i < (1L << 20); i++, before = after) {
+		cr_assert_eq(chmod(i & 1 ? "x" : "y", 0600), 0);
+		after = queued(ifd);
+		if (after == before)
+			break;
+		cr_assert_eq(edges(ep), 1, "event %ld (%d bytes queued): no edge", i, after);
+	}
+	cr_assert_eq(edges(ep), 0, "an edge for a dropped event");
+	cr_assert_eq(chmod("x", 0600), 0);
+	cr_assert_eq(edges(ep), 0, "an edge for a dropped event");
+	while (read(ifd, buf, sizeof buf) > 0)
+		;
+	cr_assert_eq(edges(ep), 0);
+	cr_assert_eq(chmod("x", 0644), 0);
+	cr_assert_eq(edges(ep), 1, "no edge after the overflow was read");
+	close(ep);
+}
+
+Test(instance_fd, edge_triggered_epoll_gives_an_edge_for_each_event_from_another_process)
+{
+	int ep = edge_epoll(ifd);
+
+	cr_assert_eq(inotify_add_watch(ifd, ".", IN_CREATE), 1);
+	for (int i = 0; i < 3; i++) {
+		char name[8];
+		snprintf(name, sizeof name, "p%d", i);
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(ifd);	/* a writer that does not hold the instance */
+			close(creat(name, 0600));
+			_exit(0);
+		}
+		cr_assert_eq(waitpid(pid, NULL, 0), pid);
+		cr_assert_eq(edges(ep), 1, "event %d: no edge", i);
+	}
+	close(ep);
+}
+
+static volatile sig_atomic_t sigio_count, sigio_band, sigio_fd;
+
+static void on_sigio(int sig, siginfo_t *si, void *ctx)
+{
+	(void)sig;
+	(void)ctx;
+	sigio_count++;
+	sigio_band = (int)si->si_band;
+	sigio_fd = si->si_fd;
+}
+
+static int sigios(void)
+{
+	int n = sigio_count;
+	sigio_count = 0;
+	return n;
+}
+
+Test(instance_fd, o_async_sends_a_signal_for_each_queued_event)
+{
+	struct sigaction sa = { .sa_sigaction = on_sigio, .sa_flags = SA_SIGINFO };
+	int fd = open("f", O_CREAT | O_WRONLY, 0644);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(sigaction(SIGRTMIN, &sa, NULL), 0);
+	cr_assert_eq(fcntl(ifd, F_SETOWN, getpid()), 0);
+	cr_assert_eq(fcntl(ifd, F_SETSIG, SIGRTMIN), 0);
+	cr_assert_eq(fcntl(ifd, F_SETFL, fcntl(ifd, F_GETFL) | O_ASYNC), 0);
+	cr_assert_eq(inotify_add_watch(ifd, ".", IN_CREATE | IN_MODIFY), 1);
+	touch("a");
+	cr_assert_eq(sigios(), 1);
+	cr_assert_eq(sigio_fd, ifd);
+	cr_assert_eq(sigio_band, POLLIN | POLLRDNORM, "band %#x", (int)sigio_band);
+	touch("b");
+	cr_assert_eq(sigios(), 1, "no signal for a second event before the read");
+	cr_assert_eq(write(fd, "x", 1), 1);
+	cr_assert_eq(sigios(), 1);
+	cr_assert_eq(write(fd, "x", 1), 1);
+	cr_assert_eq(sigios(), 0, "a signal for a merged event");
+	close(fd);
+	signal(SIGRTMIN, SIG_DFL);
+}
+
 Test(instance_fd, edge_triggered_epoll_reports_each_arrival_once)
 {
 	struct epoll_event e = { .events = EPOLLIN | EPOLLET };

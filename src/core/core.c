@@ -319,34 +319,41 @@ struct reader_token {
 	struct slot_ref ref;
 };
 
-static int reader_wake(void *arg)
+static int reader_wake(void *arg, uint32_t tokens)
 {
 	struct reader_token *t = arg;
+
+	(void)tokens;	/* only ever called with none in the FIFO */
 	return real_write(t->fd, "", 1) == 1 ? 0 : -errno;
 }
 
-/* Take the token out of the FIFO without ever blocking: a blocked reader
- * elsewhere may have taken it already.  A non-blocking fd is read
+/* Take every token out of the FIFO (one per queued event when the
+ * instance is edge-triggered) without ever blocking: a blocked reader
+ * elsewhere may have taken one already.  A non-blocking fd is read
  * directly; a blocking one through a non-blocking open of our own (a FIFO
  * opened by name refuses preadv2's RWF_NOWAIT, so that is no way out). */
+static void drain_fifo(int fd)
+{
+	char buf[256];
+
+	while (real_read(fd, buf, sizeof buf) == (ssize_t)sizeof buf)
+		;
+}
+
 static void reader_unwake(void *arg)
 {
 	struct reader_token *t = arg;
-	char tok, name[SLOT_NAME_MAX];
+	char name[SLOT_NAME_MAX];
 	int saved = errno, fd, flags;
 
 	flags = real_fcntl(t->fd, F_GETFL, 0L);
 	if (flags >= 0 && (flags & O_NONBLOCK)) {
-		if (real_read(t->fd, &tok, 1) < 0) {
-			/* taken already; nothing to do */
-		}
+		drain_fifo(t->fd);
 	} else {
 		slot_fifo_name(t->ref, name);
 		fd = domain_openat(shim_domain, name, O_RDONLY | O_NONBLOCK, 0);
 		if (fd >= 0) {
-			if (real_read(fd, &tok, 1) < 0) {
-				/* taken already; nothing to do */
-			}
+			drain_fifo(fd);
 			real_close(fd);
 		}
 	}
@@ -377,6 +384,15 @@ ssize_t core_read(struct slot_ref ref, int fd, void *buf, size_t count)
 		if (n == 1)
 			queue_token_taken(q, &waker);
 	}
+}
+
+void core_set_edge(struct slot_ref ref)
+{
+	struct domain *d = shim_domain;
+	struct queue *q = d ? slot_queue(d, ref) : NULL;
+
+	if (q)
+		queue_set_edge(q);
 }
 
 int core_queued_bytes(struct slot_ref ref, int *bytes)

@@ -63,6 +63,10 @@ void core_destroy_watches(struct slot_ref ref);
  * or -EAGAIN, -EINTR, -EINVAL. */
 ssize_t core_read(struct slot_ref ref, int fd, void *buf, size_t count);
 
+/* The instance's fd is watched edge-triggered (EPOLLET) or signals
+ * (O_ASYNC): a wake for every queued event from now on (queue.h). */
+void core_set_edge(struct slot_ref ref);
+
 /* Bytes queued (FIONREAD). */
 int core_queued_bytes(struct slot_ref ref, int *bytes);
 

@@ -7,6 +7,10 @@
  * and entries are mmap()ed, not malloc()ed, which keeps slot_queue() usable
  * from a signal handler (malloc is not async-signal-safe; mmap is a plain
  * system call).
+ *
+ * The producer's wake looks in the process's fd table (instance/fdtable.h,
+ * a private table of plain words that depends on nothing above this
+ * layer) for an fd on the instance that it may write through.
  */
 #include "slots.h"
 
@@ -18,9 +22,11 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "../domain/registry.h"
+#include "../instance/fdtable.h"
 #include "../util/log.h"
 #include "../util/real.h"
 
@@ -104,32 +110,213 @@ struct queue *slot_queue(struct domain *d, struct slot_ref ref)
 	return &fresh->q;
 }
 
-static int producer_wake(void *arg)
-{
-	const struct slot_ref *ref = arg;
-	char name[SLOT_NAME_MAX];
-	sigset_t pipe_only, old;
-	int fd, ret = 0;
+/* Producer wakes.  The cheapest way into the FIFO is an fd on it that
+ * this process holds already: the instance's own fd, when the producer
+ * holds the instance (a forked writer, or a watcher that writes).  It is
+ * found in the fd table and remembered per slot; the fd table is checked
+ * again before every use, so an fd the program closed or reused is never
+ * written to.  That fd is O_RDWR, so the write never meets a FIFO without
+ * a reader (no EPIPE, no SIGPIPE) -- and needs no liveness test: we hold
+ * the instance.  It may be a blocking fd: it is used only while the FIFO
+ * holds fewer than QUEUE_TOKENS_SAFE tokens, so the write cannot block.
+ *
+ * Otherwise the FIFO is opened by name (the liveness test: ENXIO when no
+ * holder is left) and written with pwritev2(RWF_NOSIGNAL) where the kernel
+ * has it (EPIPE without SIGPIPE; this 6.18 kernel does), else with SIGPIPE
+ * blocked around the write.  The fd is then kept, O_WRONLY, for the next
+ * wakes of that (slot, gen): moved to OWN_FD_BASE or above, out of the
+ * program's way, close-on-exec, and tagged in the fd table.  The program
+ * may close it, dup2 over it or close_range it (closefrom, daemons): those
+ * go through the hooks, which wipe the tag, and an fd without our tag is
+ * never written to again.  EPIPE on it is the liveness test: nobody holds
+ * the instance any more.  At most OWN_FDS_MAX are kept per process.
+ *
+ * Known gaps: an fd closed by a raw system call, not through libc, keeps
+ * its tag (the program's next file could get its number: the shim would
+ * then write a byte into it); so would one closed by another thread between
+ * our check and our write.  The kept fds are visible in /proc/self/fd. */
 
-	slot_fifo_name(*ref, name);
-	fd = domain_openat(shim_domain, name, O_WRONLY | O_NONBLOCK, 0);
-	if (fd < 0)
-		return fd == -ENXIO || fd == -ENOENT ? -ENXIO : fd;
+#define HELD_NONE 0xffffffffu	/* scanned: this process holds no fd on it */
+
+static uint64_t held[REGISTRY_INSTANCES];	/* gen << 32 | fd, or HELD_NONE */
+static int no_rwf_nosignal;
+
+#ifndef RWF_NOSIGNAL
+#define RWF_NOSIGNAL 0x00000100
+#endif
+
+static bool holds(int fd, struct slot_ref ref)
+{
+	uint64_t w = fdtable_word(fd);
+	struct slot_ref r = fdword_instance(w);
+
+	return fdword_kind(w) == FD_INSTANCE && r.slot == ref.slot && r.gen == ref.gen;
+}
+
+/* An fd of this process on instance ref, or -1. */
+static int held_fd(struct slot_ref ref)
+{
+	uint64_t h = __atomic_load_n(&held[ref.slot], __ATOMIC_RELAXED);
+	uint32_t fd = (uint32_t)h;
+	int high;
+
+	if (h && (uint32_t)(h >> 32) == ref.gen) {
+		if (fd == HELD_NONE)
+			return -1;
+		if (holds((int)fd, ref))
+			return (int)fd;
+	}
+	high = fdtable_high();
+	fd = HELD_NONE;
+	for (int i = 0; i <= high && i < 65536; i++) {
+		if (holds(i, ref)) {
+			fd = (uint32_t)i;
+			break;
+		}
+	}
+	__atomic_store_n(&held[ref.slot], (uint64_t)ref.gen << 32 | fd, __ATOMIC_RELAXED);
+	return fd == HELD_NONE ? -1 : (int)fd;
+}
+
+static int write_blocking_sigpipe(int fd)
+{
+	sigset_t pipe_only, old;
+	int ret = 0;
+
 	/* The last holder may close between our open and our write: keep the
 	 * SIGPIPE that would follow from reaching the host program. */
 	sigemptyset(&pipe_only);
 	sigaddset(&pipe_only, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
 	if (real_write(fd, "", 1) < 0) {
-		ret = errno == EPIPE ? -ENXIO : (errno == EAGAIN ? 0 : -errno);
+		ret = -errno;
 		if (errno == EPIPE && !sigismember(&old, SIGPIPE)) {
 			struct timespec zero = { 0, 0 };
 			sigtimedwait(&pipe_only, NULL, &zero);
 		}
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	real_close(fd);
 	return ret;
+}
+
+/* One byte into a FIFO opened O_WRONLY: 0, or -errno. */
+static int write_token(int fd)
+{
+	if (!__atomic_load_n(&no_rwf_nosignal, __ATOMIC_RELAXED)) {
+		struct iovec iov = { (void *)"", 1 };
+		if (real_pwritev2(fd, &iov, 1, -1, RWF_NOSIGNAL) == 1)
+			return 0;
+		if (errno != EOPNOTSUPP && errno != EINVAL)
+			return -errno;
+		__atomic_store_n(&no_rwf_nosignal, 1, __ATOMIC_RELAXED);
+	}
+	return write_blocking_sigpipe(fd);
+}
+
+#define OWN_FD_BASE 900	/* as the log's fd (util/log.c) */
+#define OWN_FDS_MAX 8
+
+static uint64_t own[REGISTRY_INSTANCES];	/* gen << 32 | fd + 1, or 0 */
+static uint32_t own_count;
+
+static uint64_t own_tag(uint32_t slot, uint32_t gen)
+{
+	return (uint64_t)(slot & 0xfff) << 32 | gen;
+}
+
+static int own_fd(struct slot_ref ref)
+{
+	uint64_t o = __atomic_load_n(&own[ref.slot], __ATOMIC_ACQUIRE);
+	int fd = (int)(uint32_t)o - 1;
+
+	if (!o)
+		return -1;
+	if ((uint32_t)(o >> 32) == ref.gen && fdtable_is_own(fd, own_tag(ref.slot, ref.gen)))
+		return fd;
+	if ((uint32_t)(o >> 32) != ref.gen)
+		return -1;	/* an older generation's: own_keep replaces it */
+	/* closed or replaced through the hooks: the number is the program's */
+	if (__atomic_compare_exchange_n(&own[ref.slot], &o, 0, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_RELAXED))
+		__atomic_fetch_sub(&own_count, 1, __ATOMIC_RELAXED);
+	return -1;
+}
+
+/* Our fd on a dead instance: close it. */
+static void own_drop(struct slot_ref ref, int fd)
+{
+	uint64_t o = (uint64_t)ref.gen << 32 | (uint32_t)(fd + 1);
+
+	if (!__atomic_compare_exchange_n(&own[ref.slot], &o, 0, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return;
+	__atomic_fetch_sub(&own_count, 1, __ATOMIC_RELAXED);
+	if (fdtable_is_own(fd, own_tag(ref.slot, ref.gen))) {
+		fdtable_clear(fd);
+		real_close(fd);
+	}
+}
+
+/* Keep a copy of fd (open on instance ref's FIFO) for the next wakes. */
+static void own_keep(struct slot_ref ref, int fd)
+{
+	uint64_t old = __atomic_load_n(&own[ref.slot], __ATOMIC_ACQUIRE), fresh;
+	int high, oldfd = (int)(uint32_t)old - 1;
+
+	if (!old && __atomic_load_n(&own_count, __ATOMIC_RELAXED) >= OWN_FDS_MAX)
+		return;
+	high = real_fcntl(fd, F_DUPFD_CLOEXEC, (long)OWN_FD_BASE);
+	if (high < 0)
+		return;
+	fdtable_set_own(high, own_tag(ref.slot, ref.gen));
+	fresh = (uint64_t)ref.gen << 32 | (uint32_t)(high + 1);
+	if (!__atomic_compare_exchange_n(&own[ref.slot], &old, fresh, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+		fdtable_clear(high);
+		real_close(high);
+		return;
+	}
+	if (!old) {
+		__atomic_fetch_add(&own_count, 1, __ATOMIC_RELAXED);
+	} else if (fdtable_is_own(oldfd, own_tag(ref.slot, (uint32_t)(old >> 32)))) {
+		fdtable_clear(oldfd);
+		real_close(oldfd);
+	}
+}
+
+static int producer_wake(void *arg, uint32_t tokens)
+{
+	const struct slot_ref *ref = arg;
+	char name[SLOT_NAME_MAX];
+	int fd, ret;
+
+	fd = ref->slot < REGISTRY_INSTANCES && tokens < QUEUE_TOKENS_SAFE ? held_fd(*ref) : -1;
+	if (fd >= 0) {
+		if (real_write(fd, "", 1) == 1)
+			return 0;
+		if (errno == EAGAIN)
+			return -EAGAIN;
+		/* anything else: by name, as if we held nothing */
+	}
+	fd = ref->slot < REGISTRY_INSTANCES ? own_fd(*ref) : -1;
+	if (fd >= 0) {
+		ret = write_token(fd);
+		if (ret == 0 || ret == -EAGAIN)
+			return ret;
+		if (ret == -EPIPE) {
+			own_drop(*ref, fd);
+			return -ENXIO;
+		}
+	}
+	slot_fifo_name(*ref, name);
+	fd = domain_openat(shim_domain, name, O_WRONLY | O_NONBLOCK, 0);
+	if (fd < 0)
+		return fd == -ENXIO || fd == -ENOENT ? -ENXIO : fd;
+	ret = write_token(fd);
+	if ((ret == 0 || ret == -EAGAIN) && ref->slot < REGISTRY_INSTANCES)
+		own_keep(*ref, fd);
+	real_close(fd);
+	return ret == -EPIPE ? -ENXIO : ret;
 }
 
 static void producer_unwake(void *arg)

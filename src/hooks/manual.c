@@ -89,7 +89,8 @@ SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 	return open_wrapper(real_openat64, dirfd, path, flags, mode);
 }
 
-/* ---- fcntl: F_DUPFD* are dups; F_GETFL of an instance says O_RDONLY */
+/* ---- fcntl: F_DUPFD* are dups; F_GETFL of an instance says O_RDONLY;
+ * O_ASYNC on an instance wants a SIGIO per queued event (queue.h) */
 
 static int fcntl_wrapper(int (*real)(int, int, long), int fd, int cmd, long arg)
 {
@@ -104,6 +105,8 @@ static int fcntl_wrapper(int (*real)(int, int, long), int fd, int cmd, long arg)
 		return ret < 0 ? ret : (ret & (O_APPEND | O_NONBLOCK | O_ASYNC |
 					       O_DIRECT | O_NOATIME)) | O_RDONLY;
 	}
+	if (cmd == F_SETFL && (arg & O_ASYNC) && instance_of(fd, &ref))
+		frontend_edge(ref);
 	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
 		return real(fd, cmd, arg);
 	state = hook_pre_dup(&ctx, fd, -1);
@@ -147,6 +150,13 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 	va_start(ap, request);
 	arg = va_arg(ap, void *);
 	va_end(ap);
+	if (request == FIOASYNC && instance_of(fd, &ref)) {
+		/* the kernel read *arg: it is ours to read once this succeeded */
+		ret = real_ioctl(fd, request, arg);
+		if (ret == 0 && *(int *)arg)
+			frontend_edge(ref);
+		return ret;
+	}
 	if (request != FIONREAD || !instance_of(fd, &ref))
 		return real_ioctl(fd, request, arg);
 	ret = frontend_fionread(ref, &bytes);
@@ -157,6 +167,23 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 	/* the kernel's put_user: EFAULT on a bad pointer is the caller's */
 	*(int *)arg = bytes;
 	return 0;
+}
+
+/* ---- epoll_ctl: EPOLLET on an instance wants an edge per queued event
+ * (queue.h).  Marked once the kernel has read *event, so that a bad
+ * pointer stays the caller's EFAULT; the caller cannot wait for an edge
+ * before epoll_ctl returns. */
+
+SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
+{
+	struct slot_ref ref;
+	int ret = real_epoll_ctl(epfd, op, fd, event);
+
+	if (ret == 0 && (op == EPOLL_CTL_ADD || op == EPOLL_CTL_MOD) &&
+	    instance_of(fd, &ref) && (event->events & EPOLLET)) {
+		frontend_edge(ref);
+	}
+	return ret;
 }
 
 /* ---- reads: instance fds go to the front end, others may be IN_ACCESS */

@@ -141,6 +141,24 @@ void fdtable_set_other(int fd)
 		__atomic_store_n(s, (uint64_t)FD_OTHER << 60, __ATOMIC_RELEASE);
 }
 
+#define OWN_BIT (1ULL << 59)
+
+void fdtable_set_own(int fd, uint64_t tag)
+{
+	uint64_t *s = slot_for_write(fd);
+
+	if (s)
+		__atomic_store_n(s, (uint64_t)FD_OTHER << 60 | OWN_BIT | tag, __ATOMIC_RELEASE);
+}
+
+bool fdtable_is_own(int fd, uint64_t tag)
+{
+	uint64_t *s = slot_of(fd);
+
+	return s && __atomic_load_n(s, __ATOMIC_ACQUIRE) ==
+			    ((uint64_t)FD_OTHER << 60 | OWN_BIT | tag);
+}
+
 uint64_t fdtable_clear(int fd)
 {
 	uint64_t *s = slot_of(fd);

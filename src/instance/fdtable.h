@@ -9,6 +9,11 @@
  *   FD_FILE       a file opened under the shim, with its open-file record;
  *   FD_OTHER      not a file that can be watched (a pipe, a socket): the
  *                 hooks need not look at it again until it is closed.
+ *                 The shim's own cached fds (core/slots.c) are FD_OTHER
+ *                 with a tag: the hooks treat them as any pipe, and any
+ *                 close, dup2 or close_range of the fd through them wipes
+ *                 the tag, which is how the shim learns that the fd is no
+ *                 longer its own.
  *
  * Open-file records (struct ofd) stand for the kernel's open file
  * descriptions: dup and fork share one, and the close events come when
@@ -68,6 +73,9 @@ struct ofd *fdtable_file(int fd);
 void fdtable_set_instance(int fd, struct slot_ref ref);
 void fdtable_set_file(int fd, struct ofd *ofd);
 void fdtable_set_other(int fd);
+/* The shim's own fd, tagged (tag < 2^44); is fd still that one? */
+void fdtable_set_own(int fd, uint64_t tag);
+bool fdtable_is_own(int fd, uint64_t tag);
 /* Forget fd; returns what it was (for the caller to act on). */
 uint64_t fdtable_clear(int fd);
 /* newfd now refers to what oldfd does (dup).  Returns the new word. */

@@ -156,6 +156,14 @@ int frontend_fionread(struct slot_ref ref, int *bytes)
 	return core_queued_bytes(ref, bytes);
 }
 
+void frontend_edge(struct slot_ref ref)
+{
+	int saved = errno;
+
+	core_set_edge(ref);
+	errno = saved;
+}
+
 static void register_holder(int fd, struct slot_ref ref, void *arg)
 {
 	(void)arg;

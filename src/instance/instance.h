@@ -41,6 +41,8 @@ int frontend_rm_watch(int fd, int wd);
 ssize_t frontend_read(int fd, struct slot_ref ref, void *buf, size_t count);
 ssize_t frontend_readv(int fd, struct slot_ref ref, const struct iovec *iov, int iovcnt);
 int frontend_fionread(struct slot_ref ref, int *bytes);
+/* epoll_ctl with EPOLLET, or O_ASYNC, on an instance fd (core_set_edge). */
+void frontend_edge(struct slot_ref ref);
 
 /* Bookkeeping after the real call succeeded. */
 void frontend_adopt(int fd, struct slot_ref ref);	/* dup'd, inherited */

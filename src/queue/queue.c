@@ -223,20 +223,28 @@ static void unlock(struct queue *q)
 	sigdefer_end();
 }
 
-/* Make "token in the FIFO" equal "events queued".  Returns the waker's
- * error, if any. */
-static int settle_token(struct queue *q, const struct queue_waker *waker)
+/* Make "tokens in the FIFO" equal "events queued": one token for a
+ * non-empty queue, and one more for each event queued (queued) when the
+ * instance is edge-triggered.  Returns the waker's error, if any. */
+static int settle_token(struct queue *q, const struct queue_waker *waker, bool queued)
 {
 	struct queue_header *h = q->h;
+	bool edge = __atomic_load_n(&h->edge, __ATOMIC_RELAXED);
 	int ret = 0;
 
-	if (h->count && !h->token) {
-		ret = waker->wake(waker->arg);
-		if (ret == 0)
-			h->token = 1;
-	} else if (!h->count && h->token) {
+	if (h->count && (!h->tokens || (queued && edge))) {
+		ret = waker->wake(waker->arg, h->tokens);
+		if (ret == 0) {
+			h->tokens++;
+		} else if (ret == -EAGAIN) {
+			/* full: the FIFO is readable, which is what counts */
+			if (!h->tokens)
+				h->tokens = 1;
+			ret = 0;
+		}
+	} else if (!h->count && h->tokens) {
 		waker->unwake(waker->arg);
-		h->token = 0;
+		h->tokens = 0;
 	}
 	return ret;
 }
@@ -299,6 +307,7 @@ int queue_add(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
 {
 	struct queue_header *h = q->h;
 	size_t namelen = name ? strnlen(name, 255) : 0;
+	bool queued = false;
 	int ret;
 
 	ret = lock(q);
@@ -308,15 +317,17 @@ int queue_add(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
 		if (!h->overflow_queued && append(q, -1, IN_Q_OVERFLOW, 0, NULL, 0)) {
 			h->overflow_queued = 1;
 			h->overflows++;
+			queued = true;
 		}
 		ret = 0;
 	} else if (same_as_last(q, wd, mask, name, namelen)) {
 		ret = 0;
 	} else {
-		ret = append(q, wd, mask, cookie, name, namelen) ? 1 : 0;
+		queued = append(q, wd, mask, cookie, name, namelen);
+		ret = queued ? 1 : 0;
 	}
 	{
-		int w = settle_token(q, waker);
+		int w = settle_token(q, waker, queued);
 		if (w < 0)
 			ret = w;
 	}
@@ -364,7 +375,7 @@ ssize_t queue_read(struct queue *q, void *buf, size_t count,
 	}
 	if (!h->count)
 		h->head = h->tail = h->used = h->bytes = 0;
-	settle_token(q, waker);
+	settle_token(q, waker, false);
 	unlock(q);
 	return ret < 0 ? ret : (ssize_t)done;
 }
@@ -373,9 +384,15 @@ void queue_token_taken(struct queue *q, const struct queue_waker *waker)
 {
 	if (lock(q) < 0)
 		return;
-	q->h->token = 0;
-	settle_token(q, waker);
+	if (q->h->tokens)
+		q->h->tokens--;
+	settle_token(q, waker, false);
 	unlock(q);
+}
+
+void queue_set_edge(struct queue *q)
+{
+	__atomic_store_n(&q->h->edge, 1, __ATOMIC_RELAXED);
 }
 
 int queue_stat(struct queue *q, uint64_t *bytes, uint32_t *count)

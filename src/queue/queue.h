@@ -14,13 +14,24 @@
  *     the overflow event counts in the length, as the kernel's does;
  *   - read copies whole events only: EINVAL when the first one does not fit.
  *
- * Readiness: the instance's FIFO holds one byte (the token) exactly while
- * the queue is non-empty.  The token is written and drained under the
- * queue's lock through the waker the caller passes, so poll, select and
- * epoll on the FIFO see the queue's state.  A blocked reader takes the token
- * out of the FIFO itself (that is how it waits); it then reports that with
+ * Readiness: the instance's FIFO holds bytes (tokens) exactly while the
+ * queue is non-empty.  Tokens are written and drained under the queue's
+ * lock through the waker the caller passes, so poll, select and epoll on
+ * the FIFO see the queue's state.  A blocked reader takes one token out of
+ * the FIFO itself (that is how it waits); it then reports that with
  * queue_token_taken() before reading, and the invariant is restored under
  * the lock.
+ *
+ * Edges: the kernel wakes the instance's waiters (and sends SIGIO) for
+ * every event it queues, the IN_Q_OVERFLOW event included, and not for an
+ * event merged into the tail or dropped after an overflow; with EPOLLET
+ * each of those wakes is an edge.  A pipe write is such a wake too.  So
+ * once the instance is marked edge-triggered (queue_set_edge(): epoll_ctl
+ * with EPOLLET, or O_ASYNC, seen on its fd), every queued event writes one
+ * more token; until then one token stands for the whole queue, which costs
+ * a system call per empty->non-empty transition only.  The reader takes
+ * every token out when the queue becomes empty.  The mark is never taken
+ * off: an fd's epoll registrations are not visible to us once made.
  *
  * Lock: queue.lock, robust and process-shared.  It is taken after
  * registry.lock when both are held (domain.h).  If a holder died, the ring
@@ -55,8 +66,8 @@ struct queue_header {
 	uint64_t used;		/* ring bytes in use, padding included */
 	uint64_t bytes;		/* FIONREAD: bytes of queued events */
 	uint64_t last;		/* offset of the newest event, if count > 0 */
-	uint32_t token;		/* 1 while the FIFO holds the token byte */
-	uint32_t reserved2;
+	uint32_t tokens;	/* bytes written to the FIFO and not taken out */
+	uint32_t edge;		/* a token per queued event (set once, atomic) */
 	uint64_t total_events;	/* statistics, for inotify-shim ps */
 	uint64_t overflows;
 };
@@ -71,11 +82,17 @@ struct queue {
 	uint32_t max_events;
 };
 
-/* How the queue puts the token into the FIFO and takes it out again.  Both
- * are called with queue.lock held.  wake returns 0, or -ENXIO when nobody
- * holds the instance any more. */
+/* Below this many tokens a write into the FIFO cannot block, whatever
+ * the pipe's capacity (one page at the least): a waker may then write
+ * through a blocking fd.  Above it, it must use a non-blocking one. */
+#define QUEUE_TOKENS_SAFE 3000
+
+/* How the queue puts a token into the FIFO and takes them all out again.
+ * Both are called with queue.lock held.  wake is told how many tokens the
+ * FIFO holds already; it returns 0 when it wrote one byte, -EAGAIN when the FIFO is full, or -ENXIO when nobody holds the
+ * instance any more. */
 struct queue_waker {
-	int (*wake)(void *arg);
+	int (*wake)(void *arg, uint32_t tokens);
 	void (*unwake)(void *arg);
 	void *arg;
 };
@@ -100,8 +117,11 @@ int queue_add(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
 ssize_t queue_read(struct queue *q, void *buf, size_t count,
 		   const struct queue_waker *waker);
 
-/* A blocked reader took the token out of the FIFO. */
+/* A blocked reader took one token out of the FIFO. */
 void queue_token_taken(struct queue *q, const struct queue_waker *waker);
+
+/* Give this instance a token per queued event from now on (see above). */
+void queue_set_edge(struct queue *q);
 
 /* The bytes a read would return (FIONREAD), and the event count. */
 int queue_stat(struct queue *q, uint64_t *bytes, uint32_t *count);
