@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -66,6 +68,32 @@ Test(hooks_more, copy_file_range_is_access_on_source_then_modify_on_destination)
 	expect(want, 5);
 	close(a);
 	close(b);
+}
+
+/* This machine's file systems may not clone (ext4, tmpfs: EOPNOTSUPP);
+ * then the failed clone must add nothing between the opens and closes. */
+Test(hooks_more, ficlone_is_access_then_modify_only_when_it_clones)
+{
+	make_file("src", "hello");
+	int a = open("src", O_RDONLY), b = open("dst", O_WRONLY | O_CREAT, 0644);
+	uint32_t cloned[] = { IN_OPEN, IN_CREATE, IN_OPEN, IN_ACCESS, IN_MODIFY,
+			      IN_CLOSE_NOWRITE, IN_CLOSE_WRITE };
+	uint32_t refused[] = { IN_OPEN, IN_CREATE, IN_OPEN, IN_CLOSE_NOWRITE,
+			       IN_CLOSE_WRITE };
+	int ret, err;
+
+	errno = 0;
+	ret = ioctl(b, FICLONE, a);
+	err = errno;
+	close(a);
+	close(b);
+	if (ret == 0) {
+		expect(cloned, 7);
+	} else {
+		cr_assert(err == EOPNOTSUPP || err == EXDEV || err == EINVAL,
+			  "FICLONE: %s", strerror(err));
+		expect(refused, 5);
+	}
 }
 
 Test(hooks_more, sendfile_is_access_on_source_then_modify_on_destination)

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sys/inotify.h>
+#include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -138,7 +139,29 @@ SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
 	return fcntl_wrapper(real_fcntl64, fd, cmd, arg);
 }
 
-/* ---- ioctl: FIONREAD of an instance is its queue's byte count */
+/* ---- ioctl: FIONREAD of an instance is its queue's byte count; a clone
+ * (FICLONE, FICLONERANGE on the destination fd) is the source read and the
+ * destination modified, as vfs_clone_file_range() reports it */
+
+static int ioctl_clone(int fd, unsigned long request, void *arg)
+{
+	struct hook_ctx ctx;
+	int ret, saved, src;
+
+	if (!domain_watching())
+		return real_ioctl(fd, request, arg);
+	ret = real_ioctl(fd, request, arg);
+	if (ret != 0)
+		return ret;
+	saved = errno;
+	/* the kernel has read the range: it is ours to read now */
+	src = request == FICLONE ? (int)(intptr_t)arg
+				 : (int)((const struct file_clone_range *)arg)->src_fd;
+	if (hook_pre_transfer(&ctx, src, fd) == HOOK_RUN)
+		hook_post_transfer(&ctx, 1);
+	errno = saved;
+	return ret;
+}
 
 SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 {
@@ -157,6 +180,8 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 			frontend_edge(ref);
 		return ret;
 	}
+	if (request == FICLONE || request == FICLONERANGE)
+		return ioctl_clone(fd, request, arg);
 	if (request != FIONREAD || !instance_of(fd, &ref))
 		return real_ioctl(fd, request, arg);
 	ret = frontend_fionread(ref, &bytes);
