@@ -163,6 +163,7 @@ static int child_hostile(const char *dir, const char *domain, int iters)
 	if (rfd < 0 || glob(path, 0, NULL, &g) != 0 || g.gl_pathc != 1)
 		return 3;
 	qfd = open(g.gl_pathv[0], O_RDWR);
+	globfree(&g);
 	if (qfd < 0 || fstat(rfd, &st) < 0)
 		return 4;
 	r = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, rfd, 0);

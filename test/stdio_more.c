@@ -65,6 +65,16 @@ static void make_file(const char *name, size_t len)
 	wait_events(ifd, ev, 8, 4, 5000);	/* create, open, modify, close */
 }
 
+/* A seek's read is found from the thread's I/O counters
+ * (/proc/thread-self/io).  Under valgrind the tool's own reads and writes
+ * are made by the same thread and counted there, so these tests cannot
+ * tell anything; they run everywhere else. */
+static void needs_exact_io_counters(void)
+{
+	if (getenv("INOTIFY_SHIM_TEST_VALGRIND"))
+		cr_skip_test("valgrind's own I/O is counted in /proc/thread-self/io");
+}
+
 Test(stdio_more, fseek_that_flushes_pending_output_is_modify)
 {
 	FILE *f = fopen("f", "w");
@@ -128,6 +138,7 @@ Test(stdio_more, fseek_with_nothing_pending_is_no_event)
 
 Test(stdio_more, fseek_that_loads_a_block_is_access)
 {
+	needs_exact_io_counters();
 	make_file("f", 300);
 	FILE *f = fopen("f", "r");
 	uint32_t want[] = { IN_OPEN, IN_ACCESS };
@@ -140,6 +151,7 @@ Test(stdio_more, fseek_that_loads_a_block_is_access)
 
 Test(stdio_more, fseek_within_the_buffer_is_no_event)
 {
+	needs_exact_io_counters();
 	char line[16];
 
 	make_file("f", 300);
@@ -156,6 +168,7 @@ Test(stdio_more, fseek_within_the_buffer_is_no_event)
 
 Test(stdio_more, fseek_past_the_end_of_a_short_file_is_access)
 {
+	needs_exact_io_counters();
 	make_file("f", 5);
 	FILE *f = fopen("f", "r+");
 	uint32_t want[] = { IN_OPEN, IN_ACCESS };
@@ -168,6 +181,7 @@ Test(stdio_more, fseek_past_the_end_of_a_short_file_is_access)
 
 Test(stdio_more, fseek_from_the_end_that_loads_a_block_is_access)
 {
+	needs_exact_io_counters();
 	make_file("f", 300);
 	FILE *f = fopen("f", "r");
 	uint32_t want[] = { IN_OPEN, IN_ACCESS };
@@ -180,6 +194,7 @@ Test(stdio_more, fseek_from_the_end_that_loads_a_block_is_access)
 
 Test(stdio_more, fseek_in_an_empty_file_reads_nothing)
 {
+	needs_exact_io_counters();
 	FILE *f = fopen("f", "w+");
 	uint32_t want[] = { IN_CREATE, IN_OPEN };
 
@@ -193,6 +208,7 @@ Test(stdio_more, fseek_in_an_empty_file_reads_nothing)
  * patch, seek again */
 Test(stdio_more, write_seek_patch_seek_alternates_modify_and_access)
 {
+	needs_exact_io_counters();
 	char block[300];
 	FILE *f = fopen("f", "w+");
 	uint32_t want[] = { IN_CREATE, IN_OPEN, IN_MODIFY, IN_ACCESS,
