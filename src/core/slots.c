@@ -180,17 +180,21 @@ static int held_fd(struct slot_ref ref)
 
 static int write_blocking_sigpipe(int fd)
 {
-	sigset_t pipe_only, old;
+	sigset_t pipe_only, old, pending;
+	bool had_one;
 	int ret = 0;
 
 	/* The last holder may close between our open and our write: keep the
-	 * SIGPIPE that would follow from reaching the host program. */
+	 * SIGPIPE that would follow from reaching the host program.  SIGPIPE
+	 * may be blocked already (by the program, or by sigdefer while a lock
+	 * is held): ours is taken back unless one was pending before. */
 	sigemptyset(&pipe_only);
 	sigaddset(&pipe_only, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+	had_one = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
 	if (real_write(fd, "", 1) < 0) {
 		ret = -errno;
-		if (errno == EPIPE && !sigismember(&old, SIGPIPE)) {
+		if (errno == EPIPE && !had_one) {
 			struct timespec zero = { 0, 0 };
 			sigtimedwait(&pipe_only, NULL, &zero);
 		}
