@@ -13,6 +13,9 @@
  *   limits_child elsewhere N    a watch on one file, then N times open,
  *                               pwrite and close of another file, between
  *                               two getppid() as above
+ *   limits_child idleread N     one instance (non-blocking) with a watch and
+ *                               an empty queue, then N reads of it (each
+ *                               EAGAIN), between two getppid() as above
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -115,6 +118,18 @@ int main(int argc, char **argv)
 		syscall(SYS_getppid);
 		if (in >= 0)
 			close(in);
+	} else if (!strcmp(argv[1], "idleread")) {
+		char buf[4096];
+		int in = inotify_init1(IN_NONBLOCK);
+
+		if (in < 0 || inotify_add_watch(in, ".", IN_ALL_EVENTS) < 0)
+			return 3;
+		syscall(SYS_getppid);
+		for (int i = 0; i < n; i++)
+			if (read(in, buf, sizeof buf) != -1 || errno != EAGAIN)
+				return 4;
+		syscall(SYS_getppid);
+		close(in);
 	} else
 		return 2;
 	fflush(stdout);

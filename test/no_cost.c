@@ -3,6 +3,7 @@
  * call: strace shows the same system calls in a loop of writes with the
  * shim preloaded as without it (exactly the writes).  With a watch
  * elsewhere, the per-inode filter keeps that true of pwrite and close.
+ * A read of an empty instance makes only the read of its FIFO.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -114,4 +115,22 @@ Test(no_cost, a_watch_elsewhere_costs_close_and_pwrite_nothing_and_open_three_st
 	cr_assert_eq(total_shim - statx_shim, total - statx,
 		     "the shim added %d other system calls to %d open+pwrite+close",
 		     (total_shim - statx_shim) - (total - statx), WRITES);
+}
+
+/* A read of an instance whose queue is empty (and has no token to take
+ * back) goes straight to the FIFO: one read() system call, the EAGAIN,
+ * and neither the queue lock nor the signal mask around it. */
+Test(no_cost, a_read_of_an_empty_instance_makes_one_system_call)
+{
+	const char *preload = getenv("INOTIFY_SHIM_TEST_PRELOAD");
+	int total, reads, statx;
+
+	if (run_shell("strace -V >/dev/null 2>&1") != 0)
+		cr_skip_test("strace is not installed");
+	cr_assert_not_null(preload);
+	child_domain(dir);
+	mode_syscalls("idleread", preload, &total, &reads, &statx);
+	cr_assert_eq(reads, 0, "counted %d writes", reads);
+	cr_assert_eq(total, WRITES, "%d system calls for %d reads of an empty instance",
+		     total, WRITES);
 }

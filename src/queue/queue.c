@@ -380,6 +380,12 @@ ssize_t queue_read(struct queue *q, void *buf, size_t count,
 	return ret < 0 ? ret : (ssize_t)done;
 }
 
+bool queue_idle(struct queue *q)
+{
+	return !__atomic_load_n(&q->h->count, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&q->h->tokens, __ATOMIC_ACQUIRE);
+}
+
 void queue_token_taken(struct queue *q, const struct queue_waker *waker)
 {
 	if (lock(q) < 0)

@@ -117,6 +117,17 @@ int queue_add(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
 ssize_t queue_read(struct queue *q, void *buf, size_t count,
 		   const struct queue_waker *waker);
 
+/* True when the queue holds no event and the FIFO no token, read without
+ * the lock: a read would copy nothing and settle nothing, so the reader
+ * may go straight to the FIFO, as it does after a queue_read() that
+ * returned 0 (a producer that queues meanwhile writes a token there, which
+ * the reader takes as a blocked reader does).  Both fields are single
+ * aligned words stored under the lock.  Stale or insane non-zero values
+ * only send the caller to queue_read(), which locks and checks; a holder
+ * that died inside the lock before queueing anything is then repaired by
+ * the next locked call (the next producer's) instead of by this read. */
+bool queue_idle(struct queue *q);
+
 /* A blocked reader took one token out of the FIFO. */
 void queue_token_taken(struct queue *q, const struct queue_waker *waker);
 
