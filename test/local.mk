@@ -102,7 +102,7 @@ check-valgrind: $(check_PROGRAMS)
 	@failed=; for t in $(VALGRIND_TESTS); do echo "valgrind $$t"; \
 	INOTIFY_SHIM_LOAD_FILES=200 INOTIFY_SHIM_HOSTILE_ITERS=8 \
 	INOTIFY_SHIM_TEST_VALGRIND=1 CRITERION_JOBS=1 \
-	$(builddir)/test/run-test.sh valgrind -q --error-exitcode=9 \
+	$(builddir)/test/run-test.sh valgrind -q --vgdb=no --error-exitcode=9 \
 		--leak-check=full --errors-for-leak-kinds=definite \
 		--suppressions=$(abs_top_srcdir)/test/valgrind.supp \
 		--trace-children=yes --trace-children-skip='$(VALGRIND_SKIP)' \
