@@ -308,3 +308,31 @@ Test(stdio_more, tmpfile_is_open_modify_close_in_its_directory)
 	cr_assert_eq(seen, 3, "saw %d events named %s", seen, name);
 	inotify_rm_watch(ifd, wd);
 }
+
+/* glibc flushes a stream's pending output before it reads (the switch to
+ * get mode): the kernel sees the write, then the read. */
+Test(stdio_more, fread_after_buffered_writes_is_modify_then_access)
+{
+	char buf[16];
+	make_file("f", 300);
+	FILE *f = fopen("f", "r+");
+	uint32_t want[] = { IN_OPEN, IN_MODIFY, IN_ACCESS };
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite("ab", 1, 2, f), 2);
+	cr_assert_eq(fread(buf, 1, sizeof buf, f), sizeof buf);
+	expect(want, 3);
+	fclose(f);
+}
+
+Test(stdio_more, fgetc_at_the_end_after_buffered_writes_is_modify_only)
+{
+	FILE *f = fopen("f", "w+");
+	uint32_t want[] = { IN_CREATE, IN_OPEN, IN_MODIFY };
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fputc('a', f), 'a');
+	cr_assert_eq(fgetc(f), EOF);
+	expect(want, 3);
+	fclose(f);
+}

@@ -138,6 +138,8 @@ static int stream_pre(struct hook_ctx *c, FILE *stream)
 	if (c->fd < 0 || !(o = hook_fd_record(c->fd)))
 		return HOOK_SKIP;
 	c->word = (uint64_t)real_lseek64(c->fd, 0, SEEK_CUR);
+	c->ptr = stream;
+	c->pending_bytes = (long)__fpending(stream);
 	return (off64_t)c->word < 0 ? HOOK_SKIP : HOOK_RUN;
 }
 
@@ -165,10 +167,22 @@ int hook_pre_stream_read(struct hook_ctx *c, FILE *stream)
 	return stream_pre(c, stream);
 }
 
+/* A read on a stream with output pending flushes it first (glibc's switch
+ * to get mode): IN_MODIFY, then IN_ACCESS if the offset moved past what
+ * was flushed. */
 void hook_post_stream_read(struct hook_ctx *c, intptr_t ret)
 {
+	off64_t now = real_lseek64(c->fd, 0, SEEK_CUR);
+	long flushed = 0;
+
 	(void)ret;
-	if (stream_moved(c))
+	if (now < 0)
+		return;
+	if (c->pending_bytes > 0 && (long)__fpending(c->ptr) < c->pending_bytes) {
+		flushed = c->pending_bytes;
+		hook_fd_event(c->fd, IN_MODIFY);
+	}
+	if (now != (off64_t)c->word && (flushed == 0 || now > (off64_t)c->word + flushed))
 		hook_fd_event(c->fd, IN_ACCESS);
 }
 
