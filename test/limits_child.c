@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,11 @@ static void drain(int fd)
 static void touch(const char *name)
 {
 	close(open(name, O_CREAT | O_WRONLY, 0644));
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
 }
 
 int main(int argc, char **argv)
@@ -118,6 +124,29 @@ int main(int argc, char **argv)
 		syscall(SYS_getppid);
 		if (in >= 0)
 			close(in);
+	} else if (!strcmp(argv[1], "watched") || !strcmp(argv[1], "watched-handler")) {
+		/* writes to a watched file, every event read at the end; with
+		 * a signal handler installed first, or none */
+		char buf[65536];
+		int in = inotify_init1(IN_NONBLOCK), got = 0;
+		ssize_t r;
+
+		if (!strcmp(argv[1], "watched-handler"))
+			signal(SIGUSR1, on_usr1);
+		fd = open("watched", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+		if (in < 0 || fd < 0 || inotify_add_watch(in, "watched", IN_MODIFY) < 0)
+			return 3;
+		syscall(SYS_getppid);
+		for (int i = 0; i < n; i++)
+			if (pwrite(fd, "x", 1, i) != 1)
+				return 4;
+		syscall(SYS_getppid);
+		while ((r = read(in, buf, sizeof buf)) > 0)
+			got += (int)(r / (ssize_t)sizeof(struct inotify_event));
+		close(fd);
+		close(in);
+		if (got < 1)
+			return 5;	/* merged: at least one IN_MODIFY */
 	} else if (!strcmp(argv[1], "idleread")) {
 		char buf[4096];
 		int in = inotify_init1(IN_NONBLOCK);

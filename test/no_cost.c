@@ -36,6 +36,8 @@ TestSuite(no_cost, .init = setup, .fini = teardown, .timeout = 60);
 
 /* The system calls between the two getppid() markers of the traced
  * "limits_child MODE": how many, and how many were write(). */
+static int sigmasks;	/* rt_sigprocmask calls in the last loop traced */
+
 static void mode_syscalls(const char *mode, const char *preload, int *total,
 			  int *writes, int *statx)
 {
@@ -51,7 +53,7 @@ static void mode_syscalls(const char *mode, const char *preload, int *total,
 	cr_assert_eq(run_shell(cmd), 0, "%s", cmd);
 	f = fopen("trace.txt", "r");
 	cr_assert_not_null(f);
-	*total = *writes = *statx = 0;
+	*total = *writes = *statx = sigmasks = 0;
 	while (fgets(line, sizeof line, f)) {
 		const char *call = line + strspn(line, "0123456789");
 		call += strspn(call, " ");	/* "PID  call(...)" */
@@ -64,6 +66,7 @@ static void mode_syscalls(const char *mode, const char *preload, int *total,
 		(*total)++;
 		*writes += !strncmp(call, "write(", 6) || !strncmp(call, "pwrite64(", 9);
 		*statx += !strncmp(call, "statx(", 6);
+		sigmasks += !strncmp(call, "rt_sigprocmask(", 15);
 	}
 	fclose(f);
 	unlink("trace.txt");
@@ -133,4 +136,36 @@ Test(no_cost, a_read_of_an_empty_instance_makes_one_system_call)
 	cr_assert_eq(reads, 0, "counted %d writes", reads);
 	cr_assert_eq(total, WRITES, "%d system calls for %d reads of an empty instance",
 		     total, WRITES);
+}
+
+/* Signals are blocked around the shim's locked sections only where a
+ * handler could re-enter a hook (util/sigdefer.h). */
+Test(no_cost, events_of_a_process_without_signal_handlers_block_no_signals)
+{
+	const char *preload = getenv("INOTIFY_SHIM_TEST_PRELOAD");
+	int total, writes, statx;
+
+	if (run_shell("strace -V >/dev/null 2>&1") != 0)
+		cr_skip_test("strace is not installed");
+	cr_assert_not_null(preload);
+	child_domain(dir);
+	mode_syscalls("watched", preload, &total, &writes, &statx);
+	cr_assert_geq(writes, WRITES, "%d writes", writes);	/* and the wake's */
+	cr_assert_eq(sigmasks, 0, "%d rt_sigprocmask calls for %d watched pwrites",
+		     sigmasks, WRITES);
+}
+
+Test(no_cost, events_of_a_process_with_a_signal_handler_block_signals)
+{
+	const char *preload = getenv("INOTIFY_SHIM_TEST_PRELOAD");
+	int total, writes, statx;
+
+	if (run_shell("strace -V >/dev/null 2>&1") != 0)
+		cr_skip_test("strace is not installed");
+	cr_assert_not_null(preload);
+	child_domain(dir);
+	mode_syscalls("watched-handler", preload, &total, &writes, &statx);
+	cr_assert_geq(writes, WRITES, "%d writes", writes);	/* and the wake's */
+	cr_assert_geq(sigmasks, 2 * WRITES, "%d rt_sigprocmask calls for %d watched pwrites",
+		      sigmasks, WRITES);
 }

@@ -8,21 +8,69 @@
  */
 #include "sigdefer.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct defer_state {
 	unsigned depth;
+	bool blocked;		/* the outermost section blocked signals */
 	sigset_t saved;
 };
 
 static __thread struct defer_state state __attribute__((tls_model("initial-exec")));
+
+enum { HANDLERS_UNKNOWN, HANDLERS_NONE, HANDLERS_SOME };
+static int handlers = HANDLERS_UNKNOWN;
+
+static bool synchronous(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+	       sig == SIGTRAP || sig == SIGSYS;
+}
+
+void sigdefer_handler_set(int sig)
+{
+	if (!synchronous(sig))
+		__atomic_store_n(&handlers, HANDLERS_SOME, __ATOMIC_RELAXED);
+}
+
+/* Whether the process has a handler for an asynchronous signal.  The
+ * first call asks the kernel for every signal (glibc's reserved ones
+ * answer EINVAL: errno is kept); a handler installed meanwhile by another
+ * thread has set HANDLERS_SOME, which the compare-and-swap keeps. */
+static bool any_handler(void)
+{
+	int h = __atomic_load_n(&handlers, __ATOMIC_RELAXED);
+	int expected = HANDLERS_UNKNOWN, saved;
+
+	if (h != HANDLERS_UNKNOWN)
+		return h == HANDLERS_SOME;
+	saved = errno;
+	h = HANDLERS_NONE;
+	for (int sig = 1; sig < NSIG && h == HANDLERS_NONE; sig++) {
+		struct sigaction sa;
+
+		if (synchronous(sig) || sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
+		    sa.sa_handler != SIG_IGN)
+			h = HANDLERS_SOME;
+	}
+	errno = saved;
+	__atomic_compare_exchange_n(&handlers, &expected, h, false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
+	return __atomic_load_n(&handlers, __ATOMIC_RELAXED) == HANDLERS_SOME;
+}
 
 void sigdefer_begin(void)
 {
 	sigset_t async;
 
 	if (state.depth++ != 0)
+		return;
+	if (!any_handler())
 		return;
 	sigfillset(&async);
 	sigdelset(&async, SIGSEGV);
@@ -32,11 +80,15 @@ void sigdefer_begin(void)
 	sigdelset(&async, SIGTRAP);
 	sigdelset(&async, SIGSYS);
 	pthread_sigmask(SIG_BLOCK, &async, &state.saved);
+	state.blocked = true;
 }
 
 void sigdefer_end(void)
 {
 	if (state.depth == 0 || --state.depth != 0)
 		return;
-	pthread_sigmask(SIG_SETMASK, &state.saved, NULL);
+	if (state.blocked) {
+		state.blocked = false;
+		pthread_sigmask(SIG_SETMASK, &state.saved, NULL);
+	}
 }

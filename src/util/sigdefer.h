@@ -16,6 +16,18 @@
  * makes the two system calls.  The depth and the saved mask are per thread
  * (initial-exec TLS: no allocation, usable from a signal handler).
  *
+ * Only a process with a handler for an asynchronous signal blocks: without
+ * one, a signal in a locked section does nothing, stops the process or
+ * ends it, and an ended holder is repaired by the robust locks as after
+ * SIGKILL; nothing can re-enter a hook.  Whether there is one is read once
+ * from the kernel (sigaction with no new action, for every signal) at the
+ * first section, and kept up to date by the interposed sigaction, signal,
+ * sigset, bsd_signal, sysv_signal and ssignal (hooks/signals.c), which call
+ * sigdefer_handler_set().  A handler installed by a raw rt_sigaction system
+ * call is not seen; one installed by another thread while this thread is
+ * in an unblocked section may find the lock held (EDEADLK: that one event
+ * is dropped).
+ *
  * Synchronous signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS)
  * are left open: blocked, a fault would kill the process instead of
  * reaching the program's handler.  SIGKILL and SIGSTOP cannot be blocked,
@@ -26,5 +38,8 @@
 
 void sigdefer_begin(void);
 void sigdefer_end(void);
+
+/* A handler (not SIG_DFL, SIG_IGN or SIG_HOLD) was installed for sig. */
+void sigdefer_handler_set(int sig);
 
 #endif
