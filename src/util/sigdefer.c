@@ -24,12 +24,15 @@ static __thread struct defer_state state __attribute__((tls_model("initial-exec"
 enum { HANDLERS_UNKNOWN, HANDLERS_NONE, HANDLERS_SOME };
 static int handlers = HANDLERS_UNKNOWN;
 
+__attribute__((no_sanitize("thread", "address", "undefined")))
 static bool synchronous(int sig)
 {
 	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
 	       sig == SIGTRAP || sig == SIGSYS;
 }
 
+/* called by hooks/signals.c, also while a sanitizer runtime initialises */
+__attribute__((no_sanitize("thread", "address", "undefined")))
 void sigdefer_handler_set(int sig)
 {
 	if (!synchronous(sig))
