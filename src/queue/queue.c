@@ -33,6 +33,14 @@ struct wire {
 	uint32_t len;
 };
 
+/* count and tokens are read without the lock by queue_idle(); every write,
+ * made under the lock, is an atomic store so that those reads see whole
+ * values. */
+static void store_u32(uint32_t *p, uint32_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
 static uint64_t ring_capacity(uint32_t max_events)
 {
 	uint64_t c = ((uint64_t)max_events + 2) * MAX_EVENT_BYTES;
@@ -125,7 +133,7 @@ static struct wire *at(struct queue *q, uint64_t off)
 
 static void reset(struct queue_header *h)
 {
-	h->count = 0;
+	store_u32(&h->count, 0);
 	h->overflow_queued = 0;
 	h->head = h->tail = h->used = h->bytes = h->last = 0;
 }
@@ -136,7 +144,7 @@ static void wreck(struct queue *q)
 	struct queue_header *h = q->h;
 
 	reset(h);
-	h->count = 1;
+	store_u32(&h->count, 1);
 	h->overflow_queued = 1;
 	*at(q, 0) = (struct wire){ .wd = -1, .mask = IN_Q_OVERFLOW };
 	h->tail = h->used = h->bytes = 16;
@@ -171,7 +179,7 @@ static void repair(struct queue *q)
 		off = off + size == cap ? 0 : off + size;
 	}
 	if (ok && used == h->used && off == h->tail && count <= q->max_events + 1) {
-		h->count = count;
+		store_u32(&h->count, count);
 		h->bytes = bytes;
 		h->last = last;
 		return;
@@ -235,16 +243,16 @@ static int settle_token(struct queue *q, const struct queue_waker *waker, bool q
 	if (h->count && (!h->tokens || (queued && edge))) {
 		ret = waker->wake(waker->arg, h->tokens);
 		if (ret == 0) {
-			h->tokens++;
+			store_u32(&h->tokens, h->tokens + 1);
 		} else if (ret == -EAGAIN) {
 			/* full: the FIFO is readable, which is what counts */
 			if (!h->tokens)
-				h->tokens = 1;
+				store_u32(&h->tokens, 1);
 			ret = 0;
 		}
 	} else if (!h->count && h->tokens) {
 		waker->unwake(waker->arg);
-		h->tokens = 0;
+		store_u32(&h->tokens, 0);
 	}
 	return ret;
 }
@@ -297,7 +305,7 @@ static bool append(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
 	h->tail = h->tail + size == q->cap ? 0 : h->tail + size;
 	h->used += size;
 	h->bytes += size;
-	h->count++;
+	store_u32(&h->count, h->count + 1);
 	h->total_events++;
 	return true;
 }
@@ -371,7 +379,7 @@ ssize_t queue_read(struct queue *q, void *buf, size_t count,
 		h->head = h->head + size == q->cap ? 0 : h->head + size;
 		h->used -= size;
 		h->bytes -= size;
-		h->count--;
+		store_u32(&h->count, h->count - 1);
 	}
 	if (!h->count)
 		h->head = h->tail = h->used = h->bytes = 0;
@@ -391,7 +399,7 @@ void queue_token_taken(struct queue *q, const struct queue_waker *waker)
 	if (lock(q) < 0)
 		return;
 	if (q->h->tokens)
-		q->h->tokens--;
+		store_u32(&q->h->tokens, q->h->tokens - 1);
 	settle_token(q, waker, false);
 	unlock(q);
 }
