@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -212,4 +213,139 @@ Test(cross_process, a_writer_that_closes_every_fd_loses_no_event)
 	cr_assert_eq(wait_events(ifd, ev, 4, 2, 5000), 2);
 	cr_assert_str_eq(ev[0].name, "first");
 	cr_assert_str_eq(ev[1].name, "second");
+}
+
+/* ---- two readers of one instance: the tokens the FIFO holds must follow
+ * the queue while one reader empties it (and takes the tokens out after
+ * unlocking, queue.h "Draining") and the other is blocked on the FIFO. */
+
+#define TWO_READERS_N 30000
+
+struct two_readers {
+	int fd;
+	int modified;		/* atomic: IN_MODIFY events read */
+	int ends;		/* atomic: "end" events read */
+	int finished;		/* atomic: readers that returned */
+};
+
+/* Count the events; true once an "end" event was read. */
+static bool tally(struct two_readers *t, const char *buf, ssize_t n)
+{
+	bool end = false;
+
+	for (const char *p = buf; p < buf + n;) {
+		const struct inotify_event *e = (const void *)p;
+		if (e->len && !strncmp(e->name, "end", 3)) {
+			__atomic_add_fetch(&t->ends, 1, __ATOMIC_SEQ_CST);
+			end = true;
+		} else if (e->mask == IN_MODIFY) {
+			__atomic_add_fetch(&t->modified, 1, __ATOMIC_SEQ_CST);
+		}
+		p += sizeof *e + e->len;
+	}
+	return end;
+}
+
+/* A blocking read, over and over. */
+static void *blocked_reader(void *arg)
+{
+	struct two_readers *t = arg;
+	char buf[4096] __attribute__((aligned(8)));
+	ssize_t n;
+
+	while ((n = read(t->fd, buf, sizeof buf)) > 0 && !tally(t, buf, n))
+		;
+	__atomic_add_fetch(&t->finished, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* poll, then read what FIONREAD says is there (possibly nothing: the
+ * other reader may have taken it). */
+static void *polling_reader(void *arg)
+{
+	struct two_readers *t = arg;
+	char buf[4096] __attribute__((aligned(8)));
+	struct pollfd p = { .fd = t->fd, .events = POLLIN };
+	bool end = false;
+
+	while (!end && poll(&p, 1, -1) == 1) {
+		int queued = 0;
+		if (ioctl(t->fd, FIONREAD, &queued) < 0)
+			break;
+		if (queued > 0) {
+			ssize_t n = read(t->fd, buf, sizeof buf);
+			if (n <= 0)
+				break;
+			end = tally(t, buf, n);
+		}
+	}
+	__atomic_add_fetch(&t->finished, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static bool all_read(void *arg)
+{
+	struct two_readers *t = arg;
+
+	return __atomic_load_n(&t->modified, __ATOMIC_SEQ_CST) >= TWO_READERS_N;
+}
+
+static bool both_finished(void *arg)
+{
+	struct two_readers *t = arg;
+
+	return __atomic_load_n(&t->finished, __ATOMIC_SEQ_CST) == 2;
+}
+
+/* A writer in another process modifies two files in turn, so that no
+ * event merges into the one before it: exactly N events. */
+Test(cross_process, two_readers_of_one_instance_get_every_event_once_and_leave_no_readiness)
+{
+	static struct two_readers t;
+	pthread_t a, b;
+	pid_t pid;
+	int st, queued = -1;
+
+	memset(&t, 0, sizeof t);
+	close(creat("a", 0600));
+	close(creat("b", 0600));
+	t.fd = inotify_init1(0);
+	cr_assert_geq(t.fd, 0);
+	cr_assert_eq(inotify_add_watch(t.fd, ".", IN_CREATE | IN_MODIFY), 1);
+	cr_assert_eq(pthread_create(&a, NULL, blocked_reader, &t), 0);
+	cr_assert_eq(pthread_create(&b, NULL, polling_reader, &t), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int fa = open("a", O_WRONLY), fb = open("b", O_WRONLY);
+		for (int i = 0; i < TWO_READERS_N; i++)
+			if (pwrite(i & 1 ? fb : fa, "x", 1, 0) != 1)
+				_exit(1);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	cr_assert(wait_until(all_read, &t, 20000), "%d of %d events read: a lost wakeup",
+		  t.modified, TWO_READERS_N);
+	/* one "end" for each reader; a reader that takes both leaves the
+	 * other waiting, so make more until both have returned */
+	for (int i = 0; i < 1000 && !both_finished(&t); i++) {
+		char name[32];
+		snprintf(name, sizeof name, "end%d", i);
+		close(creat(name, 0600));
+		wait_until(both_finished, &t, 20);
+	}
+	cr_assert(both_finished(&t), "a reader never woke for the end events");
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	cr_assert_eq(t.modified, TWO_READERS_N);
+	/* what is left is "end" events; once they are read, nothing may say
+	 * readable */
+	char buf[65536] __attribute__((aligned(8)));
+	while (ioctl(t.fd, FIONREAD, &queued) == 0 && queued > 0)
+		cr_assert_gt(read(t.fd, buf, sizeof buf), 0);
+	cr_assert_eq(queued, 0);
+	struct pollfd p = { .fd = t.fd, .events = POLLIN };
+	cr_assert_eq(poll(&p, 1, 0), 0, "readable with nothing queued");
+	close(t.fd);
 }

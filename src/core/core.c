@@ -328,69 +328,75 @@ static int reader_wake(void *arg, uint32_t tokens)
 	return real_write(t->fd, "", 1) == 1 ? 0 : -errno;
 }
 
-/* Take every token out of the FIFO (one per queued event when the
- * instance is edge-triggered) without ever blocking: a blocked reader
- * elsewhere may have taken one already.  A non-blocking fd is read
- * directly; a blocking one through a non-blocking open of our own (a FIFO
- * opened by name refuses preadv2's RWF_NOWAIT, so that is no way out). */
-static void drain_fifo(int fd)
-{
-	char buf[256];
-
-	while (real_read(fd, buf, sizeof buf) == (ssize_t)sizeof buf)
-		;
-}
-
 #ifndef RWF_NOWAIT
 #define RWF_NOWAIT 0x00000008
 #endif
 
-static int no_rwf_nowait;	/* the kernel's pipes refused RWF_NOWAIT */
+static int no_rwf_nowait;	/* the kernel's FIFOs refused RWF_NOWAIT */
 
-/* Take every token out of the reader's own fd, blocking or not, in one
- * system call when the FIFO holds fewer than 256: preadv2(RWF_NOWAIT)
- * answers EAGAIN on an empty pipe whatever the fd's O_NONBLOCK.  False
- * where the kernel does not have it for pipes (then the caller asks the
- * fd's flags), or when the fd failed otherwise. */
-static bool drain_nowait(int fd)
+/* Read at most max bytes from fd, one system call per 256, never blocking
+ * when nowait (preadv2's RWF_NOWAIT answers EAGAIN on an empty pipe
+ * whatever the fd's O_NONBLOCK) or when the fd is non-blocking.  Returns
+ * the bytes taken; *refused when the kernel refused RWF_NOWAIT, or the fd
+ * failed otherwise (EBADF: not our fd any more). */
+static uint32_t read_upto(int fd, uint32_t max, bool nowait, bool *refused)
 {
 	char buf[256];
-	struct iovec iov = { buf, sizeof buf };
-	ssize_t n;
+	uint32_t took = 0;
 
-	if (__atomic_load_n(&no_rwf_nowait, __ATOMIC_RELAXED))
-		return false;
-	while ((n = real_preadv2(fd, &iov, 1, -1, RWF_NOWAIT)) == (ssize_t)sizeof buf)
-		;
-	if (n >= 0 || errno == EAGAIN)
-		return true;
-	if (errno == EOPNOTSUPP || errno == EINVAL)
-		__atomic_store_n(&no_rwf_nowait, 1, __ATOMIC_RELAXED);
-	return false;	/* and EBADF: not our fd any more, go by name */
+	while (took < max) {
+		size_t want = max - took < sizeof buf ? max - took : sizeof buf;
+		struct iovec iov = { buf, want };
+		ssize_t n = nowait ? real_preadv2(fd, &iov, 1, -1, RWF_NOWAIT)
+				   : real_read(fd, buf, want);
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				*refused = took == 0;
+			break;
+		}
+		took += (uint32_t)n;
+		if ((size_t)n < want)
+			break;
+	}
+	return took;
 }
 
-static void reader_unwake(void *arg)
+/* Take at most max tokens out of the FIFO without ever blocking (a
+ * blocked reader elsewhere may have taken some already).  Called after
+ * the queue's lock is released.  The reader's own fd, in one system call
+ * where the kernel's FIFOs take RWF_NOWAIT; else by its flags: a
+ * non-blocking fd is read directly, a blocking one through a non-blocking
+ * open of our own. */
+static uint32_t reader_unwake(void *arg, uint32_t max)
 {
 	struct reader_token *t = arg;
 	char name[SLOT_NAME_MAX];
 	int saved = errno, fd, flags;
+	bool refused = false;
+	uint32_t took = 0;
 
-	if (drain_nowait(t->fd)) {
-		errno = saved;
-		return;
+	if (!__atomic_load_n(&no_rwf_nowait, __ATOMIC_RELAXED)) {
+		took = read_upto(t->fd, max, true, &refused);
+		if (!refused)
+			goto out;
+		if (errno == EOPNOTSUPP || errno == EINVAL)
+			__atomic_store_n(&no_rwf_nowait, 1, __ATOMIC_RELAXED);
 	}
 	flags = real_fcntl(t->fd, F_GETFL, 0L);
 	if (flags >= 0 && (flags & O_NONBLOCK)) {
-		drain_fifo(t->fd);
+		took = read_upto(t->fd, max, false, &refused);
 	} else {
 		slot_fifo_name(t->ref, name);
 		fd = domain_openat(shim_domain, name, O_RDONLY | O_NONBLOCK, 0);
 		if (fd >= 0) {
-			drain_fifo(fd);
+			took = read_upto(fd, max, false, &refused);
 			real_close(fd);
 		}
 	}
+out:
 	errno = saved;
+	return took;
 }
 
 ssize_t core_read(struct slot_ref ref, int fd, void *buf, size_t count)

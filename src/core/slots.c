@@ -323,10 +323,12 @@ static int producer_wake(void *arg, uint32_t tokens)
 	return ret == -EPIPE ? -ENXIO : ret;
 }
 
-static void producer_unwake(void *arg)
+static uint32_t producer_unwake(void *arg, uint32_t max)
 {
-	/* Producers never take the token out; only readers do. */
+	/* Producers never take tokens out; only readers do. */
 	(void)arg;
+	(void)max;
+	return 0;
 }
 
 void slot_producer_waker(struct slot_ref *ref, struct queue_waker *out)

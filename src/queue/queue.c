@@ -231,10 +231,26 @@ static void unlock(struct queue *q)
 	sigdefer_end();
 }
 
+/* Take up to n bytes off draining, atomically: drainers report without
+ * the lock.  Returns how many were taken. */
+static uint32_t claim_draining(struct queue_header *h, uint32_t n)
+{
+	uint32_t d = __atomic_load_n(&h->draining, __ATOMIC_ACQUIRE), take;
+
+	do {
+		take = d < n ? d : n;
+	} while (take && !__atomic_compare_exchange_n(&h->draining, &d, d - take, false,
+						      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	return take;
+}
+
 /* Make "tokens in the FIFO" equal "events queued": one token for a
  * non-empty queue, and one more for each event queued (queued) when the
- * instance is edge-triggered.  Returns the waker's error, if any. */
-static int settle_token(struct queue *q, const struct queue_waker *waker, bool queued)
+ * instance is edge-triggered.  An empty queue's tokens become draining,
+ * and *drain tells the caller how many to take out once it has unlocked.
+ * Returns the waker's error, if any. */
+static int settle_token(struct queue *q, const struct queue_waker *waker, bool queued,
+			uint32_t *drain)
 {
 	struct queue_header *h = q->h;
 	bool edge = __atomic_load_n(&h->edge, __ATOMIC_RELAXED);
@@ -251,10 +267,46 @@ static int settle_token(struct queue *q, const struct queue_waker *waker, bool q
 			ret = 0;
 		}
 	} else if (!h->count && h->tokens) {
-		waker->unwake(waker->arg);
+		__atomic_add_fetch(&h->draining, h->tokens, __ATOMIC_ACQ_REL);
+		*drain += h->tokens;
 		store_u32(&h->tokens, 0);
 	}
 	return ret;
+}
+
+/* n bytes were taken out of the FIFO: they were being drained, or, for
+ * what draining does not cover, they were tokens.  Lock held. */
+static void report_taken_locked(struct queue_header *h, uint32_t n)
+{
+	n -= claim_draining(h, n);
+	store_u32(&h->tokens, h->tokens > n ? h->tokens - n : 0);
+}
+
+/* Take out the want bytes that settle_token() moved to draining, after
+ * the unlock.  Bytes that another reader took meanwhile were reported by
+ * it; a byte taken here beyond what is still draining was a producer's
+ * token, and is reported under the lock, which writes it again. */
+static void finish_drain(struct queue *q, const struct queue_waker *waker, uint32_t want)
+{
+	struct queue_header *h = q->h;
+
+	for (int round = 0; want && round < 4; round++) {
+		uint32_t claim = __atomic_load_n(&h->draining, __ATOMIC_ACQUIRE);
+		uint32_t took = waker->unwake(waker->arg, want < claim ? want : claim);
+		uint32_t rest;
+
+		if (!took)
+			return;
+		rest = took - claim_draining(h, took);
+		if (!rest)
+			return;
+		if (lock(q) < 0)
+			return;
+		want = 0;
+		report_taken_locked(h, rest);
+		settle_token(q, waker, false, &want);
+		unlock(q);
+	}
 }
 
 static bool same_as_last(struct queue *q, int32_t wd, uint32_t mask,
@@ -316,6 +368,7 @@ int queue_add(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
 	struct queue_header *h = q->h;
 	size_t namelen = name ? strnlen(name, 255) : 0;
 	bool queued = false;
+	uint32_t drain = 0;
 	int ret;
 
 	ret = lock(q);
@@ -335,11 +388,12 @@ int queue_add(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
 		ret = queued ? 1 : 0;
 	}
 	{
-		int w = settle_token(q, waker, queued);
+		int w = settle_token(q, waker, queued, &drain);
 		if (w < 0)
 			ret = w;
 	}
 	unlock(q);
+	finish_drain(q, waker, drain);	/* only after a repair emptied it */
 	return ret;
 }
 
@@ -349,6 +403,7 @@ ssize_t queue_read(struct queue *q, void *buf, size_t count,
 	struct queue_header *h = q->h;
 	unsigned char *out = buf;
 	size_t done = 0;
+	uint32_t drain = 0;
 	ssize_t ret;
 
 	ret = lock(q);
@@ -383,8 +438,9 @@ ssize_t queue_read(struct queue *q, void *buf, size_t count,
 	}
 	if (!h->count)
 		h->head = h->tail = h->used = h->bytes = 0;
-	settle_token(q, waker, false);
+	settle_token(q, waker, false, &drain);
 	unlock(q);
+	finish_drain(q, waker, drain);
 	return ret < 0 ? ret : (ssize_t)done;
 }
 
@@ -396,12 +452,14 @@ bool queue_idle(struct queue *q)
 
 void queue_token_taken(struct queue *q, const struct queue_waker *waker)
 {
+	uint32_t drain = 0;
+
 	if (lock(q) < 0)
 		return;
-	if (q->h->tokens)
-		store_u32(&q->h->tokens, q->h->tokens - 1);
-	settle_token(q, waker, false);
+	report_taken_locked(q->h, 1);
+	settle_token(q, waker, false, &drain);
 	unlock(q);
+	finish_drain(q, waker, drain);
 }
 
 void queue_set_edge(struct queue *q)

@@ -15,12 +15,26 @@
  *   - read copies whole events only: EINVAL when the first one does not fit.
  *
  * Readiness: the instance's FIFO holds bytes (tokens) exactly while the
- * queue is non-empty.  Tokens are written and drained under the queue's
- * lock through the waker the caller passes, so poll, select and epoll on
- * the FIFO see the queue's state.  A blocked reader takes one token out of
- * the FIFO itself (that is how it waits); it then reports that with
- * queue_token_taken() before reading, and the invariant is restored under
- * the lock.
+ * queue is non-empty.  Tokens are written under the queue's lock through
+ * the waker the caller passes, so poll, select and epoll on the FIFO see
+ * the queue's state as soon as the producer's call returns.  A blocked
+ * reader takes one token out of the FIFO itself (that is how it waits); it
+ * then reports that with queue_token_taken() before reading, and the
+ * invariant is restored under the lock.
+ *
+ * Draining: the reader that empties the queue takes the tokens out after
+ * it has released the lock, so that no producer waits on the lock while
+ * the reader makes its system calls.  Under the lock it moves them from
+ * tokens to draining (the bytes that some reader is about to take out);
+ * after the unlock it takes at most that many, never blocking, and then
+ * subtracts what it took from draining.  Every byte any reader takes is
+ * so accounted: bytes in the FIFO + taken and not yet reported == tokens
+ * + draining.  A reader that finds draining smaller than what it took (a
+ * blocked reader took some of the same bytes and reported first) took a
+ * producer's token: it reports the rest against tokens under the lock,
+ * which writes the token again.  In the window between the unlock and the
+ * drain, a poll may see the FIFO readable with the queue empty, as it
+ * could before between the last event's copy and the drain.
  *
  * Edges: the kernel wakes the instance's waiters (and sends SIGIO) for
  * every event it queues, the IN_Q_OVERFLOW event included, and not for an
@@ -48,7 +62,7 @@
 #include <sys/types.h>
 
 #define QUEUE_MAGIC 0x4555455551534e49ULL /* "INSQUEUE" */
-#define QUEUE_VERSION 1
+#define QUEUE_VERSION 2
 
 struct queue_header {
 	uint64_t magic;
@@ -68,6 +82,8 @@ struct queue_header {
 	uint64_t last;		/* offset of the newest event, if count > 0 */
 	uint32_t tokens;	/* bytes written to the FIFO and not taken out */
 	uint32_t edge;		/* a token per queued event (set once, atomic) */
+	uint32_t draining;	/* bytes a reader is taking out (atomic) */
+	uint32_t reserved2;
 	uint64_t total_events;	/* statistics, for inotify-shim ps */
 	uint64_t overflows;
 };
@@ -87,13 +103,16 @@ struct queue {
  * through a blocking fd.  Above it, it must use a non-blocking one. */
 #define QUEUE_TOKENS_SAFE 3000
 
-/* How the queue puts a token into the FIFO and takes them all out again.
- * Both are called with queue.lock held.  wake is told how many tokens the
- * FIFO holds already; it returns 0 when it wrote one byte, -EAGAIN when the FIFO is full, or -ENXIO when nobody holds the
- * instance any more. */
+/* How the queue puts a token into the FIFO and takes tokens out again.
+ * wake is called with queue.lock held and told how many tokens the FIFO
+ * holds already; it returns 0 when it wrote one byte, -EAGAIN when the
+ * FIFO is full, or -ENXIO when nobody holds the instance any more.
+ * unwake is called without the lock: it takes at most max bytes out of
+ * the FIFO without blocking and returns how many it took.  Producers
+ * never drain: only queue_read() and queue_token_taken() call it. */
 struct queue_waker {
 	int (*wake)(void *arg, uint32_t tokens);
-	void (*unwake)(void *arg);
+	uint32_t (*unwake)(void *arg, uint32_t max);
 	void *arg;
 };
 
