@@ -26,6 +26,7 @@
 #include <sys/time.h>
 #include <sys/types.h>
 
+#include "domain/domain.h"
 #include "hooks/files.h"
 #include "hooks/objects.h"
 
@@ -53,6 +54,86 @@ struct hook_ctx {
 /* masks that depend on the arguments, as the kernel's fsnotify_change() */
 uint32_t hook_chown_mask(uid_t owner, gid_t group);
 uint32_t hook_utimens_mask(const struct timespec times[2]);
+
+/* The quiet checks: hook_quiet_F(...) is true when hook_pre_F() would
+ * return HOOK_SKIP having done nothing, and it is cheap enough to inline:
+ * a few loads, no call.  The generated wrapper asks it before anything
+ * else (gen-hooks.awk lists the families that have one), so that a
+ * program under the shim with nothing watched anywhere pays a few
+ * instructions per call, not a function call and an errno round trip. */
+static inline bool hook_quiet_open(int dirfd, const char *path, int flags, mode_t mode)
+{
+	(void)dirfd, (void)path, (void)flags, (void)mode;
+	return !domain_watching();
+}
+
+/* An fd the table knows must be forgotten, whatever is watched. */
+static inline bool hook_quiet_close(int fd)
+{
+	return fd < 0 || (!domain_watching() && !fdtable_peek(fd));
+}
+
+/* write and the stream writes check for an instance fd first (EBADF). */
+static inline bool hook_quiet_modify(int fd, int stream)
+{
+	(void)fd;
+	return !stream && !domain_watching();
+}
+
+static inline bool hook_quiet_access(int fd)
+{
+	(void)fd;
+	return !domain_watching();
+}
+
+static inline bool hook_quiet_transfer(int in_fd, int out_fd)
+{
+	(void)in_fd, (void)out_fd;
+	return !domain_watching();
+}
+
+static inline bool hook_quiet_attr_fd(int fd, uint32_t mask)
+{
+	(void)fd;
+	return !mask || !domain_watching();
+}
+
+static inline bool hook_quiet_create(int dirfd, const char *path, uint32_t isdir)
+{
+	(void)dirfd, (void)path, (void)isdir;
+	return !domain_watching();
+}
+
+static inline bool hook_quiet_link(int olddirfd, const char *old, int newdirfd,
+				   const char *new, int flags)
+{
+	(void)olddirfd, (void)old, (void)newdirfd, (void)new, (void)flags;
+	return !domain_watching();
+}
+
+static inline bool hook_quiet_unlink(int dirfd, const char *path, int flags)
+{
+	(void)dirfd, (void)path, (void)flags;
+	return !domain_watching();
+}
+
+static inline bool hook_quiet_rename(int olddirfd, const char *old, int newdirfd,
+				     const char *new, unsigned flags)
+{
+	(void)olddirfd, (void)old, (void)newdirfd, (void)new, (void)flags;
+	return !domain_watching();
+}
+
+static inline bool hook_quiet_opendir(const char *path)
+{
+	(void)path;
+	return !domain_watching();
+}
+
+static inline bool hook_quiet_readdir(DIR *dir)
+{
+	return !dir || !domain_watching();
+}
 
 #define FAMILY(name, ...)                                                      \
 	int hook_pre_##name(struct hook_ctx *c, __VA_ARGS__);                  \

@@ -42,7 +42,8 @@ struct ofd *hook_record_new(int fd, const struct hook_obj *obj, int open_flags)
 	o->inode = obj->inode;
 	if (obj->has_dir) {
 		o->dir = obj->dir;
-		snprintf(o->name, sizeof o->name, "%s", obj->name);
+		_Static_assert(sizeof o->name == sizeof obj->name, "name sizes");
+		memcpy(o->name, obj->name, sizeof o->name);
 		o->flags |= OFD_DIR_KNOWN;
 	}
 	if ((open_flags & O_ACCMODE) != O_RDONLY)

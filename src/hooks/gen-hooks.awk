@@ -49,6 +49,11 @@ BEGIN {
 	variadic["openat"] = 3; variadic["openat64"] = 3
 	variadic["fcntl"] = 2; variadic["fcntl64"] = 2
 	variadic["ioctl"] = 2
+	# families with a hook_quiet_F() in families.h: the wrapper asks it
+	# first, inline, and calls the real function straight away when true
+	split("open close modify access transfer attr_fd create link unlink rename opendir readdir", q, " ")
+	for (i in q)
+		quiet[q[i]] = 1
 	rh = out "/hooks-real.h"
 	rc = out "/hooks-real.c"
 	gc = out "/hooks-gen.c"
@@ -78,26 +83,43 @@ BEGIN {
 	if (params ~ /\.\.\.$/ && family == "manual")
 		next
 
-	# the real function
-	printf "%s real_%s(%s);\n", ret, name, params > rh
-	printf "static %s (*p_%s)(%s);\n", ret, name, real_params(name, params) > rc
-	printf "%s real_%s(%s)\n{\n", ret, name, params > rc
-	printf "\t%s (*f)(%s) = __atomic_load_n(&p_%s, __ATOMIC_RELAXED);\n", ret, real_params(name, params), name > rc
-	printf "\tif (!f) {\n\t\tf = (%s (*)(%s))hooks_resolve(\"%s\");\n", ret, real_params(name, params), name > rc
-	printf "\t\tif (!f) {\n\t\t\terrno = ENOSYS;\n\t\t\treturn%s;\n\t\t}\n", isvoid ? "" : " " failure(ret) > rc
-	printf "\t\t__atomic_store_n(&p_%s, f, __ATOMIC_RELAXED);\n\t}\n", name > rc
+	# the real function: inline once resolved, real_NAME_first() before
+	ftype = ret " (*)(" real_params(name, params) ")"
+	printf "extern %s (*p_%s)(%s);\n", ret, name, real_params(name, params) > rh
+	printf "%s real_%s_first(%s);\n", ret, name, params > rh
+	printf "static inline %s real_%s(%s)\n{\n", ret, name, params > rh
+	printf "\t%s (*f)(%s) = __atomic_load_n(&p_%s, __ATOMIC_RELAXED);\n\n", ret, real_params(name, params), name > rh
+	if (isvoid)
+		printf "\tif (__builtin_expect(f != NULL, 1))\n\t\tf(%s);\n\telse\n\t\treal_%s_first(%s);\n}\n\n", args, name, args > rh
+	else
+		printf "\tif (__builtin_expect(f != NULL, 1))\n\t\treturn f(%s);\n\treturn real_%s_first(%s);\n}\n\n", args, name, args > rh
+	printf "%s (*p_%s)(%s);\n", ret, name, real_params(name, params) > rc
+	printf "%s real_%s_first(%s)\n{\n", ret, name, params > rc
+	printf "\t%s (*f)(%s) = (%s)hooks_resolve(\"%s\");\n\n", ret, real_params(name, params), ftype, name > rc
+	printf "\tif (!f) {\n\t\terrno = ENOSYS;\n\t\treturn%s;\n\t}\n", isvoid ? "" : " " failure(ret) > rc
+	printf "\t__atomic_store_n(&p_%s, f, __ATOMIC_RELAXED);\n", name > rc
 	printf "\t%sf(%s);\n}\n\n", isvoid ? "" : "return ", args > rc
 
 	if (family == "manual")
 		next
 
-	# the exported wrapper
-	printf "SHIM_EXPORT %s %s(%s)\n{\n", ret, name, params > gc
-	print "\tstruct hook_ctx ctx;\n\tint saved = errno;" > gc
-	printf "\tint state = hook_pre_%s(&ctx, %s);\n", family, fargs > gc
+	# the exported wrapper; with a quiet check, it is only that and a tail
+	# call, and the rest is hooked_NAME(), out of line, so that the quiet
+	# path sets up no frame for the context
+	if (family in quiet) {
+		printf "static __attribute__((noinline)) %s hooked_%s(%s);\n\n", ret, name, params > gc
+		printf "SHIM_EXPORT %s %s(%s)\n{\n", ret, name, params > gc
+		printf "\tif (__builtin_expect(hook_quiet_%s(%s), 1))\n\t\treturn real_%s(%s);\n", family, fargs, name, args > gc
+		printf "\treturn hooked_%s(%s);\n}\n\n", name, args > gc
+		printf "static %s hooked_%s(%s)\n{\n", ret, name, params > gc
+	} else {
+		printf "SHIM_EXPORT %s %s(%s)\n{\n", ret, name, params > gc
+	}
+	print "\tstruct hook_ctx ctx;\n\tint saved, state;" > gc
 	if (!isvoid)
 		printf "\t%s ret;\n", ret > gc
-	printf "\n\tif (__builtin_expect(state == HOOK_SKIP, 1))\n\t\treturn real_%s(%s);\n", name, args > gc
+	printf "\n\tsaved = errno;\n\tstate = hook_pre_%s(&ctx, %s);\n", family, fargs > gc
+	printf "\tif (__builtin_expect(state == HOOK_SKIP, 1)) {\n\t\terrno = saved;\n\t\treturn real_%s(%s);\n\t}\n", name, args > gc
 	if (!isvoid) {
 		printf "\tif (state == HOOK_FAIL) {\n\t\terrno = ctx.err;\n\t\treturn %s;\n\t}\n", failure(ret) > gc
 		printf "\tif (state == HOOK_RETURN)\n\t\treturn (%s)ctx.ret;\n", ret > gc

@@ -24,17 +24,20 @@ extern void __chk_fail(void) __attribute__((noreturn));
 #define OPEN_MODE(flags, ap) \
 	(((flags) & O_CREAT) || ((flags) & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0)
 
-static int open_wrapper(int (*real)(int, const char *, int, mode_t), int dirfd,
-			const char *path, int flags, mode_t mode)
+/* Out of line, so that the quiet path of the callers sets up no frame for
+ * the context (gen-hooks.awk does the same for the generated wrappers). */
+static __attribute__((noinline)) int open_wrapper(int (*real)(int, const char *, int, mode_t),
+						  int dirfd, const char *path, int flags,
+						  mode_t mode)
 {
 	struct hook_ctx ctx;
-	int saved = errno;
-	int state = hook_pre_open(&ctx, dirfd, path, flags, mode);
-	int ret;
+	int saved, state, ret;
 
+	saved = errno;
+	state = hook_pre_open(&ctx, dirfd, path, flags, mode);
+	errno = saved;
 	if (__builtin_expect(state == HOOK_SKIP, 1))
 		return real(dirfd, path, flags, mode);
-	errno = saved;
 	ret = real(dirfd, path, flags, mode);
 	ctx.err = errno;
 	hook_post_open(&ctx, ret);
@@ -60,6 +63,8 @@ SHIM_EXPORT int open(const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode_t mode = OPEN_MODE(flags, ap);
 	va_end(ap);
+	if (__builtin_expect(hook_quiet_open(AT_FDCWD, path, flags, mode), 1))
+		return real_open(path, flags, mode);
 	return open_wrapper(call_open, AT_FDCWD, path, flags, mode);
 }
 
@@ -69,6 +74,8 @@ SHIM_EXPORT int open64(const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode_t mode = OPEN_MODE(flags, ap);
 	va_end(ap);
+	if (__builtin_expect(hook_quiet_open(AT_FDCWD, path, flags, mode), 1))
+		return real_open64(path, flags, mode);
 	return open_wrapper(call_open64, AT_FDCWD, path, flags, mode);
 }
 
@@ -78,6 +85,8 @@ SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode_t mode = OPEN_MODE(flags, ap);
 	va_end(ap);
+	if (__builtin_expect(hook_quiet_open(dirfd, path, flags, mode), 1))
+		return real_openat(dirfd, path, flags, mode);
 	return open_wrapper(real_openat, dirfd, path, flags, mode);
 }
 
@@ -87,6 +96,8 @@ SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode_t mode = OPEN_MODE(flags, ap);
 	va_end(ap);
+	if (__builtin_expect(hook_quiet_open(dirfd, path, flags, mode), 1))
+		return real_openat64(dirfd, path, flags, mode);
 	return open_wrapper(real_openat64, dirfd, path, flags, mode);
 }
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-static uint64_t *table;
+uint64_t *fdtable_words;	/* FDTABLE_SIZE words, or NULL before init */
 static struct ofd *pool;
 static uint32_t pool_hint;
 static int high_fd = -1;	/* the highest fd ever given a word */
@@ -20,7 +20,7 @@ int fdtable_init(void)
 {
 	void *t, *p;
 
-	if (table)
+	if (fdtable_words)
 		return 0;
 	t = mmap(NULL, FDTABLE_SIZE * sizeof(uint64_t), PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -33,13 +33,13 @@ int fdtable_init(void)
 		return -ENOMEM;
 	}
 	pool = p;
-	__atomic_store_n(&table, t, __ATOMIC_RELEASE);
+	__atomic_store_n(&fdtable_words, t, __ATOMIC_RELEASE);
 	return 0;
 }
 
 static uint64_t *slot_of(int fd)
 {
-	uint64_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+	uint64_t *t = __atomic_load_n(&fdtable_words, __ATOMIC_ACQUIRE);
 
 	if (!t || fd < 0 || (unsigned)fd >= FDTABLE_SIZE)
 		return NULL;
@@ -229,7 +229,7 @@ void ofd_free(struct ofd *o)
 void fdtable_for_each_instance(void (*fn)(int fd, struct slot_ref ref, void *arg),
 			       void *arg)
 {
-	uint64_t *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
+	uint64_t *t = __atomic_load_n(&fdtable_words, __ATOMIC_ACQUIRE);
 
 	if (!t)
 		return;

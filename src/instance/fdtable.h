@@ -66,6 +66,16 @@ int fdtable_init(void);
 
 /* The word of fd, its kind, and its instance or record. */
 uint64_t fdtable_word(int fd);
+/* fdtable_word(), inline, for the hooks' quiet checks (families.h). */
+extern uint64_t *fdtable_words;
+static inline uint64_t fdtable_peek(int fd)
+{
+	uint64_t *t = __atomic_load_n(&fdtable_words, __ATOMIC_ACQUIRE);
+
+	if (!t || fd < 0 || (unsigned)fd >= FDTABLE_SIZE)
+		return 0;
+	return __atomic_load_n(&t[fd], __ATOMIC_ACQUIRE);
+}
 enum fd_kind fdtable_kind(int fd);
 bool fdtable_instance(int fd, struct slot_ref *ref);
 struct ofd *fdtable_file(int fd);
