@@ -285,3 +285,39 @@ Test(hooks_more, syscall_inotify_calls_are_the_emulation)
 	cr_assert_eq(syscall(SYS_inotify_rm_watch, fd, 1), 0);
 	close(fd);
 }
+
+/* An fd opened while neither the file nor its directory was watched takes
+ * the hooks' quiet path (families.h hook_fd_quiet: the per-inode filter
+ * misses both) until a watch appears: then its writes and reads must be
+ * seen at once, on the directory and on the file. */
+Test(hooks_more, a_watch_added_while_a_file_is_open_sees_writes_and_reads_through_it)
+{
+	struct ev ev[8];
+	char buf[4];
+	int in = inotify_init1(IN_NONBLOCK), fd, wd_dir, wd_file;
+
+	cr_assert_geq(in, 0);
+	cr_assert_eq(mkdir("sub", 0755), 0);
+	fd = open("sub/f", O_RDWR | O_CREAT, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pwrite(fd, "a", 1, 0), 1);
+	cr_assert_eq(read_events(in, ev, 8), 0);
+	wd_dir = inotify_add_watch(in, "sub", IN_MODIFY | IN_ACCESS);
+	cr_assert_gt(wd_dir, 0);
+	cr_assert_eq(pwrite(fd, "b", 1, 0), 1);
+	cr_assert_eq(wait_events(in, ev, 8, 1, 5000), 1);
+	cr_expect_eq(ev[0].wd, wd_dir);
+	cr_expect_eq(ev[0].mask, IN_MODIFY, "%s", mask_name(ev[0].mask));
+	cr_expect_str_eq(ev[0].name, "f");
+	wd_file = inotify_add_watch(in, "sub/f", IN_ACCESS);
+	cr_assert_gt(wd_file, 0);
+	cr_assert_eq(inotify_rm_watch(in, wd_dir), 0);
+	cr_assert_eq(wait_events(in, ev, 8, 1, 5000), 1);	/* IN_IGNORED */
+	cr_assert_eq(lseek(fd, 0, SEEK_SET), 0);
+	cr_assert_eq(read(fd, buf, sizeof buf), 1);
+	cr_assert_eq(wait_events(in, ev, 8, 1, 5000), 1);
+	cr_expect_eq(ev[0].wd, wd_file);
+	cr_expect_eq(ev[0].mask, IN_ACCESS, "%s", mask_name(ev[0].mask));
+	close(fd);
+	close(in);
+}

@@ -73,29 +73,57 @@ static inline bool hook_quiet_close(int fd)
 	return fd < 0 || (!domain_watching() && !fdtable_peek(fd));
 }
 
+/* Can an event through fd (hook_fd_event()) reach no watch?  True for
+ * nothing watched anywhere; for a pipe, socket or the like; and for a file
+ * whose inode and directory both miss the per-inode filter
+ * (domain_maybe_watched(), read again after the call by notify.c on the
+ * full path).  An fd the table does not know yet is not quiet while
+ * something is watched: hook_fd_record() adopts it.  An instance fd is
+ * quiet only when the caller says so (instance_too): write and read must
+ * divert it. */
+static inline __attribute__((always_inline)) bool hook_fd_quiet(int fd, bool instance_too)
+{
+	uint64_t word;
+	const struct ofd *o;
+
+	if (instance_too && !domain_watching())
+		return true;
+	word = fdtable_peek(fd);
+	switch (fdword_kind(word)) {
+	case FD_INSTANCE:
+		return instance_too;
+	case FD_OTHER:
+		return true;
+	case FD_FILE:
+		o = fdword_file(word);
+		return !domain_watching() ||
+		       (o && !domain_maybe_watched(&o->inode.id) &&
+			(!(o->flags & OFD_DIR_KNOWN) || !domain_maybe_watched(&o->dir.id)));
+	case FD_NONE:
+	default:
+		return !domain_watching();
+	}
+}
+
 /* write and the stream writes check for an instance fd first (EBADF). */
 static inline bool hook_quiet_modify(int fd, int stream)
 {
-	(void)fd;
-	return !stream && !domain_watching();
+	return hook_fd_quiet(fd, !stream);
 }
 
 static inline bool hook_quiet_access(int fd)
 {
-	(void)fd;
-	return !domain_watching();
+	return hook_fd_quiet(fd, true);
 }
 
 static inline bool hook_quiet_transfer(int in_fd, int out_fd)
 {
-	(void)in_fd, (void)out_fd;
-	return !domain_watching();
+	return hook_fd_quiet(in_fd, true) && hook_fd_quiet(out_fd, true);
 }
 
 static inline bool hook_quiet_attr_fd(int fd, uint32_t mask)
 {
-	(void)fd;
-	return !mask || !domain_watching();
+	return !mask || hook_fd_quiet(fd, true);
 }
 
 static inline bool hook_quiet_create(int dirfd, const char *path, uint32_t isdir)

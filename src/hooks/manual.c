@@ -243,7 +243,16 @@ static ssize_t after_read(struct hook_ctx *ctx, int state, ssize_t ret)
 	return ret;
 }
 
+static __attribute__((noinline)) ssize_t hooked_read(int fd, void *buf, size_t count);
+
 SHIM_EXPORT ssize_t read(int fd, void *buf, size_t count)
+{
+	if (__builtin_expect(hook_fd_quiet(fd, false), 1))
+		return real_read(fd, buf, count);
+	return hooked_read(fd, buf, count);
+}
+
+static ssize_t hooked_read(int fd, void *buf, size_t count)
 {
 	struct slot_ref ref;
 	struct hook_ctx ctx;
@@ -257,7 +266,16 @@ SHIM_EXPORT ssize_t read(int fd, void *buf, size_t count)
 	return after_read(&ctx, state, real_read(fd, buf, count));
 }
 
+static __attribute__((noinline)) ssize_t hooked___read_chk(int fd, void *buf, size_t count, size_t buflen);
+
 SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen)
+{
+	if (__builtin_expect(hook_fd_quiet(fd, false), 1))
+		return real___read_chk(fd, buf, count, buflen);
+	return hooked___read_chk(fd, buf, count, buflen);
+}
+
+static ssize_t hooked___read_chk(int fd, void *buf, size_t count, size_t buflen)
 {
 	struct slot_ref ref;
 	struct hook_ctx ctx;
@@ -274,7 +292,16 @@ SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen)
 	return after_read(&ctx, state, real___read_chk(fd, buf, count, buflen));
 }
 
+static __attribute__((noinline)) ssize_t hooked_readv(int fd, const struct iovec *iov, int iovcnt);
+
 SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
+{
+	if (__builtin_expect(hook_fd_quiet(fd, false), 1))
+		return real_readv(fd, iov, iovcnt);
+	return hooked_readv(fd, iov, iovcnt);
+}
+
+static ssize_t hooked_readv(int fd, const struct iovec *iov, int iovcnt)
 {
 	struct slot_ref ref;
 	struct hook_ctx ctx;

@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 
 uint64_t *fdtable_words;	/* FDTABLE_SIZE words, or NULL before init */
-static struct ofd *pool;
+struct ofd *fdtable_pool;	/* OFD_POOL_SIZE records, or NULL before init */
 static uint32_t pool_hint;
 static int high_fd = -1;	/* the highest fd ever given a word */
 uint32_t ofd_live, ofd_shared;
@@ -32,7 +32,7 @@ int fdtable_init(void)
 		munmap(t, FDTABLE_SIZE * sizeof(uint64_t));
 		return -ENOMEM;
 	}
-	pool = p;
+	fdtable_pool = p;
 	__atomic_store_n(&fdtable_words, t, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -46,23 +46,9 @@ static uint64_t *slot_of(int fd)
 	return &t[fd];
 }
 
-enum fd_kind fdword_kind(uint64_t word)
-{
-	return (enum fd_kind)(word >> 60);
-}
-
 struct slot_ref fdword_instance(uint64_t word)
 {
 	return (struct slot_ref){ (uint32_t)(word >> 32) & 0xfff, (uint32_t)word };
-}
-
-struct ofd *fdword_file(uint64_t word)
-{
-	uint32_t idx = (uint32_t)word;
-
-	if (fdword_kind(word) != FD_FILE || idx == 0 || idx > OFD_POOL_SIZE)
-		return NULL;
-	return &pool[idx - 1];
 }
 
 /* The slot of fd, about to be written: raise the high-water mark. */
@@ -129,7 +115,7 @@ void fdtable_set_file(int fd, struct ofd *o)
 	uint64_t *s = slot_for_write(fd);
 
 	if (s && o)
-		__atomic_store_n(s, (uint64_t)FD_FILE << 60 | (uint64_t)(o - pool + 1),
+		__atomic_store_n(s, (uint64_t)FD_FILE << 60 | (uint64_t)(o - fdtable_pool + 1),
 				 __ATOMIC_RELEASE);
 }
 
@@ -181,11 +167,11 @@ uint64_t fdtable_dup(int oldfd, int newfd)
 
 struct ofd *ofd_new(void)
 {
-	if (!pool)
+	if (!fdtable_pool)
 		return NULL;
 	uint32_t start = __atomic_fetch_add(&pool_hint, 1, __ATOMIC_RELAXED);
 	for (uint32_t i = 0; i < OFD_POOL_SIZE; i++) {
-		struct ofd *o = &pool[(start + i) % OFD_POOL_SIZE];
+		struct ofd *o = &fdtable_pool[(start + i) % OFD_POOL_SIZE];
 		uint32_t zero = 0;
 		if (__atomic_load_n(&o->refs, __ATOMIC_RELAXED) == 0 &&
 		    __atomic_compare_exchange_n(&o->refs, &zero, UINT32_MAX, false,

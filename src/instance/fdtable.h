@@ -96,9 +96,23 @@ uint64_t fdtable_dup(int oldfd, int newfd);
 int fdtable_high(void);
 
 /* Decode a word returned above. */
-enum fd_kind fdword_kind(uint64_t word);
+static inline enum fd_kind fdword_kind(uint64_t word)
+{
+	return (enum fd_kind)(word >> 60);
+}
+
 struct slot_ref fdword_instance(uint64_t word);
-struct ofd *fdword_file(uint64_t word);
+
+extern struct ofd *fdtable_pool;
+static inline struct ofd *fdword_file(uint64_t word)
+{
+	uint32_t idx = (uint32_t)word;
+	struct ofd *pool = __atomic_load_n(&fdtable_pool, __ATOMIC_ACQUIRE);
+
+	if (fdword_kind(word) != FD_FILE || idx == 0 || idx > OFD_POOL_SIZE || !pool)
+		return NULL;
+	return &pool[idx - 1];
+}
 
 /* A fresh record with refs 1, or NULL when the pool is full. */
 struct ofd *ofd_new(void);
