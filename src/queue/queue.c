@@ -292,9 +292,11 @@ static void finish_drain(struct queue *q, const struct queue_waker *waker, uint3
 
 	for (int round = 0; want && round < 4; round++) {
 		uint32_t claim = __atomic_load_n(&h->draining, __ATOMIC_ACQUIRE);
-		uint32_t took = waker->unwake(waker->arg, want < claim ? want : claim);
-		uint32_t rest;
+		uint32_t took, rest;
 
+		if (!claim)
+			return;	/* other readers took them all, and said so */
+		took = waker->unwake(waker->arg, want < claim ? want : claim);
 		if (!took)
 			return;
 		rest = took - claim_draining(h, took);
