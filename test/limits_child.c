@@ -13,6 +13,9 @@
  *   limits_child elsewhere N    a watch on one file, then N times open,
  *                               pwrite and close of another file, between
  *                               two getppid() as above
+ *   limits_child indir N        a watch on the directory (IN_CLOSE_WRITE),
+ *                               then N times open, pwrite and close of a
+ *                               file in it, between two getppid() as above
  *   limits_child idleread N     one instance (non-blocking) with a watch and
  *                               an empty queue, then N reads of it (each
  *                               EAGAIN), between two getppid() as above
@@ -124,6 +127,23 @@ int main(int argc, char **argv)
 		syscall(SYS_getppid);
 		if (in >= 0)
 			close(in);
+	} else if (!strcmp(argv[1], "indir")) {
+		int in = inotify_init1(IN_NONBLOCK);
+		close(open("plain", O_CREAT | O_WRONLY, 0644));
+		if (in >= 0 && inotify_add_watch(in, ".", IN_CLOSE_WRITE) < 0)
+			return 3;
+		syscall(SYS_getppid);
+		for (int i = 0; i < n; i++) {
+			fd = open("plain", O_WRONLY);
+			if (fd < 0 || pwrite(fd, "x", 1, 0) != 1)
+				return 4;
+			close(fd);
+		}
+		syscall(SYS_getppid);
+		if (in >= 0) {
+			drain(in);
+			close(in);
+		}
 	} else if (!strcmp(argv[1], "watched") || !strcmp(argv[1], "watched-handler")) {
 		/* writes to a watched file, every event read at the end; with
 		 * a signal handler installed first, or none */

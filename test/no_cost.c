@@ -37,6 +37,7 @@ TestSuite(no_cost, .init = setup, .fini = teardown, .timeout = 60);
 /* The system calls between the two getppid() markers of the traced
  * "limits_child MODE": how many, and how many were write(). */
 static int sigmasks;	/* rt_sigprocmask calls in the last loop traced */
+static int readlinks;	/* readlink calls in the last loop traced */
 
 static void mode_syscalls(const char *mode, const char *preload, int *total,
 			  int *writes, int *statx)
@@ -53,7 +54,7 @@ static void mode_syscalls(const char *mode, const char *preload, int *total,
 	cr_assert_eq(run_shell(cmd), 0, "%s", cmd);
 	f = fopen("trace.txt", "r");
 	cr_assert_not_null(f);
-	*total = *writes = *statx = sigmasks = 0;
+	*total = *writes = *statx = sigmasks = readlinks = 0;
 	while (fgets(line, sizeof line, f)) {
 		const char *call = line + strspn(line, "0123456789");
 		call += strspn(call, " ");	/* "PID  call(...)" */
@@ -67,6 +68,7 @@ static void mode_syscalls(const char *mode, const char *preload, int *total,
 		*writes += !strncmp(call, "write(", 6) || !strncmp(call, "pwrite64(", 9);
 		*statx += !strncmp(call, "statx(", 6);
 		sigmasks += !strncmp(call, "rt_sigprocmask(", 15);
+		readlinks += !strncmp(call, "readlink(", 9);
 	}
 	fclose(f);
 	unlink("trace.txt");
@@ -118,6 +120,29 @@ Test(no_cost, a_watch_elsewhere_costs_close_and_pwrite_nothing_and_open_three_st
 	cr_assert_eq(total_shim - statx_shim, total - statx,
 		     "the shim added %d other system calls to %d open+pwrite+close",
 		     (total_shim - statx_shim) - (total - statx), WRITES);
+}
+
+/* A file written in a watched directory: open pays its three statx, the
+ * close event costs no system call of its own (hook_closing() asks for
+ * the file's link count and /proc only for a watch on the file itself or
+ * one with IN_EXCL_UNLINK); the events' wake tokens are writes. */
+Test(no_cost, closing_a_file_in_a_watched_directory_makes_no_system_call_of_its_own)
+{
+	const char *preload = getenv("INOTIFY_SHIM_TEST_PRELOAD");
+	int total, writes, statx, total_shim, writes_shim, statx_shim;
+
+	if (run_shell("strace -V >/dev/null 2>&1") != 0)
+		cr_skip_test("strace is not installed");
+	cr_assert_not_null(preload);
+	child_domain(dir);
+	mode_syscalls("indir", NULL, &total, &writes, &statx);
+	mode_syscalls("indir", preload, &total_shim, &writes_shim, &statx_shim);
+	cr_assert_eq(readlinks, 0, "%d readlink for %d closes", readlinks, WRITES);
+	cr_assert_eq(statx_shim - statx, 3 * WRITES, "the shim made %d statx for %d open+close",
+		     statx_shim - statx, WRITES);
+	cr_assert_eq((total_shim - statx_shim - writes_shim) - (total - statx - writes), 0,
+		     "the shim added %d system calls other than statx and writes",
+		     (total_shim - statx_shim - writes_shim) - (total - statx - writes));
 }
 
 /* A read of an instance whose queue is empty (and has no token to take

@@ -215,6 +215,7 @@ static int update_locked(struct domain *d, struct slot_ref ref,
 	if (mask & IN_MASK_CREATE)
 		return -EEXIST;
 	apply_mask(w, mask);
+	registry_note_flags(d, w->flags);
 	return w->wd;
 }
 

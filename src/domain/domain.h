@@ -82,6 +82,15 @@ static inline bool domain_watching(void)
 	return d && __atomic_load_n(&d->reg->watch_count, __ATOMIC_RELAXED) != 0;
 }
 
+/* Has any watch of the domain ever had IN_EXCL_UNLINK?  Until one has,
+ * whether a closing fd's name was unlinked matters to no watch, and the
+ * close hook does not ask /proc.  Set once, never cleared. */
+static inline bool domain_excl_unlink_seen(void)
+{
+	struct domain *d = shim_domain;
+	return d && __atomic_load_n(&d->reg->excl_unlink_seen, __ATOMIC_RELAXED) != 0;
+}
+
 /* The hash bucket of an inode identity (registry.h). */
 static inline uint32_t domain_inode_bucket(const struct ident *id)
 {

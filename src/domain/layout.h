@@ -35,7 +35,7 @@
 #include "../util/ident.h"
 
 #define REGISTRY_MAGIC 0x5254534745524e49ULL /* "INREGSTR" */
-#define REGISTRY_VERSION 2	/* 2: hash buckets placed by locality */
+#define REGISTRY_VERSION 3	/* 2: hash buckets placed by locality; 3: excl_unlink_seen */
 
 #define REGISTRY_INSTANCES 1024	/* slots; slot 0 is never used */
 #define REGISTRY_WATCHES (1u << 20)	/* watch records, and inode records */
@@ -107,6 +107,8 @@ struct registry {
 	/* read without the lock */
 	uint32_t watch_count;	/* atomic: live watches, the hooks' fast test */
 	uint32_t cookie;	/* atomic: the last move cookie handed out */
+	uint32_t excl_unlink_seen;	/* atomic, set once: some watch had
+					 * IN_EXCL_UNLINK (the close hook asks) */
 
 	pthread_mutex_t lock;
 	/* protected by lock */

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/inotify.h>
 
 struct reg_instance *reg_instance(struct domain *d, uint32_t slot)
 {
@@ -202,6 +203,7 @@ int registry_add_watch(struct domain *d, uint32_t slot, const struct ident *id,
 	w->wd = wd;
 	w->mask = mask;
 	w->flags = flags;
+	registry_note_flags(d, flags);
 	w->inode_next = in->marks;
 	w->inst_next = inst->watches;
 	b = registry_wd_bucket(d, slot, wd);
@@ -230,6 +232,12 @@ static void unlink_watch(struct domain *d, uint32_t *link, uint32_t idx,
 		}
 		link = (uint32_t *)((char *)p + next_offset);
 	}
+}
+
+void registry_note_flags(struct domain *d, uint32_t flags)
+{
+	if (flags & IN_EXCL_UNLINK)
+		__atomic_store_n(&d->reg->excl_unlink_seen, 1, __ATOMIC_RELAXED);
 }
 
 void registry_remove_watch(struct domain *d, uint32_t widx)

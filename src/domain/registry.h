@@ -47,6 +47,9 @@ int registry_add_watch(struct domain *d, uint32_t slot, const struct ident *id,
 
 /* Unlink and free a watch, and its inode record if it was the last mark. */
 void registry_remove_watch(struct domain *d, uint32_t widx);
+/* A watch now has these flags (IN_EXCL_UNLINK, IN_ONESHOT ...): keeps
+ * the domain's set-once hints (domain_excl_unlink_seen()). */
+void registry_note_flags(struct domain *d, uint32_t flags);
 
 /* A free instance slot, made LIVE.  Returns the slot or -EMFILE. */
 int registry_alloc_instance(struct domain *d, uint32_t max_events, long limit);

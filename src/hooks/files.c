@@ -144,16 +144,22 @@ void hook_closing(int fd, uint64_t word, struct close_facts *facts)
 	struct ofd *o = fdword_file(word);
 	struct inode_info now;
 
+	bool self, excl;
+
 	facts->last_opener = facts->unlinked = false;
 	if (!o || __atomic_load_n(&o->refs, __ATOMIC_RELAXED) != 1 || !domain_watching())
 		return;
-	/* the facts matter only to a watch on the file or its directory */
-	if (!domain_maybe_watched(&o->inode.id) &&
-	    !((o->flags & OFD_DIR_KNOWN) && domain_maybe_watched(&o->dir.id)))
+	/* The facts matter only to a watch on the file (last_opener:
+	 * IN_DELETE_SELF) or, when one has IN_EXCL_UNLINK, on its directory
+	 * (unlinked).  A file closed in a watched directory, the common case,
+	 * costs no system call here. */
+	self = domain_maybe_watched(&o->inode.id);
+	excl = domain_excl_unlink_seen();
+	if (!self && !(excl && (o->flags & OFD_DIR_KNOWN) && domain_maybe_watched(&o->dir.id)))
 		return;
 	if (ident_fstat(fd, &now) < 0)
 		return;
-	facts->unlinked = ident_fd_unlinked(fd, &now);
+	facts->unlinked = excl ? ident_fd_unlinked(fd, &now) : now.nlink == 0;
 	/* another process holding this open file keeps the inode alive */
 	if (now.nlink == 0 && !(o->share.idx && share_others_hold(o)))
 		facts->last_opener = probe_last_opener(fd, o);
