@@ -16,6 +16,9 @@
  *   limits_child indir N        a watch on the directory (IN_CLOSE_WRITE),
  *                               then N times open, pwrite and close of a
  *                               file in it, between two getppid() as above
+ *   limits_child createx N      a watch on the directory (IN_CREATE), then
+ *                               N files made with O_CREAT|O_EXCL and closed,
+ *                               between two getppid() as above
  *   limits_child idleread N     one instance (non-blocking) with a watch and
  *                               an empty queue, then N reads of it (each
  *                               EAGAIN), between two getppid() as above
@@ -136,6 +139,25 @@ int main(int argc, char **argv)
 		for (int i = 0; i < n; i++) {
 			fd = open("plain", O_WRONLY);
 			if (fd < 0 || pwrite(fd, "x", 1, 0) != 1)
+				return 4;
+			close(fd);
+		}
+		syscall(SYS_getppid);
+		if (in >= 0) {
+			drain(in);
+			close(in);
+		}
+	} else if (!strcmp(argv[1], "createx")) {
+		int in = inotify_init1(IN_NONBLOCK);
+		char name[32];
+
+		if (in >= 0 && inotify_add_watch(in, ".", IN_CREATE) < 0)
+			return 3;
+		syscall(SYS_getppid);
+		for (int i = 0; i < n; i++) {
+			snprintf(name, sizeof name, "c%d", i);
+			fd = open(name, O_CREAT | O_EXCL | O_WRONLY, 0644);
+			if (fd < 0)
 				return 4;
 			close(fd);
 		}

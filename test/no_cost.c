@@ -145,6 +145,25 @@ Test(no_cost, closing_a_file_in_a_watched_directory_makes_no_system_call_of_its_
 		     (total_shim - statx_shim - writes_shim) - (total - statx - writes));
 }
 
+/* O_CREAT|O_EXCL succeeds only by creating: the shim does not ask whether
+ * the file existed before.  The new fd and its directory: two statx. */
+Test(no_cost, a_file_created_with_o_excl_in_a_watched_directory_costs_two_statx)
+{
+	const char *preload = getenv("INOTIFY_SHIM_TEST_PRELOAD");
+	int total, writes, statx, total_shim, writes_shim, statx_shim;
+
+	if (run_shell("strace -V >/dev/null 2>&1") != 0)
+		cr_skip_test("strace is not installed");
+	cr_assert_not_null(preload);
+	child_domain(dir);
+	mode_syscalls("createx", NULL, &total, &writes, &statx);
+	run_shell("rm -f c*");
+	mode_syscalls("createx", preload, &total_shim, &writes_shim, &statx_shim);
+	cr_assert_eq(readlinks, 0, "%d readlink for %d creates", readlinks, WRITES);
+	cr_assert_eq(statx_shim - statx, 2 * WRITES, "the shim made %d statx for %d creates",
+		     statx_shim - statx, WRITES);
+}
+
 /* A read of an instance whose queue is empty (and has no token to take
  * back) goes straight to the FIFO: one read() system call, the EAGAIN,
  * and neither the queue lock nor the signal mask around it. */

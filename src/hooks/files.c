@@ -213,9 +213,11 @@ int hook_pre_open(struct hook_ctx *c, int dirfd, const char *path, int flags, mo
 	c->path = path;
 	c->flags = flags;
 	c->existed = true;
-	if ((flags & O_CREAT) && path)
-		c->existed = ident_stat(dirfd, path,
-					(flags & (O_NOFOLLOW | O_EXCL)) ? AT_SYMLINK_NOFOLLOW : 0,
+	/* O_CREAT|O_EXCL succeeds only by creating the file: no need to ask */
+	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+		c->existed = false;
+	else if ((flags & O_CREAT) && path)
+		c->existed = ident_stat(dirfd, path, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0,
 					&before) == 0;
 	return HOOK_RUN;
 }
