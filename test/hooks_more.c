@@ -321,3 +321,33 @@ Test(hooks_more, a_watch_added_while_a_file_is_open_sees_writes_and_reads_throug
 	close(fd);
 	close(in);
 }
+
+/* openat(dirfd, name): the directory is dirfd's inode, known from the fd
+ * table without asking the kernel; the events name the file there, also
+ * when the directory has been renamed since dirfd was opened. */
+Test(hooks_more, openat_of_a_name_under_a_directory_fd_reports_on_that_directory)
+{
+	struct ev ev[8];
+	int in = inotify_init1(IN_NONBLOCK), dfd, fd, wd;
+
+	cr_assert_geq(in, 0);
+	cr_assert_eq(mkdir("d", 0755), 0);
+	dfd = open("d", O_RDONLY | O_DIRECTORY);
+	cr_assert_geq(dfd, 0);
+	cr_assert_eq(rename("d", "e"), 0);
+	wd = inotify_add_watch(in, "e", IN_CREATE | IN_OPEN | IN_CLOSE_WRITE);
+	cr_assert_gt(wd, 0);
+	fd = openat(dfd, "new", O_WRONLY | O_CREAT, 0644);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(wait_events(in, ev, 8, 3, 5000), 3);
+	cr_expect_eq(ev[0].mask, IN_CREATE, "%s", mask_name(ev[0].mask));
+	cr_expect_eq(ev[1].mask, IN_OPEN, "%s", mask_name(ev[1].mask));
+	cr_expect_eq(ev[2].mask, IN_CLOSE_WRITE, "%s", mask_name(ev[2].mask));
+	for (int i = 0; i < 3; i++) {
+		cr_expect_eq(ev[i].wd, wd);
+		cr_expect_str_eq(ev[i].name, "new");
+	}
+	close(dfd);
+	close(in);
+}

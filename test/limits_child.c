@@ -19,6 +19,8 @@
  *   limits_child createx N      a watch on the directory (IN_CREATE), then
  *                               N files made with O_CREAT|O_EXCL and closed,
  *                               between two getppid() as above
+ *   limits_child dirfd N        as indir, the file opened with openat()
+ *                               relative to an fd of the directory
  *   limits_child idleread N     one instance (non-blocking) with a watch and
  *                               an empty queue, then N reads of it (each
  *                               EAGAIN), between two getppid() as above
@@ -130,14 +132,16 @@ int main(int argc, char **argv)
 		syscall(SYS_getppid);
 		if (in >= 0)
 			close(in);
-	} else if (!strcmp(argv[1], "indir")) {
-		int in = inotify_init1(IN_NONBLOCK);
+	} else if (!strcmp(argv[1], "indir") || !strcmp(argv[1], "dirfd")) {
+		int in = inotify_init1(IN_NONBLOCK), dfd;
 		close(open("plain", O_CREAT | O_WRONLY, 0644));
 		if (in >= 0 && inotify_add_watch(in, ".", IN_CLOSE_WRITE) < 0)
 			return 3;
+		dfd = open(".", O_RDONLY | O_DIRECTORY);
 		syscall(SYS_getppid);
 		for (int i = 0; i < n; i++) {
-			fd = open("plain", O_WRONLY);
+			fd = strcmp(argv[1], "dirfd") ? open("plain", O_WRONLY)
+						      : openat(dfd, "plain", O_WRONLY);
 			if (fd < 0 || pwrite(fd, "x", 1, 0) != 1)
 				return 4;
 			close(fd);

@@ -145,6 +145,24 @@ Test(no_cost, closing_a_file_in_a_watched_directory_makes_no_system_call_of_its_
 		     (total_shim - statx_shim - writes_shim) - (total - statx - writes));
 }
 
+/* The same through openat() and a directory fd the shim has a record of:
+ * the directory is that fd's inode, and open pays two statx. */
+Test(no_cost, a_file_opened_relative_to_a_known_directory_fd_costs_two_statx)
+{
+	const char *preload = getenv("INOTIFY_SHIM_TEST_PRELOAD");
+	int total, writes, statx, total_shim, writes_shim, statx_shim;
+
+	if (run_shell("strace -V >/dev/null 2>&1") != 0)
+		cr_skip_test("strace is not installed");
+	cr_assert_not_null(preload);
+	child_domain(dir);
+	mode_syscalls("dirfd", NULL, &total, &writes, &statx);
+	mode_syscalls("dirfd", preload, &total_shim, &writes_shim, &statx_shim);
+	cr_assert_eq(readlinks, 0, "%d readlink for %d closes", readlinks, WRITES);
+	cr_assert_eq(statx_shim - statx, 2 * WRITES, "the shim made %d statx for %d open+close",
+		     statx_shim - statx, WRITES);
+}
+
 /* O_CREAT|O_EXCL succeeds only by creating: the shim does not ask whether
  * the file existed before.  The new fd and its directory: two statx. */
 Test(no_cost, a_file_created_with_o_excl_in_a_watched_directory_costs_two_statx)

@@ -226,12 +226,15 @@ void hook_post_open(struct hook_ctx *c, intptr_t ret)
 {
 	int fd = (int)ret;
 	struct hook_obj obj;
-	struct ofd *o;
+	struct ofd *o, *dir;
 
 	if (fd < 0)
 		return;
 	fdtable_clear(fd);
-	if (obj_from_open(c->dirfd, c->path, fd, c->flags, &obj) < 0)
+	/* a directory fd the table knows: its inode, without a statx */
+	dir = c->dirfd >= 0 ? fdtable_file(c->dirfd) : NULL;
+	if (obj_from_open(c->dirfd, c->path, fd, c->flags,
+			  dir && S_ISDIR(dir->inode.mode) ? &dir->inode : NULL, &obj) < 0)
 		return;
 	o = hook_record_new(fd, &obj, c->flags);
 	if (!o)

@@ -84,7 +84,8 @@ int obj_from_fd(int fd, struct hook_obj *o)
 	return names_from_fd(fd, o);
 }
 
-int obj_from_open(int dirfd, const char *path, int fd, int flags, struct hook_obj *o)
+int obj_from_open(int dirfd, const char *path, int fd, int flags,
+		  const struct inode_info *dirfd_inode, struct hook_obj *o)
 {
 	char dir[PATH_MAX];
 	struct inode_info entry;
@@ -109,10 +110,14 @@ int obj_from_open(int dirfd, const char *path, int fd, int flags, struct hook_ob
 	    (ident_stat(dirfd, path, AT_SYMLINK_NOFOLLOW, &entry) < 0 ||
 	     !ident_equal(&entry.id, &o->inode.id)))
 		return names_from_fd(fd, o);
-	if (ident_stat(dirfd, dir, 0, &o->dir) == 0)
+	if (dirfd_inode && !strchr(path, '/')) {
+		o->dir = *dirfd_inode;
 		o->has_dir = true;
-	else
+	} else if (ident_stat(dirfd, dir, 0, &o->dir) == 0) {
+		o->has_dir = true;
+	} else {
 		o->name[0] = 0;
+	}
 	return 0;
 }
 

@@ -38,8 +38,11 @@ int obj_from_fd(int fd, struct hook_obj *o);
 /* What fd, just opened as dirfd/path with flags, refers to: the same as
  * obj_from_fd, but the directory is found from the caller's own path
  * rather than through /proc/self/fd when its last component is a plain
- * name that was not a symbolic link. */
-int obj_from_open(int dirfd, const char *path, int fd, int flags, struct hook_obj *o);
+ * name that was not a symbolic link.  dirfd_inode, when not NULL, is what
+ * dirfd is known to be (an fd's inode never changes): a path that is a
+ * plain name then needs no statx of its directory. */
+int obj_from_open(int dirfd, const char *path, int fd, int flags,
+		  const struct inode_info *dirfd_inode, struct hook_obj *o);
 
 /* The notify layer's view of o. */
 struct notify_obj obj_notify(const struct hook_obj *o, int fd);
