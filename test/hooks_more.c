@@ -351,3 +351,39 @@ Test(hooks_more, openat_of_a_name_under_a_directory_fd_reports_on_that_directory
 	close(dfd);
 	close(in);
 }
+
+/* The open hook keeps the working directory's inode (objects.h obj_cwd());
+ * chdir, fchdir and syscall(SYS_chdir) must each make it ask again, or a
+ * plain name would be reported on the directory left behind. */
+Test(hooks_more, a_plain_name_opened_after_chdir_is_reported_on_the_new_directory)
+{
+	struct ev ev[8];
+	int in = inotify_init1(IN_NONBLOCK), wd_a, wd_b, dfd;
+
+	cr_assert_geq(in, 0);
+	cr_assert_eq(mkdir("a", 0755), 0);
+	cr_assert_eq(mkdir("b", 0755), 0);
+	wd_a = inotify_add_watch(in, "a", IN_CREATE);
+	wd_b = inotify_add_watch(in, "b", IN_CREATE);
+	cr_assert(wd_a > 0 && wd_b > 0);
+	dfd = open("b", O_RDONLY | O_DIRECTORY);
+	cr_assert_geq(dfd, 0);
+
+	cr_assert_eq(chdir("a"), 0);
+	close(creat("one", 0644));
+	cr_assert_eq(fchdir(dfd), 0);
+	close(creat("two", 0644));
+	cr_assert_eq(syscall(SYS_chdir, "../a"), 0);
+	close(creat("three", 0644));
+	cr_assert_eq(chdir(".."), 0);
+
+	cr_assert_eq(wait_events(in, ev, 8, 3, 5000), 3);
+	cr_expect_eq(ev[0].wd, wd_a);
+	cr_expect_str_eq(ev[0].name, "one");
+	cr_expect_eq(ev[1].wd, wd_b);
+	cr_expect_str_eq(ev[1].name, "two");
+	cr_expect_eq(ev[2].wd, wd_a);
+	cr_expect_str_eq(ev[2].name, "three");
+	close(dfd);
+	close(in);
+}

@@ -100,9 +100,10 @@ Test(no_cost, writes_with_nothing_watched_make_no_extra_system_call)
 
 /* With a watch on another file of the domain, the per-inode filter lets
  * pwrite and close of an unwatched file through without a system call;
- * open pays three statx (the file, its entry, its directory) and nothing
- * else, no readlink of /proc/self/fd. */
-Test(no_cost, a_watch_elsewhere_costs_close_and_pwrite_nothing_and_open_three_statx)
+ * open of a plain name pays two statx (the file, its entry; the working
+ * directory is known once asked) and nothing else, no readlink of
+ * /proc/self/fd. */
+Test(no_cost, a_watch_elsewhere_costs_close_and_pwrite_nothing_and_open_two_statx)
 {
 	const char *preload = getenv("INOTIFY_SHIM_TEST_PRELOAD");
 	int total, writes, statx, total_shim, writes_shim, statx_shim;
@@ -115,14 +116,14 @@ Test(no_cost, a_watch_elsewhere_costs_close_and_pwrite_nothing_and_open_three_st
 	cr_assert_eq(writes, WRITES, "without the shim: %d pwrites of %d calls", writes, total);
 	mode_syscalls("elsewhere", preload, &total_shim, &writes_shim, &statx_shim);
 	cr_assert_eq(writes_shim, WRITES, "with the shim: %d pwrites", writes_shim);
-	cr_assert_eq(statx_shim - statx, 3 * WRITES, "the shim made %d statx for %d opens",
-		     statx_shim - statx, WRITES);
+	cr_assert(statx_shim - statx >= 2 * WRITES && statx_shim - statx <= 2 * WRITES + 1,
+		  "the shim made %d statx for %d opens", statx_shim - statx, WRITES);
 	cr_assert_eq(total_shim - statx_shim, total - statx,
 		     "the shim added %d other system calls to %d open+pwrite+close",
 		     (total_shim - statx_shim) - (total - statx), WRITES);
 }
 
-/* A file written in a watched directory: open pays its three statx, the
+/* A file written in a watched directory: open pays its two statx, the
  * close event costs no system call of its own (hook_closing() asks for
  * the file's link count and /proc only for a watch on the file itself or
  * one with IN_EXCL_UNLINK); the events' wake tokens are writes. */
@@ -138,8 +139,8 @@ Test(no_cost, closing_a_file_in_a_watched_directory_makes_no_system_call_of_its_
 	mode_syscalls("indir", NULL, &total, &writes, &statx);
 	mode_syscalls("indir", preload, &total_shim, &writes_shim, &statx_shim);
 	cr_assert_eq(readlinks, 0, "%d readlink for %d closes", readlinks, WRITES);
-	cr_assert_eq(statx_shim - statx, 3 * WRITES, "the shim made %d statx for %d open+close",
-		     statx_shim - statx, WRITES);
+	cr_assert(statx_shim - statx >= 2 * WRITES && statx_shim - statx <= 2 * WRITES + 1,
+		  "the shim made %d statx for %d open+close", statx_shim - statx, WRITES);
 	cr_assert_eq((total_shim - statx_shim - writes_shim) - (total - statx - writes), 0,
 		     "the shim added %d system calls other than statx and writes",
 		     (total_shim - statx_shim - writes_shim) - (total - statx - writes));
@@ -164,8 +165,9 @@ Test(no_cost, a_file_opened_relative_to_a_known_directory_fd_costs_two_statx)
 }
 
 /* O_CREAT|O_EXCL succeeds only by creating: the shim does not ask whether
- * the file existed before.  The new fd and its directory: two statx. */
-Test(no_cost, a_file_created_with_o_excl_in_a_watched_directory_costs_two_statx)
+ * the file existed before.  The new fd: one statx (the working directory
+ * once). */
+Test(no_cost, a_file_created_with_o_excl_in_a_watched_directory_costs_one_statx)
 {
 	const char *preload = getenv("INOTIFY_SHIM_TEST_PRELOAD");
 	int total, writes, statx, total_shim, writes_shim, statx_shim;
@@ -178,8 +180,8 @@ Test(no_cost, a_file_created_with_o_excl_in_a_watched_directory_costs_two_statx)
 	run_shell("rm -f c*");
 	mode_syscalls("createx", preload, &total_shim, &writes_shim, &statx_shim);
 	cr_assert_eq(readlinks, 0, "%d readlink for %d creates", readlinks, WRITES);
-	cr_assert_eq(statx_shim - statx, 2 * WRITES, "the shim made %d statx for %d creates",
-		     statx_shim - statx, WRITES);
+	cr_assert(statx_shim - statx >= WRITES && statx_shim - statx <= WRITES + 1,
+		  "the shim made %d statx for %d creates", statx_shim - statx, WRITES);
 }
 
 /* A read of an instance whose queue is empty (and has no token to take

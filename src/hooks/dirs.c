@@ -107,3 +107,21 @@ void hook_post_closedir(struct hook_ctx *c, intptr_t ret)
 	(void)ret;
 	hook_closed(c->fd, c->word, &c->facts);
 }
+
+/* ---- chdir, fchdir: the working directory the open hook keeps
+ * (objects.h obj_cwd()) is asked again after them */
+
+int hook_pre_chdir(struct hook_ctx *c, int unused)
+{
+	(void)c;
+	(void)unused;
+	obj_cwd_changed();
+	return HOOK_RUN;
+}
+
+void hook_post_chdir(struct hook_ctx *c, intptr_t ret)
+{
+	(void)c;
+	(void)ret;
+	obj_cwd_changed();
+}

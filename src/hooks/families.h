@@ -177,6 +177,7 @@ FAMILY(modify, int fd, int stream);
 FAMILY(attr_fd, int fd, uint32_t mask);
 FAMILY(attr_path, int dirfd, const char *path, int flags, uint32_t mask);
 FAMILY(seek, int fd);
+FAMILY(chdir, int unused);
 FAMILY(create, int dirfd, const char *path, uint32_t isdir);
 FAMILY(mkdtemp, char *template);
 FAMILY(link, int olddirfd, const char *old, int newdirfd, const char *new, int flags);

@@ -227,14 +227,22 @@ void hook_post_open(struct hook_ctx *c, intptr_t ret)
 	int fd = (int)ret;
 	struct hook_obj obj;
 	struct ofd *o, *dir;
+	const struct inode_info *dir_inode;
 
 	if (fd < 0)
 		return;
 	fdtable_clear(fd);
-	/* a directory fd the table knows: its inode, without a statx */
-	dir = c->dirfd >= 0 ? fdtable_file(c->dirfd) : NULL;
-	if (obj_from_open(c->dirfd, c->path, fd, c->flags,
-			  dir && S_ISDIR(dir->inode.mode) ? &dir->inode : NULL, &obj) < 0)
+	/* the directory of a plain name, without a statx: a directory fd
+	 * the table knows, or the working directory */
+	if (!c->path || strchr(c->path, '/')) {
+		dir_inode = NULL;
+	} else if (c->dirfd == AT_FDCWD) {
+		dir_inode = obj_cwd();
+	} else {
+		dir = c->dirfd >= 0 ? fdtable_file(c->dirfd) : NULL;
+		dir_inode = dir && S_ISDIR(dir->inode.mode) ? &dir->inode : NULL;
+	}
+	if (obj_from_open(c->dirfd, c->path, fd, c->flags, dir_inode, &obj) < 0)
 		return;
 	o = hook_record_new(fd, &obj, c->flags);
 	if (!o)

@@ -121,6 +121,32 @@ int obj_from_open(int dirfd, const char *path, int fd, int flags,
 	return 0;
 }
 
+/* Bumped before and after every chdir and fchdir, so that a thread's
+ * copy taken while one runs is dropped after it.  A vfork child shares the
+ * parent's memory: one that changed directory and then opened a plain name
+ * before exec (undefined behaviour for a vfork child, by POSIX) would leave
+ * its directory here for the parent. */
+static uint64_t cwd_gen = 1;
+static __thread uint64_t cwd_cached_gen __attribute__((tls_model("initial-exec")));
+static __thread struct inode_info cwd_cached __attribute__((tls_model("initial-exec")));
+
+const struct inode_info *obj_cwd(void)
+{
+	uint64_t gen = __atomic_load_n(&cwd_gen, __ATOMIC_ACQUIRE);
+
+	if (cwd_cached_gen != gen) {
+		if (ident_stat(AT_FDCWD, ".", 0, &cwd_cached) < 0)
+			return NULL;
+		cwd_cached_gen = gen;
+	}
+	return &cwd_cached;
+}
+
+void obj_cwd_changed(void)
+{
+	__atomic_add_fetch(&cwd_gen, 1, __ATOMIC_ACQ_REL);
+}
+
 /* Resolve through an O_PATH fd: exact for ".", ".." and symbolic links. */
 static int lookup_via_fd(int dirfd, const char *path, bool follow, struct hook_obj *o)
 {

@@ -44,6 +44,13 @@ int obj_from_fd(int fd, struct hook_obj *o);
 int obj_from_open(int dirfd, const char *path, int fd, int flags,
 		  const struct inode_info *dirfd_inode, struct hook_obj *o);
 
+/* The working directory's inode, asked once per thread after each chdir
+ * or fchdir the hooks saw (obj_cwd_changed(), before and after the call),
+ * or NULL when it cannot be asked.  A working directory is an inode, not a
+ * path: renaming it changes nothing here. */
+const struct inode_info *obj_cwd(void);
+void obj_cwd_changed(void);
+
 /* The notify layer's view of o. */
 struct notify_obj obj_notify(const struct hook_obj *o, int fd);
 

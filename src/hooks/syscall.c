@@ -63,6 +63,10 @@ SHIM_EXPORT long syscall(long number, ...)
 		return inotify_add_watch((int)a, (const char *)b, (uint32_t)c);
 	case SYS_inotify_rm_watch:
 		return inotify_rm_watch((int)a, (int)b);
+	case SYS_chdir:
+		return chdir((const char *)a);
+	case SYS_fchdir:
+		return fchdir((int)a);
 	case SYS_close:
 		return close((int)a);
 	case SYS_close_range:
