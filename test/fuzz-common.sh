@@ -6,7 +6,11 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/inotify-shim-fuzz.XXXXXX") || exit 99
 trap 'rm -rf "$work"' EXIT
 referee="$b/test/referee"
 if [ ! -x "$referee" ] || [ "$ref_src" -nt "$referee" ]; then
-	${CC:-cc} -O2 -o "$referee" "$ref_src" || { echo "skip: cannot build the referee"; exit 77; }
+	# built aside and renamed into place: make check runs fuzz.fuzz and
+	# scenarios.fuzz at once, and one may be running the referee while the
+	# other builds it (a half-written file is "Permission denied")
+	${CC:-cc} -O2 -o "$referee.$$" "$ref_src" && mv -f "$referee.$$" "$referee" ||
+		{ rm -f "$referee.$$"; echo "skip: cannot build the referee"; exit 77; }
 fi
 lib="$b/src/.libs/libinotify-shim.so"
 preload=$lib
