@@ -5,13 +5,17 @@ ref_src="$s/../shared/conformance/referee.c"
 work=$(mktemp -d "${TMPDIR:-/tmp}/inotify-shim-fuzz.XXXXXX") || exit 99
 trap 'rm -rf "$work"' EXIT
 referee="$b/test/referee"
-if [ ! -x "$referee" ] || [ "$ref_src" -nt "$referee" ]; then
-	# built aside and renamed into place: make check runs fuzz.fuzz and
-	# scenarios.fuzz at once, and one may be running the referee while the
-	# other builds it (a half-written file is "Permission denied")
-	${CC:-cc} -O2 -o "$referee.$$" "$ref_src" && mv -f "$referee.$$" "$referee" ||
-		{ rm -f "$referee.$$"; echo "skip: cannot build the referee"; exit 77; }
-fi
+# make check runs fuzz.fuzz and scenarios.fuzz at once: one builds the
+# referee under the lock while the other waits, then finds it up to date.
+# (Rebuilt while the other ran it, it was "Permission denied" half-written,
+# or, replaced by a rename, its own /proc/self/exe gone for its re-exec.)
+(
+	flock 9
+	if [ ! -x "$referee" ] || [ "$ref_src" -nt "$referee" ]; then
+		${CC:-cc} -O2 -o "$referee" "$ref_src" || rm -f "$referee"
+	fi
+) 9>"$referee.lock"
+[ -x "$referee" ] || { echo "skip: cannot build the referee"; exit 77; }
 lib="$b/src/.libs/libinotify-shim.so"
 preload=$lib
 if ldd "$lib" 2>/dev/null | grep -q 'libasan\|libubsan'; then

@@ -88,7 +88,7 @@ TEST_EXTENSIONS = .test .fuzz
 FUZZ_LOG_COMPILER = env INOTIFY_SHIM_TEST_BUILDDIR=$(abs_top_builddir) \
 	INOTIFY_SHIM_TEST_SRCDIR=$(abs_top_srcdir) CC="$(CC)" $(SHELL)
 EXTRA_DIST += test/fuzz.fuzz test/scenarios.fuzz test/fuzz-common.sh
-CLEANFILES += test/referee
+CLEANFILES += test/referee test/referee.lock
 EXTRA_DIST += test/scenarios/fuzz-seed-1.scn
 
 # issue 5: memcheck and ThreadSanitizer runs of the suite, by hand (slow).
