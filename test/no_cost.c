@@ -74,6 +74,19 @@ static void mode_syscalls(const char *mode, const char *preload, int *total,
 	unlink("trace.txt");
 }
 
+/* For a test that traces: skipped without strace; the library to preload,
+ * and a domain of the test's own (nothing watched in it yet). */
+static const char *traced_preload(void)
+{
+	const char *preload = getenv("INOTIFY_SHIM_TEST_PRELOAD");
+
+	if (run_shell("strace -V >/dev/null 2>&1") != 0)
+		cr_skip_test("strace is not installed");
+	cr_assert_not_null(preload);
+	child_domain(dir);
+	return preload;
+}
+
 static void loop_syscalls(const char *preload, int *total, int *writes)
 {
 	int statx;
@@ -83,13 +96,9 @@ static void loop_syscalls(const char *preload, int *total, int *writes)
 
 Test(no_cost, writes_with_nothing_watched_make_no_extra_system_call)
 {
-	const char *preload = getenv("INOTIFY_SHIM_TEST_PRELOAD");
+	const char *preload = traced_preload();
 	int total, writes, total_shim, writes_shim;
 
-	if (run_shell("strace -V >/dev/null 2>&1") != 0)
-		cr_skip_test("strace is not installed");
-	cr_assert_not_null(preload);
-	child_domain(dir);	/* a domain where nothing is watched */
 	loop_syscalls(NULL, &total, &writes);
 	cr_assert_eq(writes, WRITES, "without the shim: %d writes of %d calls", writes, total);
 	loop_syscalls(preload, &total_shim, &writes_shim);
@@ -105,13 +114,9 @@ Test(no_cost, writes_with_nothing_watched_make_no_extra_system_call)
  * /proc/self/fd. */
 Test(no_cost, a_watch_elsewhere_costs_close_and_pwrite_nothing_and_open_two_statx)
 {
-	const char *preload = getenv("INOTIFY_SHIM_TEST_PRELOAD");
+	const char *preload = traced_preload();
 	int total, writes, statx, total_shim, writes_shim, statx_shim;
 
-	if (run_shell("strace -V >/dev/null 2>&1") != 0)
-		cr_skip_test("strace is not installed");
-	cr_assert_not_null(preload);
-	child_domain(dir);
 	mode_syscalls("elsewhere", NULL, &total, &writes, &statx);
 	cr_assert_eq(writes, WRITES, "without the shim: %d pwrites of %d calls", writes, total);
 	mode_syscalls("elsewhere", preload, &total_shim, &writes_shim, &statx_shim);
@@ -129,13 +134,9 @@ Test(no_cost, a_watch_elsewhere_costs_close_and_pwrite_nothing_and_open_two_stat
  * one with IN_EXCL_UNLINK); the events' wake tokens are writes. */
 Test(no_cost, closing_a_file_in_a_watched_directory_makes_no_system_call_of_its_own)
 {
-	const char *preload = getenv("INOTIFY_SHIM_TEST_PRELOAD");
+	const char *preload = traced_preload();
 	int total, writes, statx, total_shim, writes_shim, statx_shim;
 
-	if (run_shell("strace -V >/dev/null 2>&1") != 0)
-		cr_skip_test("strace is not installed");
-	cr_assert_not_null(preload);
-	child_domain(dir);
 	mode_syscalls("indir", NULL, &total, &writes, &statx);
 	mode_syscalls("indir", preload, &total_shim, &writes_shim, &statx_shim);
 	cr_assert_eq(readlinks, 0, "%d readlink for %d closes", readlinks, WRITES);
@@ -150,13 +151,9 @@ Test(no_cost, closing_a_file_in_a_watched_directory_makes_no_system_call_of_its_
  * the directory is that fd's inode, and open pays two statx. */
 Test(no_cost, a_file_opened_relative_to_a_known_directory_fd_costs_two_statx)
 {
-	const char *preload = getenv("INOTIFY_SHIM_TEST_PRELOAD");
+	const char *preload = traced_preload();
 	int total, writes, statx, total_shim, writes_shim, statx_shim;
 
-	if (run_shell("strace -V >/dev/null 2>&1") != 0)
-		cr_skip_test("strace is not installed");
-	cr_assert_not_null(preload);
-	child_domain(dir);
 	mode_syscalls("dirfd", NULL, &total, &writes, &statx);
 	mode_syscalls("dirfd", preload, &total_shim, &writes_shim, &statx_shim);
 	cr_assert_eq(readlinks, 0, "%d readlink for %d closes", readlinks, WRITES);
@@ -169,13 +166,9 @@ Test(no_cost, a_file_opened_relative_to_a_known_directory_fd_costs_two_statx)
  * once). */
 Test(no_cost, a_file_created_with_o_excl_in_a_watched_directory_costs_one_statx)
 {
-	const char *preload = getenv("INOTIFY_SHIM_TEST_PRELOAD");
+	const char *preload = traced_preload();
 	int total, writes, statx, total_shim, writes_shim, statx_shim;
 
-	if (run_shell("strace -V >/dev/null 2>&1") != 0)
-		cr_skip_test("strace is not installed");
-	cr_assert_not_null(preload);
-	child_domain(dir);
 	mode_syscalls("createx", NULL, &total, &writes, &statx);
 	run_shell("rm -f c*");
 	mode_syscalls("createx", preload, &total_shim, &writes_shim, &statx_shim);
@@ -189,13 +182,9 @@ Test(no_cost, a_file_created_with_o_excl_in_a_watched_directory_costs_one_statx)
  * and neither the queue lock nor the signal mask around it. */
 Test(no_cost, a_read_of_an_empty_instance_makes_one_system_call)
 {
-	const char *preload = getenv("INOTIFY_SHIM_TEST_PRELOAD");
+	const char *preload = traced_preload();
 	int total, reads, statx;
 
-	if (run_shell("strace -V >/dev/null 2>&1") != 0)
-		cr_skip_test("strace is not installed");
-	cr_assert_not_null(preload);
-	child_domain(dir);
 	mode_syscalls("idleread", preload, &total, &reads, &statx);
 	cr_assert_eq(reads, 0, "counted %d writes", reads);
 	cr_assert_eq(total, WRITES, "%d system calls for %d reads of an empty instance",
@@ -206,13 +195,9 @@ Test(no_cost, a_read_of_an_empty_instance_makes_one_system_call)
  * handler could re-enter a hook (util/sigdefer.h). */
 Test(no_cost, events_of_a_process_without_signal_handlers_block_no_signals)
 {
-	const char *preload = getenv("INOTIFY_SHIM_TEST_PRELOAD");
+	const char *preload = traced_preload();
 	int total, writes, statx;
 
-	if (run_shell("strace -V >/dev/null 2>&1") != 0)
-		cr_skip_test("strace is not installed");
-	cr_assert_not_null(preload);
-	child_domain(dir);
 	mode_syscalls("watched", preload, &total, &writes, &statx);
 	cr_assert_geq(writes, WRITES, "%d writes", writes);	/* and the wake's */
 	cr_assert_eq(sigmasks, 0, "%d rt_sigprocmask calls for %d watched pwrites",
@@ -221,13 +206,9 @@ Test(no_cost, events_of_a_process_without_signal_handlers_block_no_signals)
 
 Test(no_cost, events_of_a_process_with_a_signal_handler_block_signals)
 {
-	const char *preload = getenv("INOTIFY_SHIM_TEST_PRELOAD");
+	const char *preload = traced_preload();
 	int total, writes, statx;
 
-	if (run_shell("strace -V >/dev/null 2>&1") != 0)
-		cr_skip_test("strace is not installed");
-	cr_assert_not_null(preload);
-	child_domain(dir);
 	mode_syscalls("watched-handler", preload, &total, &writes, &statx);
 	cr_assert_geq(writes, WRITES, "%d writes", writes);	/* and the wake's */
 	cr_assert_geq(sigmasks, 2 * WRITES, "%d rt_sigprocmask calls for %d watched pwrites",
