@@ -165,10 +165,31 @@ void hook_closing(int fd, uint64_t word, struct close_facts *facts)
 		facts->last_opener = probe_last_opener(fd, o);
 }
 
+/* fd, on record o, was closed: drop its reference, and give the close
+ * events with the last (share.c: in a release, not during a pass). */
+static void release_record(struct ofd *o, int fd, const struct close_facts *facts)
+{
+	bool last = ofd_put(o);
+
+	/* shared with other processes: the last close is the last live
+	 * holder's (share.c) */
+	if (o->share.idx && !share_close(o, fd, last) && last) {
+		ofd_free(o);
+		return;
+	}
+	if (!last)
+		return;
+	if (domain_watching()) {
+		hook_record_event_closed(o, facts && facts->unlinked, isdir_close_mask(o));
+		if (facts && facts->last_opener)
+			notify_gone(&o->inode);
+	}
+	ofd_free(o);
+}
+
 void hook_closed(int fd, uint64_t word, const struct close_facts *facts)
 {
 	struct ofd *o;
-	bool last;
 
 	switch (fdword_kind(word)) {
 	case FD_INSTANCE:
@@ -178,22 +199,9 @@ void hook_closed(int fd, uint64_t word, const struct close_facts *facts)
 		o = fdword_file(word);
 		if (!o)
 			break;
-		last = ofd_put(o);
-		/* shared with other processes: the last close is the last
-		 * live holder's (share.c) */
-		if (o->share.idx && !share_close(o, fd, last) && last) {
-			ofd_free(o);
-			break;
-		}
-		if (!last)
-			break;
-		if (domain_watching()) {
-			hook_record_event_closed(o, facts && facts->unlinked,
-						 isdir_close_mask(o));
-			if (facts && facts->last_opener)
-				notify_gone(&o->inode);
-		}
-		ofd_free(o);
+		share_release_begin();
+		release_record(o, fd, facts);
+		share_release_end();
 		break;
 	default:
 		break;

@@ -40,6 +40,10 @@ void hook_closing(int fd, uint64_t word, struct close_facts *facts);
 void hook_closed(int fd, uint64_t word, const struct close_facts *facts);
 
 /* Open files held by several processes (share.c). */
+/* Around the release of a record by a close (hook_closed): excludes the
+ * passes of fork and exec over every record (share.c, "Passes"). */
+void share_release_begin(void);
+void share_release_end(void);
 void share_before_fork(void);
 void share_after_fork_child(void);
 void share_after_fork_parent(pid_t child);

@@ -29,6 +29,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,8 +39,63 @@
 #include "hooks/files.h"
 #include "instance/fdtable.h"
 #include "util/real.h"
+#include "util/sigdefer.h"
 
 static pid_t fork_parent;	/* set by the prepare handler */
+
+/* Passes.  fork's prepare handler and exec enter every record of the
+ * process (enter_all), and fork's other handlers settle them
+ * (settle_placeholders), while other threads may be closing those fds and
+ * freeing the records.  A pass and a close's release of its record
+ * (hook_closed: the put, share_close, the free) exclude each other:
+ *   - a closer counts itself in releasing while no pass is on;
+ *   - a pass raises passing, one at a time, then waits for releasing to
+ *     drain.
+ * Both spin with sched_yield(): a pass is a loop over this process's fds,
+ * a release a few loads and the files lock.  Both defer signals
+ * (util/sigdefer.h), so that a handler that closes a file never waits on
+ * its own thread.  The child of fork has no other thread: it starts with
+ * both counts at 0 (share_after_fork_child). */
+static int passing, releasing;	/* atomic, sequentially consistent */
+
+void share_release_begin(void)
+{
+	sigdefer_begin();
+	for (;;) {
+		while (__atomic_load_n(&passing, __ATOMIC_SEQ_CST))
+			sched_yield();
+		__atomic_add_fetch(&releasing, 1, __ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&passing, __ATOMIC_SEQ_CST))
+			return;
+		__atomic_sub_fetch(&releasing, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+void share_release_end(void)
+{
+	__atomic_sub_fetch(&releasing, 1, __ATOMIC_SEQ_CST);
+	sigdefer_end();
+}
+
+static void pass_begin(void)
+{
+	int idle = 0;
+
+	sigdefer_begin();
+	while (!__atomic_compare_exchange_n(&passing, &idle, 1, false, __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST)) {
+		idle = 0;
+		sched_yield();
+	}
+	while (__atomic_load_n(&releasing, __ATOMIC_SEQ_CST))
+		sched_yield();
+}
+
+static void pass_end(void)
+{
+	__atomic_store_n(&passing, 0, __ATOMIC_SEQ_CST);
+	sigdefer_end();
+}
 
 static void mark_shared_legacy(void)
 {
@@ -82,15 +138,11 @@ static bool worth_sharing(void)
 	return __atomic_load_n(&ofd_shared, __ATOMIC_RELAXED) || domain_watching();
 }
 
-/* Enter every record of the process, with a holder per fd; with
- * placeholders too (-me, fd) for the fds a child inherits (spawn: those
- * without close-on-exec).  Returns false when nothing could be entered. */
-static bool enter_all(pid_t me, int placeholders, bool skip_cloexec)
+/* enter_all() with files.lock held, in a pass. */
+static void enter_all_locked(pid_t me, int placeholders, bool skip_cloexec)
 {
 	int high = fdtable_high();
 
-	if (openfiles_map(true) < 0 || openfiles_lock() < 0)
-		return false;
 	for (int fd = 0; fd <= high; fd++) {
 		struct ofd *o = fdtable_file(fd);
 		struct of_entry *e;
@@ -107,8 +159,23 @@ static bool enter_all(pid_t me, int placeholders, bool skip_cloexec)
 		if (placeholders && !(skip_cloexec && (real_fcntl(fd, F_GETFD, 0L) & FD_CLOEXEC)))
 			openfiles_add(e, -me, fd);
 	}
-	openfiles_unlock();
-	return true;
+}
+
+/* Enter every record of the process, with a holder per fd; with
+ * placeholders too (-me, fd) for the fds a child inherits (spawn: those
+ * without close-on-exec).  Returns false when nothing could be entered. */
+static bool enter_all(pid_t me, int placeholders, bool skip_cloexec)
+{
+	bool ok = false;
+
+	pass_begin();
+	if (openfiles_map(true) >= 0 && openfiles_lock() >= 0) {
+		enter_all_locked(me, placeholders, skip_cloexec);
+		openfiles_unlock();
+		ok = true;
+	}
+	pass_end();
+	return ok;
 }
 
 void share_before_fork(void)
@@ -135,8 +202,11 @@ static void settle_placeholders(pid_t parent, pid_t child)
 {
 	int high = fdtable_high();
 
-	if (openfiles_lock() < 0)
+	pass_begin();
+	if (openfiles_lock() < 0) {
+		pass_end();
 		return;
+	}
 	for (int fd = 0; fd <= high; fd++) {
 		struct ofd *o = fdtable_file(fd);
 		struct of_entry *e;
@@ -151,12 +221,16 @@ static void settle_placeholders(pid_t parent, pid_t child)
 			openfiles_add(e, child, fd);
 	}
 	openfiles_unlock();
+	pass_end();
 }
 
 void share_after_fork_child(void)
 {
 	pid_t parent = fork_parent;
 
+	/* the threads that counted themselves are not in this process */
+	__atomic_store_n(&passing, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&releasing, 0, __ATOMIC_SEQ_CST);
 	fork_parent = 0;
 	if (parent)
 		settle_placeholders(parent, getpid());
