@@ -166,6 +166,10 @@ int main(int argc, char **argv)
 			close(fd);
 		}
 		syscall(SYS_getppid);
+		for (int i = 0; i < n; i++) {	/* the next run makes them again */
+			snprintf(name, sizeof name, "c%d", i);
+			unlink(name);
+		}
 		if (in >= 0) {
 			drain(in);
 			close(in);

@@ -49,11 +49,16 @@ BEGIN {
 	variadic["openat"] = 3; variadic["openat64"] = 3
 	variadic["fcntl"] = 2; variadic["fcntl64"] = 2
 	variadic["ioctl"] = 2
-	# families with a hook_quiet_F() in families.h: the wrapper asks it
-	# first, inline, and calls the real function straight away when true
-	split("open close modify access transfer attr_fd create link unlink rename opendir readdir", q, " ")
+	# the quiet checks (families.h): the wrapper asks one first, inline, and
+	# calls the real function straight away when it is true.  These
+	# families have a hook_quiet_F() over their arguments ...
+	split("close modify access transfer attr_fd readdir", q, " ")
 	for (i in q)
 		quiet[q[i]] = 1
+	# ... and these need only hook_nothing_watched()
+	split("open create link unlink rename opendir", q, " ")
+	for (i in q)
+		unwatched[q[i]] = 1
 	rh = out "/hooks-real.h"
 	rc = out "/hooks-real.c"
 	gc = out "/hooks-gen.c"
@@ -106,10 +111,12 @@ BEGIN {
 	# the exported wrapper; with a quiet check, it is only that and a tail
 	# call, and the rest is hooked_NAME(), out of line, so that the quiet
 	# path sets up no frame for the context
-	if (family in quiet) {
+	check = (family in quiet) ? "hook_quiet_" family "(" fargs ")" : \
+		(family in unwatched) ? "hook_nothing_watched()" : ""
+	if (check != "") {
 		printf "static __attribute__((noinline)) %s hooked_%s(%s);\n\n", ret, name, params > gc
 		printf "SHIM_EXPORT %s %s(%s)\n{\n", ret, name, params > gc
-		printf "\tif (__builtin_expect(hook_quiet_%s(%s), 1))\n\t\treturn real_%s(%s);\n", family, fargs, name, args > gc
+		printf "\tif (__builtin_expect(%s, 1))\n\t\treturn real_%s(%s);\n", check, name, args > gc
 		printf "\treturn hooked_%s(%s);\n}\n\n", name, args > gc
 		printf "static %s hooked_%s(%s)\n{\n", ret, name, params > gc
 	} else {
