@@ -13,6 +13,8 @@
  *   limits_child elsewhere N    a watch on one file, then N times open,
  *                               pwrite and close of another file, between
  *                               two getppid() as above
+ *   limits_child elsewhere-dir N  the same with the watch on a directory
+ *                               (a new subdirectory) instead
  *   limits_child indir N        a watch on the directory (IN_CLOSE_WRITE),
  *                               then N times open, pwrite and close of a
  *                               file in it, between two getppid() as above
@@ -114,13 +116,16 @@ int main(int argc, char **argv)
 				return 4;
 		syscall(SYS_getppid);
 		close(fd);
-	} else if (!strcmp(argv[1], "elsewhere")) {
+	} else if (!strcmp(argv[1], "elsewhere") || !strcmp(argv[1], "elsewhere-dir")) {
 		int in = inotify_init1(IN_NONBLOCK);
+		const char *watched = strcmp(argv[1], "elsewhere") ? "watched-dir" : "watched";
+
 		close(open("watched", O_CREAT | O_WRONLY, 0644));
+		mkdir("watched-dir", 0755);
 		close(open("plain", O_CREAT | O_WRONLY, 0644));
 		/* without the shim (the kernel's inotify denied), the loop
 		 * alone is counted */
-		if (in >= 0 && inotify_add_watch(in, "watched", IN_ALL_EVENTS) < 0)
+		if (in >= 0 && inotify_add_watch(in, watched, IN_ALL_EVENTS) < 0)
 			return 3;
 		syscall(SYS_getppid);
 		for (int i = 0; i < n; i++) {

@@ -71,6 +71,11 @@ EXTRA_DIST += test/kernel-check.sh
 if HAVE_CRITERION
 TEST_BINARIES += test/hooks_share
 endif
+# issue 6: files opened while no directory is watched get their directory
+# late; one test at a time (test/late_dirs.c)
+if HAVE_CRITERION
+TEST_BINARIES += test/late_dirs
+endif
 
 # issue 3: real watchers (inotifywait, inotifywatch, tail, entr, watchdog,
 # node fs.watch, gio monitor) work unmodified under the shim

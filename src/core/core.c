@@ -220,17 +220,20 @@ static int update_locked(struct domain *d, struct slot_ref ref,
 }
 
 static int new_locked(struct domain *d, struct slot_ref ref,
-		      const struct ident *id, uint32_t mask)
+		      const struct inode_info *info, uint32_t mask)
 {
 	long limit = shim_config.max_user_watches;
 	int widx;
 
+	const struct ident *id = &info->id;
+	bool isdir = S_ISDIR(info->mode);
+
 	if (registry_find_mark(d, registry_find_inode(d, id), ref.slot))
 		return -EEXIST;
-	widx = registry_add_watch(d, ref.slot, id, mask & IN_ALL_EVENTS,
+	widx = registry_add_watch(d, ref.slot, id, isdir, mask & IN_ALL_EVENTS,
 				  mask & WATCH_FLAGS, limit);
 	if (widx == -ENOSPC && slot_reap(d) > 0 && live_instance(d, ref))
-		widx = registry_add_watch(d, ref.slot, id, mask & IN_ALL_EVENTS,
+		widx = registry_add_watch(d, ref.slot, id, isdir, mask & IN_ALL_EVENTS,
 					  mask & WATCH_FLAGS, limit);
 	if (widx < 0)
 		return widx;
@@ -259,11 +262,11 @@ static int watch_op(struct slot_ref ref, const char *path, uint32_t mask,
 	else if (op == OP_UPDATE)
 		ret = update_locked(d, ref, &info.id, mask);
 	else if (op == OP_NEW)
-		ret = new_locked(d, ref, &info.id, mask);
+		ret = new_locked(d, ref, &info, mask);
 	else {
 		ret = update_locked(d, ref, &info.id, mask);
 		if (ret == -ENOENT)
-			ret = new_locked(d, ref, &info.id, mask);
+			ret = new_locked(d, ref, &info, mask);
 	}
 	domain_unlock(d);
 	return ret;

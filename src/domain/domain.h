@@ -91,6 +91,16 @@ static inline bool domain_excl_unlink_seen(void)
 	return d && __atomic_load_n(&d->reg->excl_unlink_seen, __ATOMIC_RELAXED) != 0;
 }
 
+/* Is any directory watched in the domain?  Until one is, no event can
+ * reach a file's directory, and the open hook does not look it up (the
+ * record's directory is asked later, hooks/files.c "Directories asked
+ * late").  Exact at the time of the read, like domain_maybe_watched(). */
+static inline bool domain_dirs_watched(void)
+{
+	struct domain *d = shim_domain;
+	return d && __atomic_load_n(&d->reg->dirs_watched, __ATOMIC_RELAXED) != 0;
+}
+
 /* The hash bucket of an inode identity (registry.h). */
 static inline uint32_t domain_inode_bucket(const struct ident *id)
 {

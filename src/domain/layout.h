@@ -22,7 +22,8 @@
  * field below it except the atomics, which are read without it (the hooks'
  * fast path reads watch_count).  The inode hash buckets are written under
  * the lock but with atomic stores, because the hooks' per-inode filter
- * (domain.h: domain_maybe_watched) reads them without it.  If a holder dies, the next locker rebuilds
+ * (domain.h: domain_maybe_watched) reads them without it; so are the
+ * counts watch_count and dirs_watched.  If a holder dies, the next locker rebuilds
  * every derived structure (hash chains, lists, free lists, counts) from the
  * records' own fields (domain.c: registry_repair).
  */
@@ -35,7 +36,8 @@
 #include "../util/ident.h"
 
 #define REGISTRY_MAGIC 0x5254534745524e49ULL /* "INREGSTR" */
-#define REGISTRY_VERSION 3	/* 2: hash buckets placed by locality; 3: excl_unlink_seen */
+#define REGISTRY_VERSION 4	/* 2: hash buckets placed by locality; 3: excl_unlink_seen;
+				 * 4: dirs_watched, INODE_DIR */
 
 #define REGISTRY_INSTANCES 1024	/* slots; slot 0 is never used */
 #define REGISTRY_WATCHES (1u << 20)	/* watch records, and inode records */
@@ -54,6 +56,9 @@ struct reg_inode {
 /* The inode was unlinked while open somewhere: its IN_DELETE_SELF waits for
  * the last close. */
 #define INODE_DELETE_PENDING 0x1
+/* The inode is a directory (set when the record is made; counted in
+ * registry.dirs_watched). */
+#define INODE_DIR 0x2
 
 struct reg_watch {
 	uint32_t state;
@@ -109,6 +114,9 @@ struct registry {
 	uint32_t cookie;	/* atomic: the last move cookie handed out */
 	uint32_t excl_unlink_seen;	/* atomic, set once: some watch had
 					 * IN_EXCL_UNLINK (the close hook asks) */
+	uint32_t dirs_watched;	/* atomic: inode records of directories (the
+				 * open hook asks before looking up a
+				 * file's directory) */
 
 	pthread_mutex_t lock;
 	/* protected by lock */

@@ -115,7 +115,7 @@ static uint32_t alloc_watch(struct domain *d)
 	return ++r->watch_hwm;
 }
 
-static uint32_t get_inode(struct domain *d, const struct ident *id)
+static uint32_t get_inode(struct domain *d, const struct ident *id, bool isdir)
 {
 	uint32_t idx = registry_find_inode(d, id);
 	uint32_t b;
@@ -130,7 +130,9 @@ static uint32_t get_inode(struct domain *d, const struct ident *id)
 	b = registry_inode_bucket(d, id);
 	in->id = *id;
 	in->marks = 0;
-	in->flags = 0;
+	in->flags = isdir ? INODE_DIR : 0;
+	if (isdir)
+		__atomic_add_fetch(&d->reg->dirs_watched, 1, __ATOMIC_RELAXED);
 	in->hash_next = d->inode_buckets[b];
 	__atomic_store_n(&in->state, RECORD_USED, __ATOMIC_RELEASE);
 	/* the hooks' filter reads the buckets without the lock */
@@ -144,6 +146,8 @@ static void free_inode(struct domain *d, uint32_t idx)
 	uint32_t *link = &d->inode_buckets[registry_inode_bucket(d, &in->id)];
 
 	in->state = RECORD_FREE;
+	if ((in->flags & INODE_DIR) && __atomic_load_n(&d->reg->dirs_watched, __ATOMIC_RELAXED))
+		__atomic_sub_fetch(&d->reg->dirs_watched, 1, __ATOMIC_RELAXED);
 	for (uint32_t guard = 0; *link && guard <= REGISTRY_WATCHES; guard++) {
 		if (*link == idx) {
 			__atomic_store_n(link, in->hash_next, __ATOMIC_RELAXED);
@@ -173,7 +177,7 @@ static int32_t next_wd(struct domain *d, uint32_t slot, struct reg_instance *ins
 }
 
 int registry_add_watch(struct domain *d, uint32_t slot, const struct ident *id,
-		       uint32_t mask, uint32_t flags, long limit)
+		       bool isdir, uint32_t mask, uint32_t flags, long limit)
 {
 	struct registry *r = d->reg;
 	struct reg_instance *inst = reg_instance(d, slot);
@@ -186,7 +190,7 @@ int registry_add_watch(struct domain *d, uint32_t slot, const struct ident *id,
 		return -EINVAL;
 	if ((long)__atomic_load_n(&r->watch_count, __ATOMIC_RELAXED) >= limit)
 		return -ENOSPC;
-	iidx = get_inode(d, id);
+	iidx = get_inode(d, id, isdir);
 	if (!iidx)
 		return -ENOSPC;
 	in = &d->inodes[iidx];

@@ -18,6 +18,7 @@
 #ifndef SHIM_DOMAIN_REGISTRY_H
 #define SHIM_DOMAIN_REGISTRY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "domain.h"
@@ -39,11 +40,11 @@ uint32_t registry_find_mark(struct domain *d, uint32_t inode, uint32_t slot);
 /* The watch of instance slot with descriptor wd, or 0. */
 uint32_t registry_find_wd(struct domain *d, uint32_t slot, int32_t wd);
 
-/* A new watch of instance slot on inode id, with the next cyclic wd.
- * Returns the watch index, or -ENOSPC when the domain's watches (limit or
- * capacity) are used up. */
+/* A new watch of instance slot on inode id (a directory if isdir), with
+ * the next cyclic wd.  Returns the watch index, or -ENOSPC when the
+ * domain's watches (limit or capacity) are used up. */
 int registry_add_watch(struct domain *d, uint32_t slot, const struct ident *id,
-		       uint32_t mask, uint32_t flags, long limit);
+		       bool isdir, uint32_t mask, uint32_t flags, long limit);
 
 /* Unlink and free a watch, and its inode record if it was the last mark. */
 void registry_remove_watch(struct domain *d, uint32_t widx);

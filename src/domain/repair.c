@@ -13,7 +13,7 @@
 void registry_repair(struct domain *d)
 {
 	struct registry *r = d->reg;
-	uint32_t live = 0, count = 0;
+	uint32_t live = 0, count = 0, dirs = 0;
 
 	if (r->inode_hwm > REGISTRY_WATCHES)
 		r->inode_hwm = REGISTRY_WATCHES;
@@ -87,7 +87,10 @@ void registry_repair(struct domain *d)
 		if (in->state == RECORD_FREE) {
 			in->hash_next = r->inode_free;
 			r->inode_free = i;
+		} else if (in->flags & INODE_DIR) {
+			dirs++;
 		}
 	}
 	__atomic_store_n(&r->watch_count, count, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->dirs_watched, dirs, __ATOMIC_RELAXED);
 }

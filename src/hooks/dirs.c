@@ -65,12 +65,12 @@ void hook_post_readdir(struct hook_ctx *c, intptr_t ret)
 
 	if (!o)
 		return;
-	if (ret && (o->flags & OFD_LISTING))
+	if (ret && (__atomic_load_n(&o->flags, __ATOMIC_RELAXED) & OFD_LISTING))
 		return;		/* served from libc's buffer */
 	if (ret)
-		o->flags |= OFD_LISTING;
+		__atomic_or_fetch(&o->flags, OFD_LISTING, __ATOMIC_RELAXED);
 	else
-		o->flags &= ~OFD_LISTING;
+		__atomic_and_fetch(&o->flags, ~OFD_LISTING, __ATOMIC_RELAXED);
 	hook_record_event(o, fd, IN_ACCESS);
 }
 
@@ -87,7 +87,7 @@ void hook_post_rewinddir(struct hook_ctx *c, intptr_t ret)
 
 	(void)ret;
 	if (o)
-		o->flags &= ~OFD_LISTING;
+		__atomic_and_fetch(&o->flags, ~OFD_LISTING, __ATOMIC_RELAXED);
 }
 
 int hook_pre_closedir(struct hook_ctx *c, DIR *dir)

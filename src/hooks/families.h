@@ -44,7 +44,7 @@ struct hook_ctx {
 	const char *path, *path2;
 	int flags;
 	uint32_t mask;
-	bool existed, gone, pending, noop, have_target;
+	bool existed, gone, pending, noop, have_target, dir_late;
 	void *ptr;
 	long pending_bytes;
 	struct close_facts facts;
@@ -78,7 +78,8 @@ static inline bool hook_quiet_close(int fd)
  * nothing watched anywhere; for a pipe, socket or the like; and for a file
  * whose inode and directory both miss the per-inode filter
  * (domain_maybe_watched(), read again after the call by notify.c on the
- * full path).  An fd the table does not know yet is not quiet while
+ * full path), or whose directory was not asked while no directory is
+ * watched anywhere (files.c, "Directories asked late").  An fd the table does not know yet is not quiet while
  * something is watched: hook_fd_record() adopts it.  An instance fd is
  * quiet only when the caller says so (instance_too): write and read must
  * divert it. */
@@ -86,6 +87,7 @@ static inline __attribute__((always_inline)) bool hook_fd_quiet(int fd, bool ins
 {
 	uint64_t word;
 	const struct ofd *o;
+	uint32_t fl;
 
 	if (instance_too && !domain_watching())
 		return true;
@@ -97,9 +99,14 @@ static inline __attribute__((always_inline)) bool hook_fd_quiet(int fd, bool ins
 		return true;
 	case FD_FILE:
 		o = fdword_file(word);
-		return !domain_watching() ||
-		       (o && !domain_maybe_watched(&o->inode.id) &&
-			(!(o->flags & OFD_DIR_KNOWN) || !domain_maybe_watched(&o->dir.id)));
+		if (!domain_watching())
+			return true;
+		if (!o || domain_maybe_watched(&o->inode.id))
+			return false;
+		fl = __atomic_load_n(&o->flags, __ATOMIC_ACQUIRE);
+		if (fl & OFD_DIR_LATE)
+			return !domain_dirs_watched();
+		return !(fl & OFD_DIR_KNOWN) || !domain_maybe_watched(&o->dir.id);
 	case FD_NONE:
 	default:
 		return !domain_watching();

@@ -8,6 +8,19 @@
  * inherited) is adopted on first use through /proc/self/fd; one that is
  * not a file (a pipe, a socket) is marked so and never looked at again.
  *
+ * Directories asked late.  A file opened while no directory is watched
+ * anywhere in the domain (domain_dirs_watched()) gets a record without
+ * its directory, marked OFD_DIR_LATE: no event could reach a directory
+ * then, and the open saves two of its three statx calls.  Once a
+ * directory is watched, the first event through the record, and its last
+ * close, ask for the directory through the fd (/proc/self/fd: where the
+ * file is now, as the kernel's dentry would say) and keep it.  One thread
+ * sets it (OFD_DIR_ASKING); another asking at the same time uses its own
+ * answer.  A record shared with other processes keeps the mark in the
+ * shared table: each process asks through its own fd; the close events
+ * that the table gives for a holder that cannot (a file closed by exec's
+ * close-on-exec, a holder that died) have no directory.
+ *
  * IN_DELETE_SELF of an unlinked file waits for its last close (names.c marks
  * the inode).  At the last close of a record whose inode is so marked, a
  * write lease on the fd tells whether any other process still has the file
@@ -40,7 +53,9 @@ struct ofd *hook_record_new(int fd, const struct hook_obj *obj, int open_flags)
 	if (!o)
 		return NULL;
 	o->inode = obj->inode;
-	if (obj->has_dir) {
+	if (obj->dir_late) {
+		o->flags |= OFD_DIR_LATE;
+	} else if (obj->has_dir) {
 		o->dir = obj->dir;
 		_Static_assert(sizeof o->name == sizeof obj->name, "name sizes");
 		memcpy(o->name, obj->name, sizeof o->name);
@@ -88,15 +103,55 @@ struct ofd *hook_fd_record(int fd)
 	return o;
 }
 
+/* Ask for the directory of a late record o through fd, when a directory
+ * is watched now; *asked holds the answer.  Returns o's flags after. */
+static uint32_t ask_dir(struct ofd *o, int fd, struct hook_obj *asked)
+{
+	uint32_t fl = __atomic_load_n(&o->flags, __ATOMIC_ACQUIRE);
+
+	asked->has_dir = false;
+	if (!(fl & OFD_DIR_LATE) || fd < 0 || !domain_dirs_watched())
+		return fl;
+	if (obj_from_fd(fd, asked) < 0)
+		asked->has_dir = false;
+	fl = __atomic_fetch_or(&o->flags, OFD_DIR_ASKING, __ATOMIC_ACQUIRE);
+	if ((fl & OFD_DIR_ASKING) || !(fl & OFD_DIR_LATE))
+		return fl;	/* another thread sets it */
+	if (asked->has_dir) {
+		o->dir = asked->dir;
+		memcpy(o->name, asked->name, sizeof o->name);
+		__atomic_or_fetch(&o->flags, OFD_DIR_KNOWN, __ATOMIC_RELEASE);
+	}
+	/* without an answer, the directory stays unknown, as an adopted
+	 * fd's whose path cannot be found */
+	return __atomic_and_fetch(&o->flags, ~(uint32_t)(OFD_DIR_LATE | OFD_DIR_ASKING),
+				  __ATOMIC_RELEASE);
+}
+
+void hook_record_ask_dir(struct ofd *o, int fd)
+{
+	struct hook_obj asked;
+
+	ask_dir(o, fd, &asked);
+}
+
 static void record_event(struct ofd *o, int fd, bool unlinked, uint32_t mask)
 {
+	struct hook_obj asked;
+	uint32_t fl = ask_dir(o, fd, &asked);
 	struct notify_obj t = {
 		.inode = &o->inode,
-		.dir = (o->flags & OFD_DIR_KNOWN) ? &o->dir : NULL,
-		.name = (o->flags & OFD_DIR_KNOWN) ? o->name : NULL,
 		.fd = fd,
 		.unlinked = unlinked,
 	};
+
+	if (fl & OFD_DIR_KNOWN) {
+		t.dir = &o->dir;
+		t.name = o->name;
+	} else if (asked.has_dir) {
+		t.dir = &asked.dir;
+		t.name = asked.name;
+	}
 	notify_child(mask, &t);
 }
 
@@ -143,19 +198,22 @@ void hook_closing(int fd, uint64_t word, struct close_facts *facts)
 {
 	struct ofd *o = fdword_file(word);
 	struct inode_info now;
-
+	struct hook_obj asked;
+	uint32_t fl;
 	bool self, excl;
 
 	facts->last_opener = facts->unlinked = false;
 	if (!o || __atomic_load_n(&o->refs, __ATOMIC_RELAXED) != 1 || !domain_watching())
 		return;
+	/* the close events come after the fd is gone */
+	fl = ask_dir(o, fd, &asked);
 	/* The facts matter only to a watch on the file (last_opener:
 	 * IN_DELETE_SELF) or, when one has IN_EXCL_UNLINK, on its directory
 	 * (unlinked).  A file closed in a watched directory, the common case,
 	 * costs no system call here. */
 	self = domain_maybe_watched(&o->inode.id);
 	excl = domain_excl_unlink_seen();
-	if (!self && !(excl && (o->flags & OFD_DIR_KNOWN) && domain_maybe_watched(&o->dir.id)))
+	if (!self && !(excl && (fl & OFD_DIR_KNOWN) && domain_maybe_watched(&o->dir.id)))
 		return;
 	if (ident_fstat(fd, &now) < 0)
 		return;
@@ -221,10 +279,13 @@ int hook_pre_open(struct hook_ctx *c, int dirfd, const char *path, int flags, mo
 	c->path = path;
 	c->flags = flags;
 	c->existed = true;
+	/* no directory watched: no IN_CREATE can be due, and the file's
+	 * directory is not asked (above, "Directories asked late") */
+	c->dir_late = !domain_dirs_watched();
 	/* O_CREAT|O_EXCL succeeds only by creating the file: no need to ask */
 	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
 		c->existed = false;
-	else if ((flags & O_CREAT) && path)
+	else if ((flags & O_CREAT) && path && !c->dir_late)
 		c->existed = ident_stat(dirfd, path, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0,
 					&before) == 0;
 	return HOOK_RUN;
@@ -242,7 +303,7 @@ void hook_post_open(struct hook_ctx *c, intptr_t ret)
 	fdtable_clear(fd);
 	/* the directory of a plain name, without a statx: a directory fd
 	 * the table knows, or the working directory */
-	if (!c->path || strchr(c->path, '/')) {
+	if (c->dir_late || !c->path || strchr(c->path, '/')) {
 		dir_inode = NULL;
 	} else if (c->dirfd == AT_FDCWD) {
 		dir_inode = obj_cwd();
@@ -250,7 +311,7 @@ void hook_post_open(struct hook_ctx *c, intptr_t ret)
 		dir = c->dirfd >= 0 ? fdtable_file(c->dirfd) : NULL;
 		dir_inode = dir && S_ISDIR(dir->inode.mode) ? &dir->inode : NULL;
 	}
-	if (obj_from_open(c->dirfd, c->path, fd, c->flags, dir_inode, &obj) < 0)
+	if (obj_from_open(c->dirfd, c->path, fd, c->flags, dir_inode, c->dir_late, &obj) < 0)
 		return;
 	o = hook_record_new(fd, &obj, c->flags);
 	if (!o)

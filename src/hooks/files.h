@@ -25,6 +25,10 @@ void hook_record_event(struct ofd *o, int fd, uint32_t mask);
 void hook_record_event_closed(struct ofd *o, bool unlinked, uint32_t mask);
 void hook_fd_event(int fd, uint32_t mask);
 
+/* A record whose directory was not asked at open (files.c, "Directories
+ * asked late"): ask it through fd now if a directory is watched. */
+void hook_record_ask_dir(struct ofd *o, int fd);
+
 /* Before the last close of o's fd: true when this is the last opener of an
  * unlinked inode whose IN_DELETE_SELF waits. */
 bool hook_probe_last_opener(int fd, struct ofd *o);

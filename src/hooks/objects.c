@@ -54,7 +54,7 @@ static int names_from_fd(int fd, struct hook_obj *o)
 	char link[64], path[PATH_MAX], dir[PATH_MAX];
 	ssize_t n;
 
-	o->has_dir = false;
+	o->has_dir = o->dir_late = false;
 	o->name[0] = 0;
 	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
 	n = readlink(link, path, sizeof path - 1);
@@ -75,7 +75,7 @@ int obj_from_fd(int fd, struct hook_obj *o)
 {
 	int ret;
 
-	o->has_inode = o->has_dir = false;
+	o->has_inode = o->has_dir = o->dir_late = false;
 	o->name[0] = 0;
 	ret = ident_fstat(fd, &o->inode);
 	if (ret < 0)
@@ -85,19 +85,23 @@ int obj_from_fd(int fd, struct hook_obj *o)
 }
 
 int obj_from_open(int dirfd, const char *path, int fd, int flags,
-		  const struct inode_info *dirfd_inode, struct hook_obj *o)
+		  const struct inode_info *dirfd_inode, bool dir_late, struct hook_obj *o)
 {
 	char dir[PATH_MAX];
 	struct inode_info entry;
 	size_t len;
 	int ret;
 
-	o->has_inode = o->has_dir = false;
+	o->has_inode = o->has_dir = o->dir_late = false;
 	o->name[0] = 0;
 	ret = ident_fstat(fd, &o->inode);
 	if (ret < 0)
 		return ret;
 	o->has_inode = true;
+	if (dir_late) {
+		o->dir_late = true;
+		return 0;
+	}
 	/* A trailing slash follows a final symbolic link even with
 	 * O_NOFOLLOW (and in a statx without it). */
 	len = path ? strlen(path) : 0;
@@ -164,7 +168,7 @@ int obj_lookup_entry(int dirfd, const char *path, struct hook_obj *o)
 {
 	char dir[PATH_MAX];
 
-	o->has_inode = o->has_dir = false;
+	o->has_inode = o->has_dir = o->dir_late = false;
 	if (!path)
 		return -EFAULT;
 	if (!split(path, dir, sizeof dir, o->name))

@@ -5,7 +5,8 @@
  * Only called once the hook knows a watch exists somewhere (the fast path
  * never gets here).  Each lookup is made with the real functions, costs
  * one or two stat calls in the common case (a plain last component; three
- * for an fd just opened without O_NOFOLLOW or O_EXCL), and falls back to
+ * for an fd just opened without O_NOFOLLOW or O_EXCL, one while no
+ * directory is watched anywhere), and falls back to
  * resolving through /proc/self/fd when the last component is ".", "..",
  * or a symbolic link to follow.
  */
@@ -22,6 +23,7 @@ struct hook_obj {
 	struct inode_info inode;
 	struct inode_info dir;
 	bool has_inode, has_dir;
+	bool dir_late;		/* the directory was not asked (obj_from_open) */
 	char name[NAME_MAX + 1];
 };
 
@@ -40,9 +42,11 @@ int obj_from_fd(int fd, struct hook_obj *o);
  * rather than through /proc/self/fd when its last component is a plain
  * name that was not a symbolic link.  dirfd_inode, when not NULL, is what
  * dirfd is known to be (an fd's inode never changes): a path that is a
- * plain name then needs no statx of its directory. */
+ * plain name then needs no statx of its directory.  With dir_late (no
+ * directory was watched anywhere when the open began), the directory is
+ * not asked at all: o->dir_late says so, and only the inode is set. */
 int obj_from_open(int dirfd, const char *path, int fd, int flags,
-		  const struct inode_info *dirfd_inode, struct hook_obj *o);
+		  const struct inode_info *dirfd_inode, bool dir_late, struct hook_obj *o);
 
 /* The working directory's inode, asked once per thread after each chdir
  * or fchdir the hooks saw (obj_cwd_changed(), before and after the call),

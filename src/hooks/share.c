@@ -117,10 +117,12 @@ static struct of_entry *enter(struct ofd *o)
 	if (e)
 		return e;
 	memset(&data, 0, sizeof data);
-	data.flags = o->flags & OFD_DATA_FLAGS;
+	data.flags = __atomic_load_n(&o->flags, __ATOMIC_ACQUIRE) & OFD_DATA_FLAGS;
 	data.inode = o->inode;
-	data.dir = o->dir;
-	memcpy(data.name, o->name, sizeof data.name);
+	if (data.flags & OFD_DIR_KNOWN) {
+		data.dir = o->dir;
+		memcpy(data.name, o->name, sizeof data.name);
+	}
 	if (!o->share.idx)
 		__atomic_add_fetch(&ofd_shared, 1, __ATOMIC_RELAXED);
 	o->share = openfiles_alloc(&data);
@@ -149,6 +151,8 @@ static void enter_all_locked(pid_t me, int placeholders, bool skip_cloexec)
 
 		if (!o)
 			continue;
+		/* what the table keeps must serve a holder without the fd */
+		hook_record_ask_dir(o, fd);
 		e = enter(o);
 		if (!e) {
 			__atomic_or_fetch(&o->flags, OFD_SHARED, __ATOMIC_RELAXED);

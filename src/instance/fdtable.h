@@ -46,11 +46,16 @@ enum fd_kind { FD_NONE = 0, FD_INSTANCE = 1, FD_FILE = 2, FD_OTHER = 3 };
 #define OFD_SHARED 0x8		/* a fork since: other processes may hold it */
 #define OFD_ADOPTED 0x10	/* found open, not seen opening (inherited?) */
 #define OFD_EXITED 0x20		/* its exit events were given */
-#define OFD_DATA_FLAGS (OFD_WRITE | OFD_DIR_KNOWN)	/* what a shared entry keeps */
+#define OFD_DIR_LATE 0x40	/* dir not asked yet (files.c, "Directories
+				 * asked late") */
+#define OFD_DIR_ASKING 0x80	/* a thread is setting dir and name */
+/* what a shared entry keeps */
+#define OFD_DATA_FLAGS (OFD_WRITE | OFD_DIR_KNOWN | OFD_DIR_LATE)
 
 struct ofd {
 	uint32_t refs;		/* fds on it in this process; 0 = free */
-	uint32_t flags;
+	uint32_t flags;		/* OFD_*; changed with atomics once the
+				 * record is in the table */
 	struct inode_info inode;
 	struct inode_info dir;
 	char name[NAME_MAX + 1];
