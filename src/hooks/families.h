@@ -44,7 +44,7 @@ struct hook_ctx {
 	const char *path, *path2;
 	int flags;
 	uint32_t mask;
-	bool existed, gone, pending, noop, have_target, dir_late;
+	bool existed, gone, pending, noop, have_target, dir_late, nofollow;
 	void *ptr;
 	long pending_bytes;
 	struct close_facts facts;
@@ -144,6 +144,12 @@ static inline bool hook_quiet_readdir(DIR *dir)
 	void hook_post_##name(struct hook_ctx *c, intptr_t ret)
 
 FAMILY(open, int dirfd, const char *path, int flags, mode_t mode);
+/* After hook_pre_open(): the flags open() and openat() ask the kernel
+ * with, and whether to ask again as the caller asked (files.c, "Opening
+ * with O_NOFOLLOW added").  Callers that use neither (creat, fopen ...)
+ * open with the caller's flags, and the post hook asks for the entry. */
+int hook_open_flags(struct hook_ctx *c);
+bool hook_open_again(struct hook_ctx *c, int ret, int err);
 FAMILY(close, int fd);
 FAMILY(dup, int oldfd, int newfd);
 FAMILY(close_range, unsigned first, unsigned last, int flags);

@@ -266,7 +266,39 @@ void hook_closed(int fd, uint64_t word, const struct close_facts *facts)
 	}
 }
 
-/* ---- open */
+/* ---- open
+ *
+ * Opening with O_NOFOLLOW added.  open() and openat() (manual.c) ask the
+ * kernel with O_NOFOLLOW when the caller did not (hook_open_flags()): a
+ * last component that is not a symbolic link opens the same file either
+ * way, and then the post hook knows that the entry is the file opened
+ * without a statx of it (obj_from_open()).  One that is a link fails with
+ * ELOOP (ENOTDIR with O_DIRECTORY) before anything is created or
+ * truncated, and the call is made again as the caller made it
+ * (hook_open_again()), whose result, failure or not, is the caller's.
+ * Not for O_PATH (skipped), O_TMPFILE (its path is a directory),
+ * O_CREAT|O_EXCL (never follows), a path ending in '/' (follows anyway),
+ * or while the directory is asked late (no entry is asked then). */
+
+int hook_open_flags(struct hook_ctx *c)
+{
+	const char *path = c->path;
+	int flags = c->flags;
+
+	c->nofollow = !c->dir_late && path && path[0] && path[strlen(path) - 1] != '/' &&
+		      !(flags & O_NOFOLLOW) && (flags & O_TMPFILE) != O_TMPFILE &&
+		      (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL);
+	return c->nofollow ? flags | O_NOFOLLOW : flags;
+}
+
+bool hook_open_again(struct hook_ctx *c, int ret, int err)
+{
+	if (ret >= 0 || !c->nofollow ||
+	    !(err == ELOOP || (err == ENOTDIR && (c->flags & O_DIRECTORY))))
+		return false;
+	c->nofollow = false;
+	return true;
+}
 
 int hook_pre_open(struct hook_ctx *c, int dirfd, const char *path, int flags, mode_t mode)
 {
@@ -282,6 +314,7 @@ int hook_pre_open(struct hook_ctx *c, int dirfd, const char *path, int flags, mo
 	/* no directory watched: no IN_CREATE can be due, and the file's
 	 * directory is not asked (above, "Directories asked late") */
 	c->dir_late = !domain_dirs_watched();
+	c->nofollow = false;	/* hook_open_flags() */
 	/* O_CREAT|O_EXCL succeeds only by creating the file: no need to ask */
 	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
 		c->existed = false;
@@ -311,7 +344,8 @@ void hook_post_open(struct hook_ctx *c, intptr_t ret)
 		dir = c->dirfd >= 0 ? fdtable_file(c->dirfd) : NULL;
 		dir_inode = dir && S_ISDIR(dir->inode.mode) ? &dir->inode : NULL;
 	}
-	if (obj_from_open(c->dirfd, c->path, fd, c->flags, dir_inode, c->dir_late, &obj) < 0)
+	if (obj_from_open(c->dirfd, c->path, fd, c->nofollow ? c->flags | O_NOFOLLOW : c->flags,
+			  dir_inode, c->dir_late, &obj) < 0)
 		return;
 	o = hook_record_new(fd, &obj, c->flags);
 	if (!o)

@@ -38,7 +38,11 @@ static __attribute__((noinline)) int open_wrapper(int (*real)(int, const char *,
 	errno = saved;
 	if (__builtin_expect(state == HOOK_SKIP, 1))
 		return real(dirfd, path, flags, mode);
-	ret = real(dirfd, path, flags, mode);
+	ret = real(dirfd, path, hook_open_flags(&ctx), mode);
+	if (hook_open_again(&ctx, ret, errno)) {
+		errno = saved;
+		ret = real(dirfd, path, flags, mode);
+	}
 	ctx.err = errno;
 	hook_post_open(&ctx, ret);
 	errno = ctx.err;
