@@ -26,6 +26,13 @@
  * under the same denial without the shim, so that shim / denied kernel is
  * the shim's own cost whatever the denial costs.
  *
+ * Each time metric prints the medians and their ratio, then the minima and
+ * theirs.  Noise here (a VM) only ever adds time, and in bursts: on the
+ * machine of bench/README some runs of either side take 1.5x the others.
+ * The medians say what a run is likely to see; the minima are the nearest
+ * to what each side's code costs, and the better figure for a ratio near
+ * 1 when the spreads are wide.
+ *
  * Workloads (default N in parentheses):
  *   overhead    (200000) pwrite, and open+close, of an unwatched file;
  *               nothing watched anywhere
@@ -858,6 +865,11 @@ static void report(struct workload *w)
 				}
 				printf("   (spread k %.0f%% s %.0f%%)", (kmax - kmin) / k * 100,
 				       (smax - smin) / s * 100);
+				printf("\n  %-26s %14.1f %14.1f   ratio %6.3f", "  minima", kmin, smin,
+				       smin / kmin);
+				if (mt->target > 0)
+					printf("   target <= %.2f: %s", mt->target,
+					       smin / kmin <= mt->target ? "met" : "MISSED");
 			}
 			if (w->nvalues[2]) {
 				double f = median(w->values[2][m], w->nvalues[2]);
