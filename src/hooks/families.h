@@ -76,10 +76,8 @@ static inline bool hook_quiet_close(int fd)
 
 /* Can an event through fd (hook_fd_event()) reach no watch?  True for
  * nothing watched anywhere; for a pipe, socket or the like; and for a file
- * whose inode and directory both miss the per-inode filter
- * (domain_maybe_watched(), read again after the call by notify.c on the
- * full path), or whose directory was not asked while no directory is
- * watched anywhere (files.c, "Directories asked late").  An fd the table does not know yet is not quiet while
+ * whose record is quiet (files.h hook_record_quiet(); notify.c asks the
+ * filter again after the call, on the full path).  An fd the table does not know yet is not quiet while
  * something is watched: hook_fd_record() adopts it.  An instance fd is
  * quiet only when the caller says so (instance_too): write and read must
  * divert it. */
@@ -87,7 +85,6 @@ static inline __attribute__((always_inline)) bool hook_fd_quiet(int fd, bool ins
 {
 	uint64_t word;
 	const struct ofd *o;
-	uint32_t fl;
 
 	if (instance_too && !domain_watching())
 		return true;
@@ -99,14 +96,7 @@ static inline __attribute__((always_inline)) bool hook_fd_quiet(int fd, bool ins
 		return true;
 	case FD_FILE:
 		o = fdword_file(word);
-		if (!domain_watching())
-			return true;
-		if (!o || domain_maybe_watched(&o->inode.id))
-			return false;
-		fl = __atomic_load_n(&o->flags, __ATOMIC_ACQUIRE);
-		if (fl & OFD_DIR_LATE)
-			return !domain_dirs_watched();
-		return !(fl & OFD_DIR_KNOWN) || !domain_maybe_watched(&o->dir.id);
+		return !domain_watching() || (o && hook_record_quiet(o));
 	case FD_NONE:
 	default:
 		return !domain_watching();

@@ -138,13 +138,16 @@ void hook_record_ask_dir(struct ofd *o, int fd)
 static void record_event(struct ofd *o, int fd, bool unlinked, uint32_t mask)
 {
 	struct hook_obj asked;
-	uint32_t fl = ask_dir(o, fd, &asked);
 	struct notify_obj t = {
 		.inode = &o->inode,
 		.fd = fd,
 		.unlinked = unlinked,
 	};
+	uint32_t fl;
 
+	if (hook_record_quiet(o))	/* the IN_OPEN and close of most files */
+		return;
+	fl = ask_dir(o, fd, &asked);
 	if (fl & OFD_DIR_KNOWN) {
 		t.dir = &o->dir;
 		t.name = o->name;
@@ -203,7 +206,7 @@ void hook_closing(int fd, uint64_t word, struct close_facts *facts)
 	bool self, excl;
 
 	facts->last_opener = facts->unlinked = false;
-	if (!o || __atomic_load_n(&o->refs, __ATOMIC_RELAXED) != 1 || !domain_watching())
+	if (!o || __atomic_load_n(&o->refs, __ATOMIC_RELAXED) != 1 || hook_record_quiet(o))
 		return;
 	/* the close events come after the fd is gone */
 	fl = ask_dir(o, fd, &asked);

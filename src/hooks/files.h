@@ -9,8 +9,26 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "domain/domain.h"
 #include "hooks/objects.h"
 #include "instance/fdtable.h"
+
+/* Can no event about o's file reach a watch now?  Its inode and its
+ * directory both miss the per-inode filter (domain_maybe_watched(), exact
+ * when it says no), or its directory was not asked while no directory is
+ * watched anywhere (files.c, "Directories asked late").  Inline: the quiet
+ * checks of the fd hooks (families.h) ask it before the call. */
+static inline bool hook_record_quiet(const struct ofd *o)
+{
+	uint32_t fl;
+
+	if (domain_maybe_watched(&o->inode.id))
+		return false;
+	fl = __atomic_load_n(&o->flags, __ATOMIC_ACQUIRE);
+	if (fl & OFD_DIR_LATE)
+		return !domain_dirs_watched();
+	return !(fl & OFD_DIR_KNOWN) || !domain_maybe_watched(&o->dir.id);
+}
 
 /* A record for fd, just opened with open_flags, describing obj. */
 struct ofd *hook_record_new(int fd, const struct hook_obj *obj, int open_flags);
