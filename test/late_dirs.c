@@ -57,31 +57,34 @@ static void expect_named(int wd, const char *name, const uint32_t *want, int n)
 	}
 }
 
-Test(late_dirs, a_directory_watched_after_a_file_was_opened_sees_its_modify_and_close)
+/* Watch dir, write through fd and close it: dir sees both, naming name. */
+static void watch_write_close(int fd, const char *dir, const char *name)
 {
-	int fd = open("a/f", O_RDWR | O_CREAT, 0644), wd;
+	int wd = inotify_add_watch(in, dir, IN_MODIFY | IN_CLOSE_WRITE);
 
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(pwrite(fd, "x", 1, 0), 1);
-	wd = inotify_add_watch(in, "a", IN_MODIFY | IN_CLOSE_WRITE);
 	cr_assert_gt(wd, 0);
 	cr_assert_eq(pwrite(fd, "y", 1, 0), 1);
 	close(fd);
-	expect_named(wd, "f", (uint32_t[]){ IN_MODIFY, IN_CLOSE_WRITE }, 2);
+	expect_named(wd, name, (uint32_t[]){ IN_MODIFY, IN_CLOSE_WRITE }, 2);
+}
+
+Test(late_dirs, a_directory_watched_after_a_file_was_opened_sees_its_modify_and_close)
+{
+	int fd = open("a/f", O_RDWR | O_CREAT, 0644);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pwrite(fd, "x", 1, 0), 1);
+	watch_write_close(fd, "a", "f");
 }
 
 /* The kernel names the file where its dentry is when the event happens. */
 Test(late_dirs, a_file_moved_before_its_directory_was_asked_is_named_in_its_new_directory)
 {
-	int fd = open("a/f", O_RDWR | O_CREAT, 0644), wd;
+	int fd = open("a/f", O_RDWR | O_CREAT, 0644);
 
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(rename("a/f", "b/g"), 0);
-	wd = inotify_add_watch(in, "b", IN_MODIFY | IN_CLOSE_WRITE);
-	cr_assert_gt(wd, 0);
-	cr_assert_eq(pwrite(fd, "y", 1, 0), 1);
-	close(fd);
-	expect_named(wd, "g", (uint32_t[]){ IN_MODIFY, IN_CLOSE_WRITE }, 2);
+	watch_write_close(fd, "b", "g");
 }
 
 /* The child of fork asks through its own copy of the fd; the parent's
