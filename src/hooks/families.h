@@ -77,8 +77,9 @@ static inline bool hook_quiet_close(int fd)
 /* Can an event through fd (hook_fd_event()) reach no watch?  True for
  * nothing watched anywhere; for a pipe, socket or the like; and for a file
  * whose record is quiet (files.h hook_record_quiet(); notify.c asks the
- * filter again after the call, on the full path).  An fd the table does not know yet is not quiet while
- * something is watched: hook_fd_record() adopts it.  An instance fd is
+ * filter again after the call, on the full path).  An fd the table does
+ * not know yet is not quiet while something is watched: hook_fd_record()
+ * adopts it.  An instance fd is
  * quiet only when the caller says so (instance_too): write and read must
  * divert it. */
 static inline __attribute__((always_inline)) bool hook_fd_quiet(int fd, bool instance_too)

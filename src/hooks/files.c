@@ -115,8 +115,10 @@ static uint32_t ask_dir(struct ofd *o, int fd, struct hook_obj *asked)
 	if (obj_from_fd(fd, asked) < 0)
 		asked->has_dir = false;
 	fl = __atomic_fetch_or(&o->flags, OFD_DIR_ASKING, __ATOMIC_ACQUIRE);
-	if ((fl & OFD_DIR_ASKING) || !(fl & OFD_DIR_LATE))
-		return fl;	/* another thread sets it */
+	if (fl & OFD_DIR_ASKING)
+		return fl;	/* another thread sets it; this one uses its answer */
+	if (!(fl & OFD_DIR_LATE))	/* another thread has set it */
+		return __atomic_and_fetch(&o->flags, ~(uint32_t)OFD_DIR_ASKING, __ATOMIC_RELEASE);
 	if (asked->has_dir) {
 		o->dir = asked->dir;
 		memcpy(o->name, asked->name, sizeof o->name);
