@@ -152,7 +152,9 @@ static int child_hostile(const char *dir, const char *domain, int iters)
 	unsigned char *q;
 	char buf[8192];
 
-	rnd_state = (unsigned long long)time(NULL) * 2654435761u ^ (unsigned)getpid();
+	const char *seed = getenv("INOTIFY_SHIM_HOSTILE_SEED");	/* to replay one */
+	rnd_state = seed ? strtoull(seed, NULL, 10)
+			 : (unsigned long long)time(NULL) * 2654435761u ^ (unsigned)getpid();
 	fprintf(stderr, "hostile: seed %llu\n", rnd_state);
 	fd = inotify_init1(IN_NONBLOCK);
 	if (fd < 0 || inotify_add_watch(fd, dir, IN_ALL_EVENTS) < 0)
@@ -260,6 +262,48 @@ static int child_hostile(const char *dir, const char *domain, int iters)
 	return 0;
 }
 
+/* looped DIR DOMAIN: watch DIR, then turn the watch's link to the next mark
+ * on the inode into a loop onto itself, and point it at a generation of its
+ * instance that has no queue file, so that every step of a walk that does
+ * not see the loop costs a failed open.  A creat in DIR must then cost
+ * next to nothing: prints the CPU time of the creat, in microseconds. */
+static int child_looped(const char *dir, const char *domain)
+{
+	char path[4096];
+	struct stat st;
+	struct timespec t0, t1;
+	int fd, rfd, wd;
+
+	fd = inotify_init1(IN_NONBLOCK);
+	wd = fd < 0 ? -1 : inotify_add_watch(fd, dir, IN_CREATE);
+	path_printf(path, sizeof path, "%s/registry", domain);
+	rfd = open(path, O_RDWR);
+	if (wd < 0 || rfd < 0 || fstat(rfd, &st) < 0)
+		return 2;
+	struct registry *r = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+				  MAP_SHARED, rfd, 0);
+	if (r == MAP_FAILED)
+		return 3;
+	struct reg_watch *watches = (void *)((char *)r + r->off_watches);
+	struct reg_instance *insts = (void *)((char *)r + r->off_instances);
+	uint32_t widx = 0;
+	for (uint32_t i = 1; i <= r->watch_hwm; i++)
+		if (watches[i].state == RECORD_USED && watches[i].wd == wd)
+			widx = i;
+	if (!widx)
+		return 4;
+	watches[widx].inode_next = widx;
+	insts[watches[widx].instance].gen += 1000;
+
+	path_printf(path, sizeof path, "%s/after-the-loop", dir);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+	close(creat(path, 0600));
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+	printf("%ld\n", (long)((t1.tv_sec - t0.tv_sec) * 1000000 +
+			       (t1.tv_nsec - t0.tv_nsec) / 1000));
+	return 0;
+}
+
 __attribute__((constructor)) static void maybe_child(void)
 {
 	const char *mode = getenv("FAULTS_CHILD");
@@ -272,6 +316,8 @@ __attribute__((constructor)) static void maybe_child(void)
 		_exit(child_probe(a1));
 	if (!strcmp(mode, "limits"))
 		_exit(child_limits(a1, atoi(a2)));
+	if (!strcmp(mode, "looped"))
+		_exit(child_looped(a1, getenv("INOTIFY_SHIM_DOMAIN")));
 	if (!strcmp(mode, "hostile"))
 		_exit(child_hostile(a1, getenv("INOTIFY_SHIM_DOMAIN"), atoi(a2)));
 	_exit(99);
@@ -659,6 +705,20 @@ Test(faults, domain_that_is_a_file_is_refused)
 }
 
 /* ---- hostile shared memory ---------------------------------------------- */
+
+/* A loop in a chain of the registry is left at once, not at the capacity:
+ * walked to the capacity, this loop costs a million failed opens, seconds
+ * of CPU; left at once, a few microseconds.  The bound, a quarter of a
+ * second of the child's own CPU time, is far from both. */
+Test(faults, a_loop_in_a_watch_list_is_left_at_once)
+{
+	struct run r;
+
+	run_child(&r, domain, "looped", watched, NULL, NULL);
+	cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
+		  "status %x out %s err %s", r.status, r.out, r.err);
+	cr_assert_lt(atol(r.out), 250000, "the creat took %s us of CPU", r.out);
+}
 
 Test(faults, hostile_shared_memory_cannot_crash_the_library, .timeout = 120)
 {

@@ -313,8 +313,12 @@ void core_destroy_watches(struct slot_ref ref)
 	if (!d || domain_lock(d) < 0)
 		return;
 	inst = live_instance(d, ref);
-	for (uint32_t guard = 0; inst && inst->watches && guard <= REGISTRY_WATCHES; guard++)
-		registry_remove_watch(d, inst->watches);
+	for (uint32_t guard = 0; inst && inst->watches && guard <= REGISTRY_WATCHES; guard++) {
+		uint32_t w = inst->watches;
+		registry_remove_watch(d, w);
+		if (inst->watches == w)	/* not unlinked: a damaged list */
+			break;
+	}
 	domain_unlock(d);
 }
 

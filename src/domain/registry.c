@@ -44,17 +44,13 @@ uint32_t registry_wd_bucket(struct domain *d, uint32_t slot, int32_t wd)
 	return (slot * 0x9e3779b1u + (uint32_t)wd) & (REGISTRY_WATCHES - 1);
 }
 
-/* Walks are bounded by the capacity, so a corrupt cycle cannot hang us. */
-#define FOR_CHAIN(idx, first, getter, rec, next_field)                         \
-	for (uint32_t idx = (first), guard_ = 0;                               \
-	     (rec = getter(d, idx)) != NULL && guard_ <= REGISTRY_WATCHES;     \
-	     idx = rec->next_field, guard_++)
-
 uint32_t registry_find_inode(struct domain *d, const struct ident *id)
 {
+	struct chain_guard g = CHAIN_GUARD_INIT;
 	struct reg_inode *in;
 
-	FOR_CHAIN(i, d->inode_buckets[registry_inode_bucket(d, id)], reg_inode, in, hash_next)
+	for (uint32_t i = d->inode_buckets[registry_inode_bucket(d, id)];
+	     (in = reg_inode(d, i)) && chain_guard_ok(&g, i); i = in->hash_next)
 		if (in->state == RECORD_USED && ident_equal(&in->id, id))
 			return i;
 	return 0;
@@ -62,12 +58,14 @@ uint32_t registry_find_inode(struct domain *d, const struct ident *id)
 
 uint32_t registry_find_mark(struct domain *d, uint32_t inode, uint32_t slot)
 {
+	struct chain_guard g = CHAIN_GUARD_INIT;
 	struct reg_inode *in = reg_inode(d, inode);
 	struct reg_watch *w;
 
 	if (!in)
 		return 0;
-	FOR_CHAIN(i, in->marks, reg_watch, w, inode_next)
+	for (uint32_t i = in->marks; (w = reg_watch(d, i)) && chain_guard_ok(&g, i);
+	     i = w->inode_next)
 		if (w->state == RECORD_USED && w->instance == slot)
 			return i;
 	return 0;
@@ -75,9 +73,11 @@ uint32_t registry_find_mark(struct domain *d, uint32_t inode, uint32_t slot)
 
 uint32_t registry_find_wd(struct domain *d, uint32_t slot, int32_t wd)
 {
+	struct chain_guard g = CHAIN_GUARD_INIT;
 	struct reg_watch *w;
 
-	FOR_CHAIN(i, d->wd_buckets[registry_wd_bucket(d, slot, wd)], reg_watch, w, wd_next)
+	for (uint32_t i = d->wd_buckets[registry_wd_bucket(d, slot, wd)];
+	     (w = reg_watch(d, i)) && chain_guard_ok(&g, i); i = w->wd_next)
 		if (w->state == RECORD_USED && w->instance == slot && w->wd == wd)
 			return i;
 	return 0;
@@ -148,7 +148,7 @@ static void free_inode(struct domain *d, uint32_t idx)
 	in->state = RECORD_FREE;
 	if ((in->flags & INODE_DIR) && __atomic_load_n(&d->reg->dirs_watched, __ATOMIC_RELAXED))
 		__atomic_sub_fetch(&d->reg->dirs_watched, 1, __ATOMIC_RELAXED);
-	for (uint32_t guard = 0; *link && guard <= REGISTRY_WATCHES; guard++) {
+	for (struct chain_guard g = CHAIN_GUARD_INIT; *link && chain_guard_ok(&g, *link);) {
 		if (*link == idx) {
 			__atomic_store_n(link, in->hash_next, __ATOMIC_RELAXED);
 			break;
@@ -226,7 +226,7 @@ int registry_add_watch(struct domain *d, uint32_t slot, const struct ident *id,
 static void unlink_watch(struct domain *d, uint32_t *link, uint32_t idx,
 			 size_t next_offset)
 {
-	for (uint32_t guard = 0; *link && guard <= REGISTRY_WATCHES; guard++) {
+	for (struct chain_guard g = CHAIN_GUARD_INIT; *link && chain_guard_ok(&g, *link);) {
 		struct reg_watch *p = reg_watch(d, *link);
 		if (!p)
 			return;
@@ -307,6 +307,10 @@ void registry_free_instance(struct domain *d, uint32_t slot)
 			break;
 		}
 		registry_remove_watch(d, w);
+		if (inst->watches == w) {	/* not unlinked: a damaged list */
+			inst->watches = 0;
+			break;
+		}
 	}
 	inst->state = RECORD_FREE;
 	if (d->reg->live_instances)

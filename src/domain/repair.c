@@ -78,8 +78,10 @@ void registry_repair(struct domain *d)
 		struct reg_inode *in = &d->inodes[i];
 		if (in->state == RECORD_USED && !in->marks) {
 			uint32_t *link = &d->inode_buckets[registry_inode_bucket(d, &in->id)];
-			while (*link && *link != i)
-				link = &d->inodes[*link].hash_next;
+			struct chain_guard g = CHAIN_GUARD_INIT;
+			struct reg_inode *p;
+			while (*link != i && (p = reg_inode(d, *link)) && chain_guard_ok(&g, *link))
+				link = &p->hash_next;
 			if (*link == i)
 				*link = in->hash_next;
 			in->state = RECORD_FREE;

@@ -95,14 +95,14 @@ static void deliver(struct pass *p, uint32_t iidx, uint32_t mask,
 		    uint32_t cookie, const char *name)
 {
 	struct reg_inode *in = reg_inode(p->d, iidx);
-	uint32_t next, guard = 0;
+	struct chain_guard g = CHAIN_GUARD_INIT;
+	struct reg_watch *w;
+	uint32_t next;
 
 	if (!in || in->state != RECORD_USED)
 		return;
-	for (uint32_t widx = in->marks; widx && guard++ <= REGISTRY_WATCHES; widx = next) {
-		struct reg_watch *w = reg_watch(p->d, widx);
-		if (!w)
-			break;
+	for (uint32_t widx = in->marks; (w = reg_watch(p->d, widx)) && chain_guard_ok(&g, widx);
+	     widx = next) {
 		next = w->inode_next;
 		if (w->state != RECORD_USED || !(w->mask & mask & IN_ALL_EVENTS))
 			continue;
@@ -193,8 +193,12 @@ void notify_gone(const struct inode_info *inode)
 		deliver(&p, idx, IN_DELETE_SELF, 0, NULL);
 	/* every watch left on it ends; the inode record goes with the last */
 	for (uint32_t guard = 0; (in = reg_inode(p.d, idx)) && in->state == RECORD_USED &&
-				 in->marks && guard <= REGISTRY_WATCHES; guard++)
-		notify_watch_ended_locked(p.d, in->marks);
+				 in->marks && guard <= REGISTRY_WATCHES; guard++) {
+		uint32_t widx = in->marks;
+		notify_watch_ended_locked(p.d, widx);
+		if (in->marks == widx)	/* not unlinked: a damaged list */
+			break;
+	}
 	end(&p);
 }
 
