@@ -50,7 +50,7 @@ uint32_t registry_find_inode(struct domain *d, const struct ident *id)
 	struct reg_inode *in;
 
 	for (uint32_t i = d->inode_buckets[registry_inode_bucket(d, id)];
-	     (in = reg_inode(d, i)) && chain_guard_ok(&g, i); i = in->hash_next)
+	     i && (in = reg_inode(d, i)) && chain_guard_ok(&g, i); i = in->hash_next)
 		if (in->state == RECORD_USED && ident_equal(&in->id, id))
 			return i;
 	return 0;
@@ -64,7 +64,7 @@ uint32_t registry_find_mark(struct domain *d, uint32_t inode, uint32_t slot)
 
 	if (!in)
 		return 0;
-	for (uint32_t i = in->marks; (w = reg_watch(d, i)) && chain_guard_ok(&g, i);
+	for (uint32_t i = in->marks; i && (w = reg_watch(d, i)) && chain_guard_ok(&g, i);
 	     i = w->inode_next)
 		if (w->state == RECORD_USED && w->instance == slot)
 			return i;
@@ -77,7 +77,7 @@ uint32_t registry_find_wd(struct domain *d, uint32_t slot, int32_t wd)
 	struct reg_watch *w;
 
 	for (uint32_t i = d->wd_buckets[registry_wd_bucket(d, slot, wd)];
-	     (w = reg_watch(d, i)) && chain_guard_ok(&g, i); i = w->wd_next)
+	     i && (w = reg_watch(d, i)) && chain_guard_ok(&g, i); i = w->wd_next)
 		if (w->state == RECORD_USED && w->instance == slot && w->wd == wd)
 			return i;
 	return 0;

@@ -27,28 +27,27 @@
  * instance's watches).  Its links live in shared memory, where another
  * process may have written anything: a chain may loop.  A walk asks
  * chain_guard_ok() with each index it reaches and stops when told.  It is
- * Brent's cycle finding: the guard remembers an index and looks for it
- * again, remembering a later one each time the span it waited for doubles,
- * so a loop is left within about twice its length plus its way in, one
- * compare a step, instead of at the capacity (a million steps, each of
+ * Brent's cycle finding: at steps 1, 2, 4, 8, ... the guard remembers the
+ * index it is at, and stops when it meets the remembered one again, so a
+ * loop is left within about twice its length plus its way in, a compare
+ * and a test a step, instead of at the capacity (a million steps, each of
  * which may cost system calls in delivery).  The capacity still bounds a
  * walk whose links change under it. */
 struct chain_guard {
 	uint32_t seen;		/* the remembered index; 0 ends every chain */
-	uint32_t steps;		/* since it was remembered */
-	uint32_t span;		/* steps before the next one is remembered */
-	uint32_t total;
+	uint32_t steps;
 };
-#define CHAIN_GUARD_INIT { 0, 0, 1, 0 }
+#define CHAIN_GUARD_INIT { 0, 0 }
 
 static inline bool chain_guard_ok(struct chain_guard *g, uint32_t idx)
 {
-	if (idx == g->seen || ++g->total > REGISTRY_WATCHES)
+	if (idx == g->seen)
 		return false;
-	if (++g->steps == g->span) {
+	g->steps++;
+	if ((g->steps & (g->steps - 1)) == 0) {	/* a power of two */
+		if (g->steps > REGISTRY_WATCHES)
+			return false;
 		g->seen = idx;
-		g->steps = 0;
-		g->span *= 2;
 	}
 	return true;
 }

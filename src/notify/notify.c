@@ -101,7 +101,8 @@ static void deliver(struct pass *p, uint32_t iidx, uint32_t mask,
 
 	if (!in || in->state != RECORD_USED)
 		return;
-	for (uint32_t widx = in->marks; (w = reg_watch(p->d, widx)) && chain_guard_ok(&g, widx);
+	for (uint32_t widx = in->marks; widx && (w = reg_watch(p->d, widx)) &&
+					      chain_guard_ok(&g, widx);
 	     widx = next) {
 		next = w->inode_next;
 		if (w->state != RECORD_USED || !(w->mask & mask & IN_ALL_EVENTS))
