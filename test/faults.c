@@ -12,7 +12,10 @@
  *     crash, never a followed link;
  *   - hostile shared memory: fields of a live registry and queue overwritten
  *     with random values while the library uses them: no crash, no out of
- *     bounds access (run it in the --enable-sanitizers build too).
+ *     bounds access (run it in the --enable-sanitizers build too), and no
+ *     hang: a looped chain is left at once.  A run prints its seed;
+ *     INOTIFY_SHIM_HOSTILE_SEED=N replays it (INOTIFY_SHIM_HOSTILE_ITERS
+ *     sets the iterations of each of its four rounds).
  *
  * Tests that need a domain of their own re-execute this binary with
  * FAULTS_CHILD set and INOTIFY_SHIM_DOMAIN pointing elsewhere; the child
