@@ -42,6 +42,7 @@
 
 #include "helpers.h"
 #include "../src/domain/layout.h"
+#include "../src/domain/openfiles.h"
 #include "../src/queue/queue.h"
 
 /* ---- the child modes ---------------------------------------------------- */
@@ -143,8 +144,50 @@ static uint64_t nasty(uint64_t cap)
 	}
 }
 
+/* A field of an entry of the table of shared open files, or of its pid
+ * hints, overwritten with a random value. */
+static void spoil_files(unsigned char *files)
+{
+	struct openfiles *t = (void *)files;
+	struct of_entry *entries = (void *)(files + ((sizeof *t + 4095) & ~(size_t)4095));
+	struct of_entry *e = &entries[1 + rnd() % 8];
+
+	switch (rnd() % 6) {
+	case 0: e->nholders = (uint32_t)nasty(OPENFILE_HOLDERS); break;
+	case 1: e->holders[rnd() % OPENFILE_HOLDERS].pid = (int32_t)nasty(1u << 31); break;
+	case 2: e->holders[rnd() % OPENFILE_HOLDERS].fd = (int32_t)nasty(1024); break;
+	case 3: e->state = (uint32_t)nasty(2); e->gen = (uint32_t)nasty(4); break;
+	case 4: e->overflow = (uint32_t)nasty(2); break;
+	default: t->pid_refs[rnd() % OPENFILES_PID_BUCKETS] = (uint32_t)rnd(); break;
+	}
+}
+
+/* A file shared with a forked child, which writes and closes its copy. */
+static void share_a_file(const char *dir)
+{
+	char path[4096];
+	int f;
+
+	path_printf(path, sizeof path, "%s/shared", dir);
+	f = open(path, O_RDWR | O_CREAT, 0600);
+	if (f < 0)
+		return;
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (write(f, "c", 1) < 0) {
+			/* the close is what matters */
+		}
+		close(f);
+		_exit(0);
+	}
+	close(f);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
 /* hostile DIR DOMAIN ITER: use the library while overwriting fields of the
- * live registry and of the instance's queue with random values. */
+ * live registry, of the instance's queue and of the table of shared open
+ * files with random values. */
 static int child_hostile(const char *dir, const char *domain, int iters)
 {
 	char path[4096];
@@ -169,6 +212,17 @@ static int child_hostile(const char *dir, const char *domain, int iters)
 		return 3;
 	qfd = open(g.gl_pathv[0], O_RDWR);
 	globfree(&g);
+	/* the table of shared open files exists once a file was shared */
+	share_a_file(dir);
+	path_printf(path, sizeof path, "%s/files", domain);
+	int ffd = open(path, O_RDWR);
+	struct stat fst;
+	if (ffd < 0 || fstat(ffd, &fst) < 0)
+		return 6;
+	unsigned char *files = mmap(NULL, (size_t)fst.st_size, PROT_READ | PROT_WRITE,
+				    MAP_SHARED, ffd, 0);
+	if (files == MAP_FAILED)
+		return 5;
 	if (qfd < 0 || fstat(rfd, &st) < 0)
 		return 4;
 	r = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, rfd, 0);
@@ -192,7 +246,7 @@ static int child_hostile(const char *dir, const char *domain, int iters)
 	for (int it = 0; it < iters; it++) {
 		/* one to three corruptions */
 		for (int k = 1 + (int)(rnd() % 3); k > 0; k--) {
-			switch (rnd() % 12) {
+			switch (rnd() % 13) {
 			case 0: case 1: case 2: case 3:
 				qwords[rnd() % 16] = (uint32_t)nasty(qsize);
 				break;
@@ -233,6 +287,9 @@ static int child_hostile(const char *dir, const char *domain, int iters)
 				default: r->ninode_buckets = (uint32_t)rnd(); r->nwd_buckets = (uint32_t)rnd(); break;
 				}
 				break;
+			case 11:
+				spoil_files(files);
+				break;
 			default:
 				r->watch_count = (uint32_t)nasty(4);
 				break;
@@ -256,6 +313,8 @@ static int child_hostile(const char *dir, const char *domain, int iters)
 		}
 		if (rnd() % 5 == 0 && nwd > 0)
 			inotify_rm_watch(fd, wds[--nwd]);
+		if (it % 4 == 0)
+			share_a_file(dir);
 		while (read(fd, buf, sizeof buf) > 0)
 			;
 		int avail;

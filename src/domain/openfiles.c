@@ -199,7 +199,7 @@ static void repair(void)
 			continue;
 		}
 		e->data.name[NAME_MAX] = 0;
-		for (uint32_t h = 0; h < e->nholders; h++)
+		for (uint32_t h = 0; h < openfiles_holders(e); h++)
 			(*bucket(e->holders[h].pid))++;
 	}
 	t->repairs++;
@@ -281,7 +281,7 @@ struct of_ref openfiles_alloc(const struct of_data *data)
 
 bool openfiles_has(struct of_entry *e, int32_t pid, int32_t fd)
 {
-	for (uint32_t h = 0; h < e->nholders; h++)
+	for (uint32_t h = 0; h < openfiles_holders(e); h++)
 		if (e->holders[h].pid == pid && e->holders[h].fd == fd)
 			return true;
 	return false;
@@ -289,30 +289,37 @@ bool openfiles_has(struct of_entry *e, int32_t pid, int32_t fd)
 
 void openfiles_add(struct of_entry *e, int32_t pid, int32_t fd)
 {
-	if (e->nholders >= OPENFILE_HOLDERS) {
+	uint32_t n = openfiles_holders(e);
+
+	if (n >= OPENFILE_HOLDERS) {
 		e->overflow = 1;
 		shim_log_once("an open file is held by more than %d fds across processes; "
 			      "its close events will not come", OPENFILE_HOLDERS);
 		return;
 	}
-	e->holders[e->nholders++] = (struct of_holder){ pid, fd };
+	e->holders[n] = (struct of_holder){ pid, fd };
+	e->nholders = n + 1;
 	__atomic_add_fetch(bucket(pid), 1, __ATOMIC_RELAXED);
 }
 
 static void remove_at(struct of_entry *e, uint32_t h)
 {
-	uint32_t *b = bucket(e->holders[h].pid);
+	uint32_t n = openfiles_holders(e), *b;
 
+	if (h >= n)
+		return;
+	b = bucket(e->holders[h].pid);
 	if (__atomic_load_n(b, __ATOMIC_RELAXED))
 		__atomic_sub_fetch(b, 1, __ATOMIC_RELAXED);
-	e->holders[h] = e->holders[--e->nholders];
+	e->holders[h] = e->holders[n - 1];
+	e->nholders = n - 1;
 }
 
 bool openfiles_remove(struct of_entry *e, int32_t pid, int32_t fd)
 {
 	bool found = false;
 
-	for (uint32_t h = 0; h < e->nholders; h++) {
+	for (uint32_t h = 0; h < openfiles_holders(e); h++) {
 		if (e->holders[h].pid == pid && (fd == -2 || e->holders[h].fd == fd)) {
 			remove_at(e, h);
 			found = true;
@@ -327,7 +334,7 @@ bool openfiles_remove(struct of_entry *e, int32_t pid, int32_t fd)
 bool openfiles_replace(struct of_entry *e, int32_t pid, int32_t fd, int32_t npid,
 		       int32_t nfd)
 {
-	for (uint32_t h = 0; h < e->nholders; h++) {
+	for (uint32_t h = 0; h < openfiles_holders(e); h++) {
 		if (e->holders[h].pid == pid && e->holders[h].fd == fd) {
 			uint32_t *b = bucket(pid);
 			if (__atomic_load_n(b, __ATOMIC_RELAXED))
@@ -366,11 +373,12 @@ static bool pid_gone(pid_t pid)
 
 static void drop_dead(struct of_entry *e, int32_t except)
 {
-	for (uint32_t h = 0; h < e->nholders; h++) {
+	for (uint32_t h = 0; h < openfiles_holders(e); h++) {
 		int32_t pid = e->holders[h].pid;
 		if (pid == except)
 			continue;
-		if (pid_gone(pid < 0 ? -pid : pid)) {
+		/* a placeholder is -pid; no process has INT32_MIN's negation */
+		if (pid == INT32_MIN || pid_gone(pid < 0 ? -pid : pid)) {
 			remove_at(e, h);
 			h--;
 		}
@@ -382,7 +390,7 @@ bool openfiles_held_by_others(struct of_entry *e, int32_t pid)
 	if (e->overflow)
 		return true;
 	drop_dead(e, pid);
-	for (uint32_t h = 0; h < e->nholders; h++)
+	for (uint32_t h = 0; h < openfiles_holders(e); h++)
 		if (e->holders[h].pid != pid)
 			return true;
 	return false;

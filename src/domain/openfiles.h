@@ -102,6 +102,16 @@ struct of_ref {
 	uint32_t idx, gen;
 };
 
+/* The number of holders of e, read once and held to the capacity: every
+ * loop over e->holders is bounded by it, at every step, since anyone with
+ * the file mapped may write the count while we read it. */
+static inline uint32_t openfiles_holders(const struct of_entry *e)
+{
+	uint32_t n = __atomic_load_n(&e->nholders, __ATOMIC_RELAXED);
+
+	return n < OPENFILE_HOLDERS ? n : OPENFILE_HOLDERS;
+}
+
 /* Map <domain>/files, creating it if create and it does not exist.
  * Returns 0 or a negative errno.  Idempotent; needs shim_domain. */
 int openfiles_map(bool create);

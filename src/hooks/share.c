@@ -432,9 +432,7 @@ void share_after_exec(void)
 
 		if (!e || e->state != 1)
 			continue;
-		if (e->nholders > OPENFILE_HOLDERS)
-			e->nholders = OPENFILE_HOLDERS;
-		for (uint32_t h = 0; h < e->nholders; h++) {
+		for (uint32_t h = 0; h < openfiles_holders(e); h++) {
 			struct of_holder *ho = &e->holders[h];
 			struct inode_info info;
 			int fd = ho->fd, found = -1;
