@@ -185,6 +185,26 @@ static void share_a_file(const char *dir)
 		waitpid(pid, NULL, 0);
 }
 
+/* Map the file at path read-write and shared, its size in *size if size;
+ * NULL if it cannot be opened or mapped. */
+static void *map_shared(const char *path, uint64_t *size)
+{
+	struct stat st;
+	void *p = MAP_FAILED;
+	int fd = open(path, O_RDWR);
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0)
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (size)
+		*size = (uint64_t)st.st_size;
+	return p;
+}
+
 /* hostile DIR DOMAIN ITER: use the library while overwriting fields of the
  * live registry, of the instance's queue and of the table of shared open
  * files with random values. */
@@ -192,10 +212,10 @@ static int child_hostile(const char *dir, const char *domain, int iters)
 {
 	char path[4096];
 	glob_t g;
-	struct stat st;
-	int fd, rfd, qfd;
+	int fd;
 	struct registry *r;
-	unsigned char *q;
+	unsigned char *q, *files;
+	uint64_t qsize;
 	char buf[8192];
 
 	const char *seed = getenv("INOTIFY_SHIM_HOSTILE_SEED");	/* to replay one */
@@ -206,32 +226,18 @@ static int child_hostile(const char *dir, const char *domain, int iters)
 	if (fd < 0 || inotify_add_watch(fd, dir, IN_ALL_EVENTS) < 0)
 		return 2;
 	path_printf(path, sizeof path, "%s/registry", domain);
-	rfd = open(path, O_RDWR);
+	r = map_shared(path, NULL);
 	path_printf(path, sizeof path, "%s/q-*", domain);
-	if (rfd < 0 || glob(path, 0, NULL, &g) != 0 || g.gl_pathc != 1)
+	if (!r || glob(path, 0, NULL, &g) != 0 || g.gl_pathc != 1)
 		return 3;
-	qfd = open(g.gl_pathv[0], O_RDWR);
+	q = map_shared(g.gl_pathv[0], &qsize);
 	globfree(&g);
 	/* the table of shared open files exists once a file was shared */
 	share_a_file(dir);
 	path_printf(path, sizeof path, "%s/files", domain);
-	int ffd = open(path, O_RDWR);
-	struct stat fst;
-	if (ffd < 0 || fstat(ffd, &fst) < 0)
-		return 6;
-	unsigned char *files = mmap(NULL, (size_t)fst.st_size, PROT_READ | PROT_WRITE,
-				    MAP_SHARED, ffd, 0);
-	if (files == MAP_FAILED)
-		return 5;
-	if (qfd < 0 || fstat(rfd, &st) < 0)
+	files = map_shared(path, NULL);
+	if (!q || !files)
 		return 4;
-	r = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, rfd, 0);
-	if (fstat(qfd, &st) < 0)
-		return 4;
-	q = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, qfd, 0);
-	if (r == MAP_FAILED || q == MAP_FAILED)
-		return 5;
-	uint64_t qsize = (uint64_t)st.st_size;
 	struct reg_instance *insts = (void *)((char *)r + r->off_instances);
 	struct reg_inode *inodes = (void *)((char *)r + r->off_inodes);
 	struct reg_watch *watches = (void *)((char *)r + r->off_watches);
@@ -332,20 +338,16 @@ static int child_hostile(const char *dir, const char *domain, int iters)
 static int child_looped(const char *dir, const char *domain)
 {
 	char path[4096];
-	struct stat st;
 	struct timespec t0, t1;
-	int fd, rfd, wd;
+	struct registry *r;
+	int fd, wd;
 
 	fd = inotify_init1(IN_NONBLOCK);
 	wd = fd < 0 ? -1 : inotify_add_watch(fd, dir, IN_CREATE);
 	path_printf(path, sizeof path, "%s/registry", domain);
-	rfd = open(path, O_RDWR);
-	if (wd < 0 || rfd < 0 || fstat(rfd, &st) < 0)
+	r = map_shared(path, NULL);
+	if (wd < 0 || !r)
 		return 2;
-	struct registry *r = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
-				  MAP_SHARED, rfd, 0);
-	if (r == MAP_FAILED)
-		return 3;
 	struct reg_watch *watches = (void *)((char *)r + r->off_watches);
 	struct reg_instance *insts = (void *)((char *)r + r->off_instances);
 	uint32_t widx = 0;

@@ -308,17 +308,11 @@ int core_rm_wd(struct slot_ref ref, int32_t wd)
 void core_destroy_watches(struct slot_ref ref)
 {
 	struct domain *d = shim_domain;
-	struct reg_instance *inst;
 
 	if (!d || domain_lock(d) < 0)
 		return;
-	inst = live_instance(d, ref);
-	for (uint32_t guard = 0; inst && inst->watches && guard <= REGISTRY_WATCHES; guard++) {
-		uint32_t w = inst->watches;
-		registry_remove_watch(d, w);
-		if (inst->watches == w)	/* not unlinked: a damaged list */
-			break;
-	}
+	if (live_instance(d, ref))
+		registry_remove_watches(d, ref.slot);
 	domain_unlock(d);
 }
 

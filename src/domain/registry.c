@@ -294,7 +294,7 @@ int registry_alloc_instance(struct domain *d, uint32_t max_events, long limit)
 	return -EMFILE;
 }
 
-void registry_free_instance(struct domain *d, uint32_t slot)
+void registry_remove_watches(struct domain *d, uint32_t slot)
 {
 	struct reg_instance *inst = reg_instance(d, slot);
 
@@ -312,6 +312,15 @@ void registry_free_instance(struct domain *d, uint32_t slot)
 			break;
 		}
 	}
+}
+
+void registry_free_instance(struct domain *d, uint32_t slot)
+{
+	struct reg_instance *inst = reg_instance(d, slot);
+
+	if (!inst || inst->state != RECORD_USED)
+		return;
+	registry_remove_watches(d, slot);
 	inst->state = RECORD_FREE;
 	if (d->reg->live_instances)
 		d->reg->live_instances--;

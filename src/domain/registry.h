@@ -84,6 +84,8 @@ void registry_note_flags(struct domain *d, uint32_t flags);
 /* A free instance slot, made LIVE.  Returns the slot or -EMFILE. */
 int registry_alloc_instance(struct domain *d, uint32_t max_events, long limit);
 
+/* Remove every watch of instance slot, without IN_IGNORED. */
+void registry_remove_watches(struct domain *d, uint32_t slot);
 /* Remove every watch of the instance (without events) and free its slot. */
 void registry_free_instance(struct domain *d, uint32_t slot);
 
