@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -220,12 +221,27 @@ Test(cross_process, a_writer_that_closes_every_fd_loses_no_event)
  * unlocking, queue.h "Draining") and the other is blocked on the FIFO. */
 
 #define TWO_READERS_N 30000
+/* The writer stays at most this many events ahead of the readers: the
+ * queue (max_queued_events, 16384 by default) must never fill, or the
+ * events past it are dropped for IN_Q_OVERFLOW, as the kernel drops
+ * them, and a slow run (a sanitizer, a loaded machine) would fail for
+ * that rather than for a lost wakeup. */
+#define TWO_READERS_AHEAD 4096
 
+/* Shared with the writer's process (MAP_SHARED), which paces itself on
+ * "modified". */
 struct two_readers {
 	int fd;
 	int modified;		/* atomic: IN_MODIFY events read */
+	int overflows;		/* atomic: IN_Q_OVERFLOW events read */
 	int ends;		/* atomic: "end" events read */
 	int finished;		/* atomic: readers that returned */
+};
+
+/* The writer's wait: until the readers have read "to" events. */
+struct pace {
+	struct two_readers *t;
+	int to;
 };
 
 /* Count the events; true once an "end" event was read. */
@@ -240,6 +256,8 @@ static bool tally(struct two_readers *t, const char *buf, ssize_t n)
 			end = true;
 		} else if (e->mask == IN_MODIFY) {
 			__atomic_add_fetch(&t->modified, 1, __ATOMIC_SEQ_CST);
+		} else if (e->mask == IN_Q_OVERFLOW) {
+			__atomic_add_fetch(&t->overflows, 1, __ATOMIC_SEQ_CST);
 		}
 		p += sizeof *e + e->len;
 	}
@@ -290,6 +308,13 @@ static bool all_read(void *arg)
 	return __atomic_load_n(&t->modified, __ATOMIC_SEQ_CST) >= TWO_READERS_N;
 }
 
+static bool caught_up(void *arg)
+{
+	struct pace *pace = arg;
+
+	return __atomic_load_n(&pace->t->modified, __ATOMIC_SEQ_CST) >= pace->to;
+}
+
 static bool both_finished(void *arg)
 {
 	struct two_readers *t = arg;
@@ -298,54 +323,73 @@ static bool both_finished(void *arg)
 }
 
 /* A writer in another process modifies two files in turn, so that no
- * event merges into the one before it: exactly N events. */
+ * event merges into the one before it: exactly N events.  It keeps at
+ * most TWO_READERS_AHEAD events ahead of the readers, waiting for them
+ * with a deadline: readers that stop waking stop the writer too. */
+static int write_paced(struct two_readers *t)
+{
+	int fa = open("a", O_WRONLY), fb = open("b", O_WRONLY);
+	struct pace pace = { .t = t };
+
+	for (int i = 0; i < TWO_READERS_N; i++) {
+		pace.to = i - TWO_READERS_AHEAD;
+		if (!wait_until(caught_up, &pace, 20000))
+			return 2;
+		if (pwrite(i & 1 ? fb : fa, "x", 1, 0) != 1)
+			return 1;
+	}
+	return 0;
+}
+
 Test(cross_process, two_readers_of_one_instance_get_every_event_once_and_leave_no_readiness)
 {
-	static struct two_readers t;
+	struct two_readers *t = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pthread_t a, b;
 	pid_t pid;
 	int st, queued = -1;
 
-	memset(&t, 0, sizeof t);
+	cr_assert_neq(t, MAP_FAILED);
 	close(creat("a", 0600));
 	close(creat("b", 0600));
-	t.fd = inotify_init1(0);
-	cr_assert_geq(t.fd, 0);
-	cr_assert_eq(inotify_add_watch(t.fd, ".", IN_CREATE | IN_MODIFY), 1);
-	cr_assert_eq(pthread_create(&a, NULL, blocked_reader, &t), 0);
-	cr_assert_eq(pthread_create(&b, NULL, polling_reader, &t), 0);
+	t->fd = inotify_init1(0);
+	cr_assert_geq(t->fd, 0);
+	cr_assert_eq(inotify_add_watch(t->fd, ".", IN_CREATE | IN_MODIFY), 1);
+	cr_assert_eq(pthread_create(&a, NULL, blocked_reader, t), 0);
+	cr_assert_eq(pthread_create(&b, NULL, polling_reader, t), 0);
 	pid = fork();
 	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		int fa = open("a", O_WRONLY), fb = open("b", O_WRONLY);
-		for (int i = 0; i < TWO_READERS_N; i++)
-			if (pwrite(i & 1 ? fb : fa, "x", 1, 0) != 1)
-				_exit(1);
-		_exit(0);
-	}
+	if (pid == 0)
+		_exit(write_paced(t));
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	cr_assert(wait_until(all_read, &t, 20000), "%d of %d events read: a lost wakeup",
-		  t.modified, TWO_READERS_N);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) != 2,
+		  "the readers stopped at %d of %d events: a lost wakeup",
+		  t->modified, TWO_READERS_N);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the writer failed");
+	cr_assert(wait_until(all_read, t, 20000),
+		  "%d of %d events read, %d overflows: a lost wakeup",
+		  t->modified, TWO_READERS_N, t->overflows);
 	/* one "end" for each reader; a reader that takes both leaves the
 	 * other waiting, so make more until both have returned */
-	for (int i = 0; i < 1000 && !both_finished(&t); i++) {
+	for (int i = 0; i < 1000 && !both_finished(t); i++) {
 		char name[32];
 		snprintf(name, sizeof name, "end%d", i);
 		close(creat(name, 0600));
-		wait_until(both_finished, &t, 20);
+		wait_until(both_finished, t, 20);
 	}
-	cr_assert(both_finished(&t), "a reader never woke for the end events");
+	cr_assert(both_finished(t), "a reader never woke for the end events");
 	pthread_join(a, NULL);
 	pthread_join(b, NULL);
-	cr_assert_eq(t.modified, TWO_READERS_N);
+	cr_assert_eq(t->modified, TWO_READERS_N);
+	cr_assert_eq(t->overflows, 0);
 	/* what is left is "end" events; once they are read, nothing may say
 	 * readable */
 	char buf[65536] __attribute__((aligned(8)));
-	while (ioctl(t.fd, FIONREAD, &queued) == 0 && queued > 0)
-		cr_assert_gt(read(t.fd, buf, sizeof buf), 0);
+	while (ioctl(t->fd, FIONREAD, &queued) == 0 && queued > 0)
+		cr_assert_gt(read(t->fd, buf, sizeof buf), 0);
 	cr_assert_eq(queued, 0);
-	struct pollfd p = { .fd = t.fd, .events = POLLIN };
+	struct pollfd p = { .fd = t->fd, .events = POLLIN };
 	cr_assert_eq(poll(&p, 1, 0), 0, "readable with nothing queued");
-	close(t.fd);
+	close(t->fd);
+	munmap(t, sizeof *t);
 }
