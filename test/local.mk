@@ -134,3 +134,7 @@ EXTRA_DIST += test/tsan.supp test/valgrind.supp
 if HAVE_CRITERION
 TEST_BINARIES += test/shared_domain
 endif
+# issue 17: the bash completion completes the commands, options and event
+# names that the command has (tools/inotify-shim.bash-completion)
+TESTS += test/completion.sh
+EXTRA_DIST += test/completion.sh
