@@ -5,7 +5,7 @@
 # To add a test file test/foo.c: add test/foo to TEST_BINARIES.
 
 LOG_COMPILER = $(builddir)/test/run-test.sh
-test_noinotify_SOURCES = test/noinotify.c
+test_noinotify_SOURCES = test/noinotify.c test/scenario/deny.c test/scenario/deny.h
 test_noinotify_LDADD =
 
 if HAVE_CRITERION
@@ -49,6 +49,15 @@ AM_CPPFLAGS = -D_GNU_SOURCE -I$(srcdir)/include -I$(srcdir)/test
 LDADD = test/libhelpers.a src/libinotify-shim.la $(CRITERION_LIBS)
 AM_LDFLAGS = -no-install
 
+# the scenario runner (test/scenario/main.c): the project's own, for the
+# tests that replay the scenario language on the kernel and on the shim
+check_PROGRAMS += test/scenario/runner
+test_scenario_runner_SOURCES = test/scenario/main.c test/scenario/parse.c \
+	test/scenario/run.c test/scenario/ops.c test/scenario/ops_inotify.c \
+	test/scenario/ops_files.c test/scenario/labels.c test/scenario/names.c \
+	test/scenario/output.c test/scenario/deny.c test/scenario/scenario.h \
+	test/scenario/ops.h test/scenario/deny.h
+test_scenario_runner_LDADD =
 # issue 3: real writers compared with the kernel's recorded events, and the
 # hooks added for them
 check_PROGRAMS += test/writers/referee
