@@ -103,8 +103,8 @@ static int close_label(const char *name, int fd)
 static int run_scenario(const char *path)
 {
 	const char *tmp = getenv("TMPDIR");
+	static struct script sc;	/* for the whole run */
 	char dir[PATH_MAX];
-	struct script sc;
 	int fd, r = 0;
 
 	if (script_load(path, &sc) < 0)
@@ -135,8 +135,8 @@ static int run_scenario(const char *path)
 /* --block FROM TO SCENARIO [LABEL...]: a spawn block, in the child. */
 static int run_block(int argc, char **argv)
 {
+	static struct script sc;	/* for the whole run */
 	long from, to;
-	struct script sc;
 
 	if (argc < 5 || number_parse(argv[2], 10, &from) || number_parse(argv[3], 10, &to))
 		return usage();

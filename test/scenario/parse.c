@@ -118,7 +118,7 @@ static int parse_args(struct parser *p, struct step *s, char **cursor)
 	return 0;
 }
 
-static struct step *new_step(struct parser *p, const char *text)
+static struct step *new_step(struct parser *p, char *words)
 {
 	struct script *sc = p->sc;
 	struct step *s;
@@ -135,7 +135,8 @@ static struct step *new_step(struct parser *p, const char *text)
 	s = &sc->steps[sc->n++];
 	memset(s, 0, sizeof *s);
 	s->line = p->line;
-	s->text = strdup(text);
+	s->words = words;
+	s->text = strdup(words);
 	s->inst = "I";
 	s->times = 1;
 	return s->text ? s : NULL;
@@ -177,6 +178,7 @@ static int parse_block(struct parser *p, struct step *s, int is_spawn)
 	}
 	p->sc->n--;	/* end is no step */
 	free(s->text);
+	free(s->words);
 	p->sc->steps[p->open_spawn].end = p->sc->n;
 	p->open_spawn = -1;
 	return 0;
@@ -248,7 +250,7 @@ int script_load(const char *path, struct script *out)
 
 		p.line++;
 		if (*line && *line != '#') {
-			/* the copy is the step's words: it lives as long as the run */
+			/* the step's words: they live as long as the run */
 			char *copy = strdup(line);
 
 			r = copy ? parse_line(&p, copy) : fail(&p, "out of memory", NULL);

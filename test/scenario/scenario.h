@@ -40,6 +40,7 @@ struct step {
 	const struct op *op;
 	unsigned line;		/* in the scenario file, from 1 */
 	char *text;		/* the line as written, trimmed, for the output */
+	char *words;		/* the line cut into words: arg[] points into it */
 	const char *inst;	/* the instance's label: "I" unless @J */
 	char *arg[STEP_MAXARGS];	/* as written; NULL when left out */
 	unsigned nargs;
