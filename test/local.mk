@@ -58,6 +58,8 @@ test_scenario_runner_SOURCES = test/scenario/main.c test/scenario/parse.c \
 	test/scenario/output.c test/scenario/deny.c test/scenario/scenario.h \
 	test/scenario/ops.h test/scenario/deny.h
 test_scenario_runner_LDADD =
+TESTS += test/scenario/errors.sh
+EXTRA_DIST += test/scenario/errors.sh
 # test/noinotify leaves no way to the kernel's inotify, under any ABI
 if HAVE_CRITERION
 TEST_BINARIES += test/noinotify_abis
