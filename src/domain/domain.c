@@ -48,6 +48,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@
 #include <unistd.h>
 
 #include "../util/config.h"
+#include "backing.h"
 #include "../util/log.h"
 #include "../util/real.h"
 #include "../util/sigdefer.h"
@@ -315,8 +317,18 @@ static void fill_header(struct registry *r, const struct geometry *g)
 	__atomic_store_n(&r->magic, REGISTRY_MAGIC, __ATOMIC_RELEASE);
 }
 
+/* The parts of the registry read without the lock at any index, backed
+ * when it is made: [0, off_inodes) (header, instances) and
+ * [off_inode_buckets, total) (both bucket arrays).  The records between
+ * are backed on demand (registry.c: registry_back_records). */
+static uint64_t upfront_bytes(const struct geometry *g)
+{
+	return g->off_inodes + (g->total - g->off_inode_buckets);
+}
+
 /* Build a registry in a temporary file and link it into place.  Returns 0
- * when a registry now exists (ours or a racing process's). */
+ * when a registry now exists (ours or a racing process's); -ENOSPC or
+ * -ENOMEM when the file system cannot back it. */
 static int create_registry(const struct domain *d, const struct geometry *g)
 {
 	char tmp[64];
@@ -341,14 +353,19 @@ static int create_registry(const struct domain *d, const struct geometry *g)
 		ret = -errno;
 		goto out;
 	}
-	r = mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	r = mmap(NULL, g->total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (r == MAP_FAILED) {
 		ret = -errno;
 		goto out;
 	}
-	fill_header(r, g);
-	munmap(r, sizeof *r);
-	if (real_linkat(dfd, tmp, dfd, "registry", 0) < 0 && errno != EEXIST)
+	ret = backing_fallocate(fd, r, 0, g->off_inodes);
+	if (ret == 0)
+		ret = backing_fallocate(fd, r, g->off_inode_buckets,
+					g->total - g->off_inode_buckets);
+	if (ret == 0)
+		fill_header(r, g);
+	munmap(r, g->total);
+	if (ret == 0 && real_linkat(dfd, tmp, dfd, "registry", 0) < 0 && errno != EEXIST)
 		ret = -errno;
 out:
 	real_close(fd);
@@ -405,6 +422,13 @@ static int map_registry(struct domain *d, const struct geometry *g,
 		snprintf(why, whylen, "its size is %llu bytes, not %llu (truncated, "
 			 "or another version)", (unsigned long long)st.st_size,
 			 (unsigned long long)g->total);
+	else if ((uint64_t)st.st_blocks * 512 < upfront_bytes(g))
+		/* holes where no page may be missing: reading one would
+		 * allocate it (tmpfs), and fault on a full file system */
+		snprintf(why, whylen, "it is not backed (%llu of %llu bytes; holes "
+			 "punched, or a sparse copy)",
+			 (unsigned long long)st.st_blocks * 512,
+			 (unsigned long long)upfront_bytes(g));
 	else
 		why[0] = 0;
 	if (why[0]) {
@@ -426,6 +450,8 @@ static int map_registry(struct domain *d, const struct geometry *g,
 	}
 	d->reg = map;
 	d->size = g->total;
+	d->reg_dev = st.st_dev;
+	d->reg_ino = st.st_ino;
 	d->instances = (struct reg_instance *)((char *)map + g->off_instances);
 	d->inodes = (struct reg_inode *)((char *)map + g->off_inodes);
 	d->watches = (struct reg_watch *)((char *)map + g->off_watches);
@@ -452,6 +478,7 @@ int domain_open(void)
 {
 	struct domain *d = &the_domain;
 	struct geometry g;
+	uint64_t refused = 0;
 	int ret;
 
 	if (shim_domain)
@@ -471,13 +498,17 @@ int domain_open(void)
 
 		ret = map_registry(d, &g, why, sizeof why);
 		if (ret == 0) {
+			if (refused)	/* counted where inotify-shim ps shows it */
+				__atomic_add_fetch(&d->reg->refusals, refused, __ATOMIC_RELAXED);
 			__atomic_store_n(&shim_domain, d, __ATOMIC_RELEASE);
 			return 0;
 		}
-		if (ret == -EPROTO)
+		if (ret == -EPROTO) {
 			set_aside(d, why);
-		else if (ret != -ENOENT)
+			refused++;
+		} else if (ret != -ENOENT) {
 			return ret;
+		}
 		ret = create_registry(d, &g);
 		if (ret < 0) {
 			shim_log("domain %s: cannot create the registry: %s",
@@ -486,6 +517,30 @@ int domain_open(void)
 		}
 	}
 	return -EPROTO;
+}
+
+/* Add one to the counter at offset off of the registry header. */
+static void note(size_t off)
+{
+	struct domain *d = __atomic_load_n(&shim_domain, __ATOMIC_ACQUIRE);
+
+	if (d)
+		__atomic_add_fetch((uint64_t *)((char *)d->reg + off), 1, __ATOMIC_RELAXED);
+}
+
+void domain_note_lost_overflow(void)
+{
+	note(offsetof(struct registry, lost_overflows));
+}
+
+void domain_note_storage_failure(void)
+{
+	note(offsetof(struct registry, storage_failures));
+}
+
+void domain_note_refusal(void)
+{
+	note(offsetof(struct registry, refusals));
 }
 
 /* The test hook: announce that the lock is held, then wait to be killed. */

@@ -62,6 +62,8 @@ struct domain {
 	gid_t gid;
 	struct registry *reg;
 	size_t size;
+	dev_t reg_dev;		/* the registry file mapped at domain_open */
+	ino_t reg_ino;
 	struct reg_instance *instances;
 	struct reg_inode *inodes;
 	struct reg_watch *watches;
@@ -171,6 +173,16 @@ const char *domain_file_refused(const struct domain *d, const struct stat *st,
  * the umask: 0600, or in a shared domain 0660 and the domain's group.
  * 0 or a negative errno. */
 int domain_file_share(const struct domain *d, int fd);
+
+/* The counters of layout.h that inotify-shim ps shows, for what the
+ * library no longer prints: atomic adds, no lock, nothing when there is
+ * no domain.  lost_overflow: an IN_Q_OVERFLOW queued for events lost
+ * otherwise than to a full queue (no storage, a damaged queue, ...);
+ * storage_failure: the file system could not back a page; refusal: a file
+ * of the domain was refused. */
+void domain_note_lost_overflow(void);
+void domain_note_storage_failure(void);
+void domain_note_refusal(void);
 
 /* Rebuild every derived structure of the registry from the records.
  * Called with the lock held, after a holder died. */

@@ -1,6 +1,12 @@
 /*
  * log.c - see log.h.  Formatting uses vsnprintf into a stack buffer, which
  * glibc implements without locks or allocation for these formats.
+ *
+ * Quiet: nothing reaches the host's streams unless debugging is on.  The
+ * one exception is a value of INOTIFY_SHIM_DEBUG that does not parse
+ * (neither empty, nor a decimal number): that is said once, by
+ * shim_log_init() in the constructor of each process, since whoever set
+ * it asked for messages and would otherwise be left wondering.
  */
 #include "log.h"
 
@@ -17,12 +23,23 @@
 static int log_fd = 2;
 static bool debug_on;
 
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 void shim_log_init(void)
 {
 	const char *path = getenv("INOTIFY_SHIM_DEBUG_LOG");
 	const char *dbg = getenv("INOTIFY_SHIM_DEBUG");
+	bool bad_debug = false;
 
-	debug_on = dbg && *dbg && strcmp(dbg, "0") != 0;
+	debug_on = false;
+	if (dbg && *dbg) {
+		char *end;
+		long v = strtol(dbg, &end, 10);
+		if (*end == 0 && v >= 0)
+			debug_on = v != 0;
+		else
+			bad_debug = true;
+	}
 	if (path && *path) {
 		int fd = real_open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (fd >= 0) {
@@ -36,6 +53,9 @@ void shim_log_init(void)
 			debug_on = true;
 		}
 	}
+	if (bad_debug)
+		say("ignoring INOTIFY_SHIM_DEBUG=%.64s: not a number (0 is off, 1 is on)",
+		    dbg);
 }
 
 bool shim_debug_enabled(void)
@@ -61,9 +81,20 @@ static void vlog(const char *fmt, va_list ap)
 	errno = saved;
 }
 
+/* Unconditionally: only for the one message about INOTIFY_SHIM_DEBUG. */
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(fmt, ap);
+	va_end(ap);
+}
+
 void shim_log(const char *fmt, ...)
 {
 	va_list ap;
+	if (!debug_on)
+		return;
 	va_start(ap, fmt);
 	vlog(fmt, ap);
 	va_end(ap);
