@@ -134,3 +134,9 @@ EXTRA_DIST += test/tsan.supp test/valgrind.supp
 if HAVE_CRITERION
 TEST_BINARIES += test/shared_domain
 endif
+
+# issue 12 (storage, sharing, quiet): a full file system under the domain,
+# the sharing attacks as another uid, a quiet library
+if HAVE_CRITERION
+TEST_BINARIES += test/storage
+endif

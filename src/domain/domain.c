@@ -391,6 +391,34 @@ static bool header_valid(const struct registry *r, const struct geometry *g,
 	       r->uid == (uint32_t)owner;
 }
 
+/* Is every page that the header says is backed backed?  The counts are
+ * read first, and st_blocks after them: records are fallocated before
+ * their count is stored, so a registry growing meanwhile is never taken
+ * for one with holes.  A hole where no page may be missing (punched, or a
+ * sparse copy) would be allocated by its first read on tmpfs, and fault
+ * on a full file system: such a registry is refused.  Leaves why empty
+ * when it is whole. */
+static void check_backed(const struct registry *r, const struct geometry *g, int fd,
+			 char *why, size_t whylen)
+{
+	uint32_t ni = __atomic_load_n(&r->inode_backed, __ATOMIC_ACQUIRE);
+	uint32_t nw = __atomic_load_n(&r->watch_backed, __ATOMIC_ACQUIRE);
+	uint64_t want = upfront_bytes(g);
+	struct stat st;
+
+	why[0] = 0;
+	if (ni > REGISTRY_WATCHES || nw > REGISTRY_WATCHES) {
+		snprintf(why, whylen, "its backed counts are out of range");
+		return;
+	}
+	want += ni ? ((uint64_t)ni + 1) * sizeof(struct reg_inode) / 4096 * 4096 : 0;
+	want += nw ? ((uint64_t)nw + 1) * sizeof(struct reg_watch) / 4096 * 4096 : 0;
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_blocks * 512 < want)
+		snprintf(why, whylen, "it is not backed (%llu of %llu bytes; holes "
+			 "punched, or a sparse copy)",
+			 (unsigned long long)st.st_blocks * 512, (unsigned long long)want);
+}
+
 /* Open and map dir/registry.  -ENOENT: none yet; -EPROTO: one that is not
  * a valid registry of ours (why is left in *why, for the one message). */
 static int map_registry(struct domain *d, const struct geometry *g,
@@ -422,13 +450,6 @@ static int map_registry(struct domain *d, const struct geometry *g,
 		snprintf(why, whylen, "its size is %llu bytes, not %llu (truncated, "
 			 "or another version)", (unsigned long long)st.st_size,
 			 (unsigned long long)g->total);
-	else if ((uint64_t)st.st_blocks * 512 < upfront_bytes(g))
-		/* holes where no page may be missing: reading one would
-		 * allocate it (tmpfs), and fault on a full file system */
-		snprintf(why, whylen, "it is not backed (%llu of %llu bytes; holes "
-			 "punched, or a sparse copy)",
-			 (unsigned long long)st.st_blocks * 512,
-			 (unsigned long long)upfront_bytes(g));
 	else
 		why[0] = 0;
 	if (why[0]) {
@@ -436,15 +457,24 @@ static int map_registry(struct domain *d, const struct geometry *g,
 		return -EPROTO;
 	}
 	map = mmap(NULL, g->total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	real_close(fd);
-	if (map == MAP_FAILED)
-		return -errno;
-	if (!header_valid(map, g, st.st_uid)) {
+	if (map == MAP_FAILED) {
+		int e = errno;
+		real_close(fd);
+		return -e;
+	}
+	if (backing_can_populate() && backing_populate(map, 4096) < 0)
+		snprintf(why, whylen, "its header is not backed (a hole, on a full "
+			 "file system)");
+	else if (!header_valid(map, g, st.st_uid)) {
 		const struct registry *r = map;
 		snprintf(why, whylen, "%s",
 			 r->magic != REGISTRY_MAGIC ? "it has the wrong magic number" :
 			 r->version != REGISTRY_VERSION ? "it is of another version" :
 			 "its header has the wrong geometry or owner");
+	} else
+		check_backed(map, g, fd, why, whylen);
+	real_close(fd);
+	if (why[0]) {
 		munmap(map, g->total);
 		return -EPROTO;
 	}
