@@ -17,19 +17,32 @@
  *   Shared with a group (only a domain named by an absolute path in
  *   $INOTIFY_SHIM_DOMAIN or inotify_shim_configure, never a default one):
  *     the directory is mode 0770 or 2770 exactly (no bit for others, no
- *     sticky bit: members reclaim each other's dead instances), of any
- *     owner, and its group is the user's effective group or one of its
- *     supplementary groups.  Every file in it carries that group and has no
- *     bit for others; its owner may be any member.  Files are created, then
- *     given the group (fchown) and mode 0660 (fchmod), whatever the umask.
- *     Carrying the group stands for "owned by a member": the kernel lets a
- *     non-root owner give a file only a group it is in.  The shim makes no
- *     user or group database lookup (no NSS in a hook).
+ *     sticky bit: members reclaim each other's dead instances), its group
+ *     is the user's effective group or one of its supplementary groups,
+ *     it carries no POSIX ACL (no system.posix_acl_access or
+ *     system.posix_acl_default attribute: an ACL can let in a user outside
+ *     the group while st_mode still reads 2770), and its owner is root or
+ *     a member of its group: the user itself, or a user whose primary
+ *     group it is in /etc/passwd or who is listed in it in /etc/group
+ *     (sharing.c reads those two files with plain reads: no NSS module is
+ *     loaded into a host program, so a member known only to LDAP or sssd
+ *     must have root make the directory).  The owner rule is what stops a
+ *     user outside the group who makes the directory inside a setgid
+ *     parent that is open to him: it inherits the group without the
+ *     kernel's check that a non-root owner gives a file only a group it is
+ *     in.  Every file in it carries that group, has no bit for others and
+ *     no ACL; its owner may be any member.  Files are created, then given
+ *     the group (fchown) and mode 0660 (fchmod), whatever the umask.
+ *     Carrying the group stands for "owned by a member": only members and
+ *     root can create files in the directory.
  *
- *   Everything else is refused with one message: a link or a file in the
- *   directory's place, another user's private directory, a directory open
- *   to others, one shared with a group the user is not in, a default
- *   domain open to the group.  The shim never creates a shared directory:
+ *   Everything else is refused (with one message when INOTIFY_SHIM_DEBUG
+ *   is set, util/log.h): a link or a file in the directory's place, another
+ *   user's private directory, a directory open to others, one shared with
+ *   a group the user is not in, one with an ACL or of an owner outside its
+ *   group, a default domain open to the group.  A private directory needs
+ *   no ACL check: an ACL's mask shows in the group bits of st_mode, which
+ *   must be 0.  The shim never creates a shared directory:
  *   whoever shares one makes it (install -d -m 2770 -g GROUP DIR); a named
  *   directory that does not exist is made private (0700).
  *
@@ -58,6 +71,7 @@
 
 #include "../util/config.h"
 #include "backing.h"
+#include "sharing.h"
 #include "../util/log.h"
 #include "../util/real.h"
 #include "../util/sigdefer.h"
@@ -118,10 +132,12 @@ int domain_renameat(const struct domain *d, const char *from, const char *to)
 	return ret < 0 ? -e : 0;
 }
 
-const char *domain_file_refused(const struct domain *d, const struct stat *st,
+const char *domain_file_refused(const struct domain *d, int fd, const struct stat *st,
 				char *why, size_t len)
 {
-	if (!d->shared && st->st_uid != geteuid())
+	if (d->shared && sharing_has_acl(fd))
+		snprintf(why, len, "it carries a POSIX ACL");
+	else if (!d->shared && st->st_uid != geteuid())
 		snprintf(why, len, "it belongs to uid %u", (unsigned)st->st_uid);
 	else if (!d->shared && (st->st_mode & 077))
 		snprintf(why, len, "it is open to others (mode %o)",
@@ -227,6 +243,7 @@ static int check_dir(struct domain *d, bool named)
 	const char *dir = d->dir;
 	unsigned mode;
 	struct stat st;
+	bool acl;
 	int fd;
 
 	if (real_mkdir(dir, 0700) < 0 && errno != EEXIST)
@@ -249,6 +266,8 @@ static int check_dir(struct domain *d, bool named)
 		real_close(fd);
 		return -e;
 	}
+	/* only a directory that may be shared is asked (no cost otherwise) */
+	acl = (st.st_mode & 077) && sharing_has_acl(fd);
 	real_close(fd);
 	mode = (unsigned)(st.st_mode & 07777);
 	d->dir_dev = st.st_dev;
@@ -278,6 +297,19 @@ static int check_dir(struct domain *d, bool named)
 		shim_log("domain %s: refused, the directory is shared with group %u, "
 			 "which is not one of this process's; inotify calls will fail",
 			 dir, (unsigned)st.st_gid);
+		return -EACCES;
+	}
+	if (acl) {
+		shim_log("domain %s: refused, the shared directory carries a POSIX ACL, "
+			 "which may let in others than its group; inotify calls will fail",
+			 dir);
+		return -EACCES;
+	}
+	if (!sharing_owner_is_member(st.st_uid, st.st_gid)) {
+		shim_log("domain %s: refused, the shared directory's owner, uid %u, is "
+			 "neither root nor a member of its group %u (by /etc/passwd and "
+			 "/etc/group); inotify calls will fail", dir, (unsigned)st.st_uid,
+			 (unsigned)st.st_gid);
 		return -EACCES;
 	}
 	d->shared = true;
@@ -444,7 +476,7 @@ static int map_registry(struct domain *d, const struct geometry *g,
 	}
 	if (!S_ISREG(st.st_mode))
 		snprintf(why, whylen, "it is not a regular file");
-	else if (domain_file_refused(d, &st, why, whylen))
+	else if (domain_file_refused(d, fd, &st, why, whylen))
 		;
 	else if ((uint64_t)st.st_size != g->total)
 		snprintf(why, whylen, "its size is %llu bytes, not %llu (truncated, "

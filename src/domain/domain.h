@@ -164,9 +164,9 @@ int domain_openat(const struct domain *d, const char *name, int flags, mode_t mo
 int domain_unlinkat(const struct domain *d, const char *name);
 int domain_renameat(const struct domain *d, const char *from, const char *to);
 
-/* Is st (fstat of a file opened in the domain) acceptable by the rule of
+/* Is the file open on fd, st its fstat, acceptable by the rule of
  * domain.c?  Returns NULL, or why not (written into why). */
-const char *domain_file_refused(const struct domain *d, const struct stat *st,
+const char *domain_file_refused(const struct domain *d, int fd, const struct stat *st,
 				char *why, size_t len);
 
 /* Give a file this process just created in the domain its mode, whatever

@@ -119,7 +119,7 @@ static int map_file(const struct domain *d)
 	if (fd < 0)
 		return fd == -ELOOP ? -EPROTO : fd;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    domain_file_refused(d, &st, why, sizeof why) ||
+	    domain_file_refused(d, fd, &st, why, sizeof why) ||
 	    (uint64_t)st.st_size != total_size() ||
 	    (uint64_t)st.st_blocks * 512 < total_size()) {	/* holes: backing.h */
 		real_close(fd);
