@@ -161,6 +161,40 @@ static int child_tiny(const char *mnt, const char *watched)
 	return 0;
 }
 
+/* The tool's run in the domain MNT/domain: "run exit N", then its stdout
+ * and stderr as "out: ..." and "err: ..." lines. */
+static void run_tool(const char *mnt)
+{
+	char cmd[3 * PATH_MAX], outp[PATH_MAX], errp[PATH_MAX], line[1024];
+	const char *b = getenv("INOTIFY_SHIM_TEST_BUILDDIR");
+
+	path_printf(outp, sizeof outp, "%s/../run-out", mnt);
+	path_printf(errp, sizeof errp, "%s/../run-err", mnt);
+	snprintf(cmd, sizeof cmd, "%s/tools/inotify-shim run --domain=%s/domain -- "
+		 "echo ran > %s 2> %s", b ? b : ".", mnt, outp, errp);
+	say_status("run", system(cmd));
+	for (int k = 0; k < 2; k++) {
+		FILE *f = fopen(k ? errp : outp, "r");
+		while (f && fgets(line, sizeof line, f))
+			printf("%s: %s", k ? "err" : "out", line);
+		if (f)
+			fclose(f);
+	}
+}
+
+/* runfull MNT: the domain was made by our constructor; fill its tmpfs,
+ * then inotify-shim run a command there. */
+static int child_runfull(const char *mnt)
+{
+	char cmd[PATH_MAX + 64];
+
+	snprintf(cmd, sizeof cmd, "cat /dev/zero > %s/fill 2>/dev/null", mnt);
+	if (system(cmd) == 0 || fill(mnt) < 0)
+		return 1;
+	run_tool(mnt);
+	return 0;
+}
+
 /* probe WATCHED: watch, create, read the event: "ok", or what failed. */
 static int child_probe(const char *watched)
 {
@@ -260,6 +294,12 @@ __attribute__((constructor)) static void maybe_child(void)
 		_exit(child_full(mnt, w, getenv("STORAGE_MANY")));
 	if (!strcmp(mode, "tiny"))
 		_exit(child_tiny(mnt, w));
+	if (!strcmp(mode, "runfull"))
+		_exit(child_runfull(mnt));
+	if (!strcmp(mode, "runtiny")) {
+		run_tool(mnt);
+		_exit(0);
+	}
 	const char *a1 = getenv("STORAGE_ARG1");
 	if (!strcmp(mode, "probe"))
 		_exit(child_probe(w));
@@ -414,6 +454,32 @@ Test(storage, a_tmpfs_too_full_for_a_registry_gives_enomem_never_a_sigbus)
 	expect_line(&r, "ls exit 0");
 	expect_line(&r, "init failed errno 12");		/* ENOMEM */
 	expect_line(&r, "0");	/* nothing half made in the domain */
+}
+
+/* inotify-shim run checks the domain first (tools/run.c): a domain that
+ * cannot even hold its registry is reported and the command not run; a
+ * full file system under a domain that works is a warning. */
+Test(storage, run_reports_a_domain_too_full_for_a_registry_and_does_not_run)
+{
+	struct result r;
+
+	run_in_tmpfs(&r, "2m", true, "runtiny");
+	expect_line(&r, "run exit 1");
+	cr_assert_not_null(strstr(r.out, "is full: No space left on device"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "not running the command"), "%s", r.out);
+	cr_assert_null(strstr(r.out, "out: ran"), "the command ran:\n%s", r.out);
+}
+
+Test(storage, run_warns_of_a_full_domain_and_runs)
+{
+	struct result r;
+
+	run_in_tmpfs(&r, "12m", false, "runfull");
+	expect_line(&r, "run exit 0");
+	expect_line(&r, "out: ran");
+	cr_assert_not_null(strstr(r.out, "err: inotify-shim run: warning: the file system of "
+				  "the domain"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "is full (0 bytes free)"), "%s", r.out);
 }
 
 /* ---- files truncated, holed, replaced ----------------------------------- */

@@ -63,7 +63,10 @@ bool shim_debug_enabled(void)
 	return debug_on;
 }
 
-static void vlog(const char *fmt, va_list ap)
+static char last[512];	/* the last message of shim_log, printed or not */
+
+/* Format "inotify-shim[PID]: MESSAGE\n"; write it if print. */
+static void vlog(bool print, const char *fmt, va_list ap)
 {
 	char buf[512];
 	int saved = errno;
@@ -74,11 +77,18 @@ static void vlog(const char *fmt, va_list ap)
 		m = 0;
 	if ((size_t)(n + m) > sizeof buf - 2)
 		m = (int)sizeof buf - 2 - n;
+	memcpy(last, buf + n, (size_t)m);
+	last[m] = 0;
 	buf[n + m] = '\n';
-	if (real_write(log_fd, buf, (size_t)(n + m + 1)) < 0) {
+	if (print && real_write(log_fd, buf, (size_t)(n + m + 1)) < 0) {
 		/* nowhere left to report to */
 	}
 	errno = saved;
+}
+
+const char *shim_log_last(void)
+{
+	return last;
 }
 
 /* Unconditionally: only for the one message about INOTIFY_SHIM_DEBUG. */
@@ -86,17 +96,17 @@ static void say(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vlog(fmt, ap);
+	vlog(true, fmt, ap);
 	va_end(ap);
 }
 
+/* Formatted even when not printed: the tools report the last one
+ * themselves (shim_log_last).  Messages are rare: refusals, failures. */
 void shim_log(const char *fmt, ...)
 {
 	va_list ap;
-	if (!debug_on)
-		return;
 	va_start(ap, fmt);
-	vlog(fmt, ap);
+	vlog(debug_on, fmt, ap);
 	va_end(ap);
 }
 
@@ -106,6 +116,6 @@ void shim_debug(const char *fmt, ...)
 	if (!debug_on)
 		return;
 	va_start(ap, fmt);
-	vlog(fmt, ap);
+	vlog(true, fmt, ap);
 	va_end(ap);
 }

@@ -22,6 +22,10 @@ void shim_log_init(void);
 bool shim_debug_enabled(void);
 void shim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void shim_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The text of the last shim_log() message (without the prefix), printed
+ * or not, or "": for the tools, which report the reason of a refusal on
+ * their own stderr.  Not synchronised: read it from one thread. */
+const char *shim_log_last(void);
 
 /* Log a message the first time this call site reaches it. */
 #define shim_log_once(...)                                                     \
