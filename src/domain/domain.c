@@ -458,7 +458,7 @@ static int map_registry(struct domain *d, const struct geometry *g,
 {
 	struct stat st;
 	void *map;
-	int fd;
+	int fd, ret;
 
 	/* O_NONBLOCK: a FIFO put in its place must not hang us in open() */
 	fd = domain_openat(d, "registry", O_RDWR | O_NONBLOCK, 0);
@@ -494,7 +494,9 @@ static int map_registry(struct domain *d, const struct geometry *g,
 		real_close(fd);
 		return -e;
 	}
-	if (backing_can_populate() && backing_populate(map, 4096) < 0)
+	/* (this also tells backing.c whether the kernel can populate) */
+	ret = backing_populate(map, 4096);
+	if (ret < 0 && ret != -EOPNOTSUPP)
 		snprintf(why, whylen, "its header is not backed (a hole, on a full "
 			 "file system)");
 	else if (!header_valid(map, g, st.st_uid)) {

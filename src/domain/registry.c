@@ -66,11 +66,16 @@ bool registry_back_records(struct domain *d, bool watches, uint32_t idx)
 	if (to > array)
 		to = array;
 	fd = open_mapped_registry(d);
-	if (fd < 0) {
+	if (fd == -ESTALE || fd == -ENOENT || fd == -ELOOP || fd == -ENOTDIR) {
 		__atomic_add_fetch(&d->reg->refusals, 1, __ATOMIC_RELAXED);
 		shim_log_once("domain %s: its registry was replaced, truncated or moved "
 			      "while in use (%s); refused: no more watches in it",
 			      d->dir, strerror(-fd));
+		return false;
+	}
+	if (fd < 0) {	/* EMFILE, ENFILE, ...: nothing wrong with the file */
+		shim_log_once("domain %s: cannot open the registry to back more "
+			      "records: %s", d->dir, strerror(-fd));
 		return false;
 	}
 	ret = backing_fallocate(fd, d->reg, base + from, to - from);
