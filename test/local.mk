@@ -138,5 +138,5 @@ endif
 # issue 12 (storage, sharing, quiet): a full file system under the domain,
 # the sharing attacks as another uid, a quiet library
 if HAVE_CRITERION
-TEST_BINARIES += test/storage test/sharing test/quiet
+TEST_BINARIES += test/storage test/damaged_files test/sharing test/quiet
 endif
