@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -360,13 +361,37 @@ Test(damaged_files, a_truncated_files_table_is_refused_and_replaced)
 }
 
 /* A hole where the registry must have storage (the inode hash buckets,
- * read without a lock at any index): refused, then a fresh one. */
-Test(damaged_files, a_registry_with_a_hole_is_refused_and_replaced)
+ * read without a lock at any index): refused, then a fresh one.  On
+ * tmpfs, where a read of a hole allocates a page (elsewhere it allocates
+ * nothing, and holes are not looked for: src/domain/backing.h); the
+ * domain is put in /dev/shm for it. */
+static char shm[PATH_MAX];
+
+static void leave_shm(void)
+{
+	char cmd[PATH_MAX + 16];
+
+	scratch_leave();
+	if (shm[0]) {
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", shm);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", shm);
+	}
+}
+
+Test(damaged_files, a_registry_with_a_hole_is_refused_and_replaced, .fini = leave_shm)
 {
 	char reg[PATH_MAX];
+	struct statfs sfs;
 	struct run r;
 	uint64_t off;
 
+	path_printf(shm, sizeof shm, "/dev/shm/inotify-shim-test.XXXXXX");
+	if (statfs("/dev/shm", &sfs) < 0 || sfs.f_type != 0x01021994 || !mkdtemp(shm)) {
+		shm[0] = 0;
+		cr_skip_test("no tmpfs at /dev/shm");
+	}
+	path_printf(dom, sizeof dom, "%s/dom", shm);
 	run_kid(&r, "probe", NULL, false);
 	cr_assert_str_eq(r.out, "ok\n");
 	path_printf(reg, sizeof reg, "%s/registry", dom);

@@ -7,9 +7,17 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "../util/real.h"
+
+#ifndef TMPFS_MAGIC
+#define TMPFS_MAGIC 0x01021994
+#endif
+#ifndef RAMFS_MAGIC
+#define RAMFS_MAGIC 0x858458f6
+#endif
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -69,4 +77,15 @@ int backing_fallocate(int fd, void *map, uint64_t off, uint64_t len)
 	}
 	errno = e;
 	return ret;
+}
+
+bool backing_blocks_count(int fd)
+{
+	struct statfs sfs;
+	int e = errno;
+	bool yes = fstatfs(fd, &sfs) == 0 &&
+		   (sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC);
+
+	errno = e;
+	return yes;
 }

@@ -16,6 +16,7 @@
 #ifndef SHIM_DOMAIN_BACKING_H
 #define SHIM_DOMAIN_BACKING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,14 @@ int backing_fallocate(int fd, void *map, uint64_t off, uint64_t len);
  * MADV_POPULATE_WRITE (before Linux 5.14): the caller must then have
  * backed the whole file when it was made. */
 int backing_populate(void *addr, size_t len);
+
+/* Is st_blocks of the file open on fd a count of its backed pages that a
+ * hole must lower?  On tmpfs (and ramfs) it is, and there a read of a hole
+ * allocates a page, so a file with holes where it must be backed is
+ * refused by its size in blocks.  Elsewhere a read of a hole allocates
+ * nothing, and st_blocks can be lower than the backed size without a hole
+ * (a compressing file system stores zeros in no block): not asked. */
+bool backing_blocks_count(int fd);
 
 /* Does this kernel have MADV_POPULATE_WRITE?  Asked once, cached. */
 int backing_can_populate(void);

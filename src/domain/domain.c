@@ -337,7 +337,8 @@ static bool header_valid(const struct registry *r, const struct geometry *g,
 	       r->uid == (uint32_t)owner;
 }
 
-/* Is every page that the header says is backed backed?  The counts are
+/* Is every page that the header says is backed backed (asked on tmpfs
+ * only, backing.h: backing_blocks_count)?  The counts are
  * read first, and st_blocks after them: records are fallocated before
  * their count is stored, so a registry growing meanwhile is never taken
  * for one with holes.  A hole where no page may be missing (punched, or a
@@ -359,7 +360,8 @@ static void check_backed(const struct registry *r, const struct geometry *g, int
 	}
 	want += ni ? ((uint64_t)ni + 1) * sizeof(struct reg_inode) / 4096 * 4096 : 0;
 	want += nw ? ((uint64_t)nw + 1) * sizeof(struct reg_watch) / 4096 * 4096 : 0;
-	if (fstat(fd, &st) == 0 && (uint64_t)st.st_blocks * 512 < want)
+	if (backing_blocks_count(fd) && fstat(fd, &st) == 0 &&
+	    (uint64_t)st.st_blocks * 512 < want)
 		snprintf(why, whylen, "it is not backed (%llu of %llu bytes; holes "
 			 "punched, or a sparse copy)",
 			 (unsigned long long)st.st_blocks * 512, (unsigned long long)want);

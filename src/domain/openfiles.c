@@ -121,7 +121,8 @@ static int map_file(const struct domain *d)
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    domain_file_refused(d, fd, &st, why, sizeof why) ||
 	    (uint64_t)st.st_size != total_size() ||
-	    (uint64_t)st.st_blocks * 512 < total_size()) {	/* holes: backing.h */
+	    (backing_blocks_count(fd) &&	/* holes: backing.h */
+	     (uint64_t)st.st_blocks * 512 < total_size())) {
 		real_close(fd);
 		return -EPROTO;
 	}

@@ -104,7 +104,8 @@ static int map_fd(int fd, struct queue *q)
 		}
 	} else {
 		backed = (uint64_t)st.st_size - HEADER_BYTES;
-		if ((uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size) {
+		if (backing_blocks_count(fd) &&
+		    (uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size) {
 			munmap(map, (size_t)st.st_size);
 			return -EPROTO;
 		}
