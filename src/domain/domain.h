@@ -49,8 +49,8 @@
  * A file that shrinks, vanishes or is replaced while in use:
  *   - a process that starts after, or re-opens the file (to back more
  *     records, to map a queue), checks it by fstat against the geometry
- *     (size, identity; st_blocks on tmpfs) before it maps or extends anything, and
- *     refuses it: it never faults;
+ *     (size, identity; st_blocks on tmpfs) before it maps or extends
+ *     anything, and refuses it: it never faults;
  *   - a process that had the file mapped when it was truncated can still
  *     die of SIGBUS at its next touch of a page past the new end: the
  *     kernel unmaps those pages and faults the access, and the library
