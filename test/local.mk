@@ -151,3 +151,9 @@ endif
 # names that the command has (tools/inotify-shim.bash-completion)
 TESTS += test/completion.sh
 EXTRA_DIST += test/completion.sh
+
+# issue 12 (storage, sharing, quiet): a full file system under the domain,
+# the sharing attacks as another uid, a quiet library
+if HAVE_CRITERION
+TEST_BINARIES += test/storage test/damaged_files test/sharing test/quiet
+endif
