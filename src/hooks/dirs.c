@@ -8,6 +8,9 @@
  * libc calls getdents when its buffer is empty: at the first readdir and
  * at the one that finds the end (which returns NULL).  A listing that fits
  * one buffer, the common case, gets the kernel's two IN_ACCESS events.
+ * A directory removed while open lists nothing and gives no IN_ACCESS;
+ * its close events and IN_DELETE_SELF come at closedir, as close()'s
+ * (files.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -50,6 +53,13 @@ static struct ofd *dir_record(DIR *dir, int *fdp)
 	return fd >= 0 ? fdtable_file(fd) : NULL;
 }
 
+static bool removed(int fd)
+{
+	struct inode_info now;
+
+	return ident_fstat(fd, &now) == 0 && now.nlink == 0;
+}
+
 int hook_pre_readdir(struct hook_ctx *c, DIR *dir)
 {
 	c->ptr = dir;
@@ -64,6 +74,11 @@ void hook_post_readdir(struct hook_ctx *c, intptr_t ret)
 	struct ofd *o = dir_record(c->ptr, &fd);
 
 	if (!o)
+		return;
+	/* getdents of a removed directory fails with ENOENT and gives no
+	 * IN_ACCESS (the kernel's iterate_dir()); libc's readdir takes the
+	 * ENOENT for the end of the listing and restores errno, so ask */
+	if (!ret && !hook_record_quiet(o) && removed(fd))
 		return;
 	if (ret && (__atomic_load_n(&o->flags, __ATOMIC_RELAXED) & OFD_LISTING))
 		return;		/* served from libc's buffer */

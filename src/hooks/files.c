@@ -24,7 +24,9 @@
  * IN_DELETE_SELF of an unlinked file waits for its last close (names.c marks
  * the inode).  At the last close of a record whose inode is so marked, a
  * write lease on the fd tells whether any other process still has the file
- * open: the kernel grants it only to the sole opener.
+ * open: the kernel grants it only to the sole opener.  A removed directory
+ * waits the same way; no lease is granted on one, so the fds of every
+ * process are looked at instead (objects.h, obj_dir_held()).
  */
 #include "hooks/files.h"
 
@@ -199,6 +201,20 @@ static bool probe_last_opener(int fd, struct ofd *o)
 	return last;
 }
 
+/* The same for a directory, removed while fds held it (names.c): a lease
+ * cannot tell for one, so the fds of every process are looked at. */
+static bool probe_last_dir_holder(int fd, struct ofd *o)
+{
+	char path[PATH_MAX];
+
+	if (!notify_take_delete_pending(&o->inode.id))
+		return false;
+	if (obj_fd_path(fd, path, sizeof path) < 0 || !obj_dir_held(path, &o->inode.id, fd))
+		return true;
+	notify_mark_delete_pending(&o->inode.id);
+	return false;
+}
+
 void hook_closing(int fd, uint64_t word, struct close_facts *facts)
 {
 	struct ofd *o = fdword_file(word);
@@ -225,7 +241,8 @@ void hook_closing(int fd, uint64_t word, struct close_facts *facts)
 	facts->unlinked = excl ? ident_fd_unlinked(fd, &now) : now.nlink == 0;
 	/* another process holding this open file keeps the inode alive */
 	if (now.nlink == 0 && !(o->share.idx && share_others_hold(o)))
-		facts->last_opener = probe_last_opener(fd, o);
+		facts->last_opener = S_ISDIR(now.mode) ? probe_last_dir_holder(fd, o)
+						       : probe_last_opener(fd, o);
 }
 
 /* fd, on record o, was closed: drop its reference, and give the close

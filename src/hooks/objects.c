@@ -3,7 +3,10 @@
  */
 #include "objects.h"
 
+#include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -206,4 +209,156 @@ struct notify_obj obj_notify(const struct hook_obj *o, int fd)
 		.name = o->has_dir ? o->name : NULL,
 		.fd = fd,
 	};
+}
+
+/* ---- who holds a directory open (obj_dir_held)
+ *
+ * The kernel gives a removed directory's IN_DELETE_SELF when its last
+ * reference goes; leases, which tell it for a file (files.c), are for
+ * regular files only, so the fds of every process are looked at, as
+ * fuser does: /proc/PID/fd, through getdents64 and readlinkat, which no
+ * hook sees.  Only asked when a watched directory is removed or closed
+ * after its removal. */
+
+/* The object the shim is in (the library, or a program linked with it),
+ * as /proc/PID/maps names it; "" if unknown.  Set once: racing first
+ * callers write the same bytes. */
+static const char *own_object(void)
+{
+	static char path[PATH_MAX];
+	static int done;
+	Dl_info info;
+
+	if (!__atomic_load_n(&done, __ATOMIC_ACQUIRE)) {
+		/* maps name the file that a symbolic link (libfoo.so) led to */
+		if (!dladdr((void *)own_object, &info) || !info.dli_fname ||
+		    !realpath(info.dli_fname, path))
+			path[0] = 0;
+		__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+	}
+	return path;
+}
+
+/* Is the shim in process pid (its close will be seen)?  pid's maps name
+ * the shim's object at the end of a line. */
+static bool pid_under_shim(int procfd, const char *pid)
+{
+	const char *self = own_object();
+	size_t slen = strlen(self);
+	char rel[32], buf[8192];
+	size_t have = 0;
+	bool found = false;
+	ssize_t n;
+	int fd;
+
+	if (!slen)
+		return true;	/* cannot tell: count it */
+	snprintf(rel, sizeof rel, "%s/maps", pid);
+	fd = real_openat(procfd, rel, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	while (!found && (n = read(fd, buf + have, sizeof buf - 1 - have)) > 0) {
+		char *line = buf, *nl;
+
+		have += (size_t)n;
+		buf[have] = 0;
+		while ((nl = strchr(line, '\n'))) {
+			size_t len = (size_t)(nl - line);
+			if (len >= slen && !memcmp(nl - slen, self, slen)) {
+				found = true;
+				break;
+			}
+			line = nl + 1;
+		}
+		have -= (size_t)(line - buf);
+		memmove(buf, line, have);
+		if (have == sizeof buf - 1)
+			have = 0;	/* a line longer than the buffer */
+	}
+	real_close(fd);
+	return found;
+}
+
+/* Does fd dirfd/name (in /proc/PID/fd) link to path, and to id? */
+static bool fd_links_to(int dirfd, const char *name, const char *path, size_t plen,
+			const struct ident *id)
+{
+	char link[PATH_MAX];
+	struct inode_info there;
+	ssize_t n = readlinkat(dirfd, name, link, sizeof link);
+
+	return n == (ssize_t)plen && !memcmp(link, path, plen) &&
+	       ident_stat(dirfd, name, 0, &there) == 0 && ident_equal(&there.id, id);
+}
+
+/* Does process pid (a name in /proc) hold path at an fd other than skip? */
+static bool pid_holds(int procfd, const char *pid, bool self, int skip,
+		      const char *path, size_t plen, const struct ident *id)
+{
+	char rel[32], buf[4096] __attribute__((aligned(8)));
+	bool held = false;
+	long n;
+	int fds;
+
+	snprintf(rel, sizeof rel, "%s/fd", pid);
+	fds = real_openat(procfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fds < 0)
+		return false;
+	while (!held && (n = getdents64(fds, buf, sizeof buf)) > 0) {
+		for (long off = 0; off < n && !held;) {
+			struct dirent64 *e = (struct dirent64 *)(buf + off);
+			off += e->d_reclen;
+			if (e->d_name[0] < '0' || e->d_name[0] > '9')
+				continue;
+			if (self && (atoi(e->d_name) == skip || atoi(e->d_name) == fds ||
+				     atoi(e->d_name) == procfd))
+				continue;
+			held = fd_links_to(fds, e->d_name, path, plen, id);
+		}
+	}
+	real_close(fds);
+	return held && (self || pid_under_shim(procfd, pid));
+}
+
+bool obj_dir_held(const char *path, const struct ident *id, int skip_fd)
+{
+	char buf[4096] __attribute__((aligned(8))), me[16];
+	size_t plen = strlen(path);
+	bool held = false;
+	long n;
+	int procfd, saved = errno;
+
+	snprintf(me, sizeof me, "%d", (int)getpid());
+	procfd = real_openat(AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (procfd < 0)
+		return false;
+	/* this process first: the common case, and the cheapest */
+	held = pid_holds(procfd, me, true, skip_fd, path, plen, id);
+	while (!held && (n = getdents64(procfd, buf, sizeof buf)) > 0) {
+		for (long off = 0; off < n && !held;) {
+			struct dirent64 *e = (struct dirent64 *)(buf + off);
+			off += e->d_reclen;
+			if (e->d_name[0] < '1' || e->d_name[0] > '9' || !strcmp(e->d_name, me))
+				continue;
+			held = pid_holds(procfd, e->d_name, false, -1, path, plen, id);
+		}
+	}
+	real_close(procfd);
+	errno = saved;
+	return held;
+}
+
+int obj_fd_path(int fd, char *path, size_t size)
+{
+	char link[64];
+	ssize_t n;
+	int saved = errno;
+
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	n = readlink(link, path, size - 1);
+	errno = saved;
+	if (n <= 0 || path[0] != '/')
+		return -1;
+	path[n] = 0;
+	return 0;
 }
