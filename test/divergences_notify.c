@@ -422,8 +422,17 @@ static void excl_unlink_fd_calls(uint32_t file_flags, uint32_t dir_flags)
 	step("ftruncate");
 	must(ftruncate(fd, 2), "ftruncate");
 	drain();
+	step("fallocate");
+	must(fallocate(fd, 0, 0, 8), "fallocate");
+	drain();
+	step("posix_fallocate");
+	must(posix_fallocate(fd, 0, 16) == 0 ? 0 : -1, "posix_fallocate");
+	drain();
 	step("fchmod");
 	must(fchmod(fd, 0600), "fchmod");
+	drain();
+	step("fchownat AT_EMPTY_PATH");
+	must(fchownat(fd, "", (uid_t)-1, getgid(), AT_EMPTY_PATH), "fchownat");
 	drain();
 	step("fchown");
 	must(fchown(fd, (uid_t)-1, getgid()), "fchown");

@@ -139,12 +139,14 @@ void hook_record_ask_dir(struct ofd *o, int fd)
 	ask_dir(o, fd, &asked);
 }
 
-static void record_event(struct ofd *o, int fd, bool unlinked, uint32_t mask)
+/* excl_fd: the fd that tells IN_EXCL_UNLINK whether the file is unlinked,
+ * or -1 with unlinked saying it. */
+static void record_event(struct ofd *o, int fd, int excl_fd, bool unlinked, uint32_t mask)
 {
 	struct hook_obj asked;
 	struct notify_obj t = {
 		.inode = &o->inode,
-		.fd = fd,
+		.fd = excl_fd,
 		.unlinked = unlinked,
 	};
 	uint32_t fl;
@@ -164,12 +166,12 @@ static void record_event(struct ofd *o, int fd, bool unlinked, uint32_t mask)
 
 void hook_record_event(struct ofd *o, int fd, uint32_t mask)
 {
-	record_event(o, fd, false, mask);
+	record_event(o, fd, fd, false, mask);
 }
 
 void hook_record_event_closed(struct ofd *o, bool unlinked, uint32_t mask)
 {
-	record_event(o, -1, unlinked, mask);
+	record_event(o, -1, -1, unlinked, mask);
 }
 
 void hook_fd_event(int fd, uint32_t mask)
@@ -178,6 +180,14 @@ void hook_fd_event(int fd, uint32_t mask)
 
 	if (o)
 		hook_record_event(o, fd, mask);
+}
+
+void hook_fd_change(int fd, uint32_t mask)
+{
+	struct ofd *o = hook_fd_record(fd);
+
+	if (o)
+		record_event(o, fd, -1, false, mask);
 }
 
 /* Before the real close of the last fd on a record: is this the last
@@ -561,8 +571,12 @@ int hook_pre_attr_fd(struct hook_ctx *c, int fd, uint32_t mask)
 
 void hook_post_attr_fd(struct hook_ctx *c, intptr_t ret)
 {
-	if (ret == 0)
-		hook_fd_event(c->fd, c->mask);
+	if (ret != 0)
+		return;
+	if (c->mask & HOOK_THROUGH_FILE)
+		hook_fd_event(c->fd, c->mask & ~HOOK_THROUGH_FILE);
+	else
+		hook_fd_change(c->fd, c->mask);
 }
 
 int hook_pre_seek(struct hook_ctx *c, int fd)

@@ -12,6 +12,7 @@
 #include "domain/domain.h"
 #include "hooks/objects.h"
 #include "instance/fdtable.h"
+#include <sys/inotify.h>
 
 /* Can no event about o's file reach a watch now?  Its inode and its
  * directory both miss the per-inode filter (domain_maybe_watched(), exact
@@ -42,6 +43,15 @@ struct ofd *hook_fd_record(int fd);
 void hook_record_event(struct ofd *o, int fd, uint32_t mask);
 void hook_record_event_closed(struct ofd *o, bool unlinked, uint32_t mask);
 void hook_fd_event(int fd, uint32_t mask);
+/* The same for a change of the inode through fd (ftruncate, fchmod,
+ * fchown, futimens: the kernel's notify_change(), on the dentry), which
+ * IN_EXCL_UNLINK does not exclude: it excludes only the events made
+ * through the open file (read, write, fallocate, open, close). */
+void hook_fd_change(int fd, uint32_t mask);
+/* In an attr_fd hook's mask (hooks.table): the call's event is made
+ * through the open file (fallocate's fsnotify_modify()), not the dentry. */
+#define HOOK_THROUGH_FILE 0x80000000u
+#define HOOK_MODIFY_THROUGH_FILE (IN_MODIFY | HOOK_THROUGH_FILE)
 
 /* A record whose directory was not asked at open (files.c, "Directories
  * asked late"): ask it through fd now if a directory is watched. */

@@ -269,7 +269,7 @@ void hook_post_attr_path(struct hook_ctx *c, intptr_t ret)
 		return;
 	if ((c->flags & AT_EMPTY_PATH) && c->path && !c->path[0]) {
 		if (c->dirfd != AT_FDCWD)
-			hook_fd_event(c->dirfd, c->mask);
+			hook_fd_change(c->dirfd, c->mask);
 		return;
 	}
 	if (obj_lookup(c->dirfd, c->path, !(c->flags & AT_SYMLINK_NOFOLLOW), &c->obj) < 0)
