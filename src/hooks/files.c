@@ -55,6 +55,7 @@ struct ofd *hook_record_new(int fd, const struct hook_obj *obj, int open_flags)
 	if (!o)
 		return NULL;
 	o->inode = obj->inode;
+	o->names_stamp = hook_rename_epoch();
 	if (obj->dir_late) {
 		o->flags |= OFD_DIR_LATE;
 	} else if (obj->has_dir) {
@@ -109,11 +110,12 @@ struct ofd *hook_fd_record(int fd)
  * is watched now; *asked holds the answer.  Returns o's flags after. */
 static uint32_t ask_dir(struct ofd *o, int fd, struct hook_obj *asked)
 {
-	uint32_t fl = __atomic_load_n(&o->flags, __ATOMIC_ACQUIRE);
+	uint32_t fl = __atomic_load_n(&o->flags, __ATOMIC_ACQUIRE), stamp;
 
 	asked->has_dir = false;
 	if (!(fl & OFD_DIR_LATE) || fd < 0 || !domain_dirs_watched())
 		return fl;
+	stamp = hook_rename_epoch();
 	if (obj_from_fd(fd, asked) < 0)
 		asked->has_dir = false;
 	fl = __atomic_fetch_or(&o->flags, OFD_DIR_ASKING, __ATOMIC_ACQUIRE);
@@ -121,11 +123,8 @@ static uint32_t ask_dir(struct ofd *o, int fd, struct hook_obj *asked)
 		return fl;	/* another thread sets it; this one uses its answer */
 	if (!(fl & OFD_DIR_LATE))	/* another thread has set it */
 		return __atomic_and_fetch(&o->flags, ~(uint32_t)OFD_DIR_ASKING, __ATOMIC_RELEASE);
-	if (asked->has_dir) {
-		o->dir = asked->dir;
-		memcpy(o->name, asked->name, sizeof o->name);
+	if (asked->has_dir && hook_record_names_set(o, &asked->dir, asked->name, stamp))
 		__atomic_or_fetch(&o->flags, OFD_DIR_KNOWN, __ATOMIC_RELEASE);
-	}
 	/* without an answer, the directory stays unknown, as an adopted
 	 * fd's whose path cannot be found */
 	return __atomic_and_fetch(&o->flags, ~(uint32_t)(OFD_DIR_LATE | OFD_DIR_ASKING),
@@ -149,14 +148,19 @@ static void record_event(struct ofd *o, int fd, int excl_fd, bool unlinked, uint
 		.fd = excl_fd,
 		.unlinked = unlinked,
 	};
+	struct inode_info dir;
+	char name[NAME_MAX + 1] __attribute__((aligned(8)));
 	uint32_t fl;
 
 	if (hook_record_quiet(o))	/* the IN_OPEN and close of most files */
 		return;
 	fl = ask_dir(o, fd, &asked);
 	if (fl & OFD_DIR_KNOWN) {
-		t.dir = &o->dir;
-		t.name = o->name;
+		hook_record_follow(o, fd);	/* fdnames.c */
+		if (hook_record_names_get(o, &dir, name)) {
+			t.dir = &dir;
+			t.name = name;
+		}
 	} else if (asked.has_dir) {
 		t.dir = &asked.dir;
 		t.name = asked.name;
@@ -238,6 +242,8 @@ void hook_closing(int fd, uint64_t word, struct close_facts *facts)
 		return;
 	/* the close events come after the fd is gone */
 	fl = ask_dir(o, fd, &asked);
+	if (fl & OFD_DIR_KNOWN)
+		hook_record_follow(o, fd);
 	/* The facts matter only to a watch on the file (last_opener:
 	 * IN_DELETE_SELF) or, when one has IN_EXCL_UNLINK, on its directory
 	 * (unlinked).  A file closed in a watched directory, the common case,

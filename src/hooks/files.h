@@ -16,9 +16,20 @@
 
 /* Can no event about o's file reach a watch now?  Its inode and its
  * directory both miss the per-inode filter (domain_maybe_watched(), exact
- * when it says no), or its directory was not asked while no directory is
- * watched anywhere (files.c, "Directories asked late").  Inline: the quiet
+ * when it says no) and no rename was seen since its directory was asked,
+ * or its directory was not asked while no directory is watched anywhere
+ * (files.c, "Directories asked late").  Inline: the quiet
  * checks of the fd hooks (families.h) ask it before the call. */
+/* Has a rename that a watch saw happened since o's directory and name
+ * were asked?  (files.c, "Renamed open files") */
+static inline bool hook_record_moved(const struct ofd *o)
+{
+	struct domain *d = shim_domain;
+
+	return d && __atomic_load_n(&o->names_stamp, __ATOMIC_RELAXED) !=
+		    __atomic_load_n(&d->reg->cookie, __ATOMIC_RELAXED);
+}
+
 static inline bool hook_record_quiet(const struct ofd *o)
 {
 	uint32_t fl;
@@ -28,7 +39,11 @@ static inline bool hook_record_quiet(const struct ofd *o)
 	fl = __atomic_load_n(&o->flags, __ATOMIC_ACQUIRE);
 	if (fl & OFD_DIR_LATE)
 		return !domain_dirs_watched();
-	return !(fl & OFD_DIR_KNOWN) || !domain_maybe_watched(&o->dir.id);
+	if (!(fl & OFD_DIR_KNOWN))
+		return true;
+	/* its directory now, if it was renamed into a watched one */
+	return !domain_maybe_watched(&o->dir.id) &&
+	       !(domain_dirs_watched() && hook_record_moved(o));
 }
 
 /* A record for fd, just opened with open_flags, describing obj. */
@@ -52,6 +67,16 @@ void hook_fd_change(int fd, uint32_t mask);
  * through the open file (fallocate's fsnotify_modify()), not the dentry. */
 #define HOOK_THROUGH_FILE 0x80000000u
 #define HOOK_MODIFY_THROUGH_FILE (IN_MODIFY | HOOK_THROUGH_FILE)
+
+/* Names that follow renames (fdnames.c): the domain's move counter; set
+ * o's directory and name (false when another thread is setting them);
+ * copy them out (false when they could not be read whole); ask them again
+ * through fd if a rename was seen since they were asked. */
+uint32_t hook_rename_epoch(void);
+bool hook_record_names_set(struct ofd *o, const struct inode_info *dir, const char *name,
+			   uint32_t stamp);
+bool hook_record_names_get(const struct ofd *o, struct inode_info *dir, char *name);
+void hook_record_follow(struct ofd *o, int fd);
 
 /* A record whose directory was not asked at open (files.c, "Directories
  * asked late"): ask it through fd now if a directory is watched. */

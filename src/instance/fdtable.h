@@ -61,6 +61,12 @@ struct ofd {
 	char name[NAME_MAX + 1];
 	int64_t exit_off;	/* offset before the exit's stdio flush */
 	struct of_ref share;	/* its entry in the shared table, or idx 0 */
+	/* dir and name follow renames (hooks/files.c, "Renamed open
+	 * files"): changed under names_seq, odd while one is written, and
+	 * asked again when names_stamp is no longer the domain's last move
+	 * cookie.  Zero in a new record. */
+	uint32_t names_seq;
+	uint32_t names_stamp;
 };
 
 #define FDTABLE_SIZE (1u << 20)
