@@ -180,7 +180,7 @@ static int resolve(const char *path, uint32_t mask, struct inode_info *info)
 
 	if (!path)
 		return -EFAULT;
-	ret = ident_stat(AT_FDCWD, path, nofollow, info);
+	ret = ident_stat_watch(AT_FDCWD, path, nofollow, info);
 	if (ret < 0)
 		return ret;
 	if ((mask & IN_ONLYDIR) && !S_ISDIR(info->mode))
