@@ -395,6 +395,27 @@ static void scn_rmdir_by_other(void)
 	drain();
 }
 
+/* an empty directory held open, replaced by a rename */
+static void scn_rename_over_open_dir(void)
+{
+	int fd;
+
+	dir_setup(0);
+	step("mkdir d/new");
+	must(mkdir("d/new", 0755), "mkdir");
+	drain();
+	step("open d/sub O_DIRECTORY");
+	fd = open("d/sub", O_RDONLY | O_DIRECTORY);
+	must(fd, "open");
+	drain();
+	step("rename d/new over d/sub");
+	must(rename("d/new", "d/sub"), "rename");
+	drain();
+	step("close");
+	must(close(fd), "close");
+	drain();
+}
+
 /* ---- item 2: IN_EXCL_UNLINK and the fd of an unlinked file */
 
 static void excl_unlink_fd_calls(uint32_t file_flags, uint32_t dir_flags)
@@ -625,6 +646,7 @@ static const struct scenario {
 	{ "rmdir-two-fds", scn_rmdir_two_fds, false },
 	{ "rmdir-held-elsewhere", scn_rmdir_held_elsewhere, false },
 	{ "rmdir-by-other", scn_rmdir_by_other, false },
+	{ "rename-over-open-dir", scn_rename_over_open_dir, false },
 	{ "excl-unlink-both", scn_excl_unlink_both, false },
 	{ "excl-unlink-dir-only", scn_excl_unlink_dir_only, false },
 	{ "excl-unlink-file-only", scn_excl_unlink_file_only, false },
