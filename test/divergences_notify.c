@@ -267,6 +267,15 @@ static int helper_main(int argc, char **argv)
 		tell();
 		return 0;
 	}
+	if (!strcmp(op, "--hold-exit") && argc == 3) {
+		/* hold the directory open (twice) until told, then exit */
+		fd = open(argv[2], O_RDONLY | O_DIRECTORY);
+		if (fd < 0 || open(argv[2], O_RDONLY | O_DIRECTORY) < 0)
+			_exit(4);
+		tell();
+		hear();
+		exit(0);
+	}
 	if (!strcmp(op, "--rename") && argc == 4)
 		return rename(argv[2], argv[3]) < 0 ? 4 : 0;
 	if (!strcmp(op, "--rmdir") && argc == 3)
@@ -373,6 +382,25 @@ static void scn_rmdir_held_elsewhere(void)
 	step("the other process closes it and exits");
 	helper_go(&c);
 	helper_wait(&c);
+	helper_end(&c);
+	drain();
+}
+
+/* held open (by two fds) by another process, which exits */
+static void scn_rmdir_held_until_exit(void)
+{
+	struct child c;
+
+	dir_setup(0);
+	step("another process opens d/sub twice");
+	c = start_helper((char *[]){ "--hold-exit", "d/sub", NULL }, false);
+	helper_wait(&c);
+	drain();
+	step("rmdir d/sub");
+	must(rmdir("d/sub"), "rmdir");
+	drain();
+	step("the other process exits");
+	helper_go(&c);
 	helper_end(&c);
 	drain();
 }
@@ -645,6 +673,7 @@ static const struct scenario {
 	{ "rmdir-opendir", scn_rmdir_opendir, false },
 	{ "rmdir-two-fds", scn_rmdir_two_fds, false },
 	{ "rmdir-held-elsewhere", scn_rmdir_held_elsewhere, false },
+	{ "rmdir-held-until-exit", scn_rmdir_held_until_exit, false },
 	{ "rmdir-by-other", scn_rmdir_by_other, false },
 	{ "rename-over-open-dir", scn_rename_over_open_dir, false },
 	{ "excl-unlink-both", scn_excl_unlink_both, false },

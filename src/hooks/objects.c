@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "instance/fdtable.h"
 #include "util/real.h"
 
 /* Split path into its directory part and last component, ignoring trailing
@@ -291,6 +292,19 @@ static bool fd_links_to(int dirfd, const char *name, const char *path, size_t pl
 	       ident_stat(dirfd, name, 0, &there) == 0 && ident_equal(&there.id, id);
 }
 
+/* An fd of this process that does not count: the one closing, the scan's
+ * own, and those whose close events exit has given (lifecycle.c: they
+ * close at the kernel's exit, after the scan). */
+static bool skip_own(int fd, int skip, int fds, int procfd)
+{
+	struct ofd *o;
+
+	if (fd == skip || fd == fds || fd == procfd)
+		return true;
+	o = fdtable_file(fd);
+	return o && (__atomic_load_n(&o->flags, __ATOMIC_RELAXED) & OFD_EXITED);
+}
+
 /* Does process pid (a name in /proc) hold path at an fd other than skip? */
 static bool pid_holds(int procfd, const char *pid, bool self, int skip,
 		      const char *path, size_t plen, const struct ident *id)
@@ -310,8 +324,7 @@ static bool pid_holds(int procfd, const char *pid, bool self, int skip,
 			off += e->d_reclen;
 			if (e->d_name[0] < '0' || e->d_name[0] > '9')
 				continue;
-			if (self && (atoi(e->d_name) == skip || atoi(e->d_name) == fds ||
-				     atoi(e->d_name) == procfd))
+			if (self && skip_own(atoi(e->d_name), skip, fds, procfd))
 				continue;
 			held = fd_links_to(fds, e->d_name, path, plen, id);
 		}
