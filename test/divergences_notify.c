@@ -405,6 +405,40 @@ static void scn_rmdir_held_until_exit(void)
 	drain();
 }
 
+/* opened here, held by a forked child once closed here */
+static void scn_rmdir_held_by_forked_child(void)
+{
+	int fd, go[2], done[2], status;
+	pid_t pid;
+	char b;
+
+	dir_setup(0);
+	step("open d/sub O_DIRECTORY, fork, close it here");
+	fd = open("d/sub", O_RDONLY | O_DIRECTORY);
+	must(fd, "open");
+	must(pipe(go), "pipe");
+	must(pipe(done), "pipe");
+	pid = fork();
+	must(pid, "fork");
+	if (pid == 0) {
+		close(inst);
+		if (read(go[0], &b, 1) != 1)
+			_exit(3);
+		close(fd);
+		_exit(0);
+	}
+	must(close(fd), "close");
+	drain();
+	step("rmdir d/sub");
+	must(rmdir("d/sub"), "rmdir");
+	drain();
+	step("the child closes it and exits");
+	must(write(go[1], "g", 1) == 1 ? 0 : -1, "write");
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+		die("child");
+	drain();
+}
+
 /* held open by this process, removed by another one */
 static void scn_rmdir_by_other(void)
 {
@@ -674,6 +708,7 @@ static const struct scenario {
 	{ "rmdir-two-fds", scn_rmdir_two_fds, false },
 	{ "rmdir-held-elsewhere", scn_rmdir_held_elsewhere, false },
 	{ "rmdir-held-until-exit", scn_rmdir_held_until_exit, false },
+	{ "rmdir-held-by-forked-child", scn_rmdir_held_by_forked_child, false },
 	{ "rmdir-by-other", scn_rmdir_by_other, false },
 	{ "rename-over-open-dir", scn_rename_over_open_dir, false },
 	{ "excl-unlink-both", scn_excl_unlink_both, false },

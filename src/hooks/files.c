@@ -66,6 +66,8 @@ struct ofd *hook_record_new(int fd, const struct hook_obj *obj, int open_flags)
 	}
 	if ((open_flags & O_ACCMODE) != O_RDONLY)
 		o->flags |= OFD_WRITE;
+	if (S_ISDIR(obj->inode.mode) && notify_dir_opened(&obj->inode.id))
+		o->flags |= OFD_OPENS_COUNTED;
 	fdtable_set_file(fd, o);
 	return o;
 }
@@ -215,20 +217,6 @@ static bool probe_last_opener(int fd, struct ofd *o)
 	return last;
 }
 
-/* The same for a directory, removed while fds held it (names.c): a lease
- * cannot tell for one, so the fds of every process are looked at. */
-static bool probe_last_dir_holder(int fd, struct ofd *o)
-{
-	char path[PATH_MAX];
-
-	if (!notify_take_delete_pending(&o->inode.id))
-		return false;
-	if (obj_fd_path(fd, path, sizeof path) < 0 || !obj_dir_held(path, &o->inode.id, fd))
-		return true;
-	notify_mark_delete_pending(&o->inode.id);
-	return false;
-}
-
 void hook_closing(int fd, uint64_t word, struct close_facts *facts)
 {
 	struct ofd *o = fdword_file(word);
@@ -238,7 +226,10 @@ void hook_closing(int fd, uint64_t word, struct close_facts *facts)
 	bool self, excl;
 
 	facts->last_opener = facts->unlinked = false;
-	if (!o || __atomic_load_n(&o->refs, __ATOMIC_RELAXED) != 1 || hook_record_quiet(o))
+	if (!o || __atomic_load_n(&o->refs, __ATOMIC_RELAXED) != 1)
+		return;
+	hook_dir_uncount(o);	/* dirs.c */
+	if (hook_record_quiet(o))
 		return;
 	/* the close events come after the fd is gone */
 	fl = ask_dir(o, fd, &asked);
@@ -257,7 +248,7 @@ void hook_closing(int fd, uint64_t word, struct close_facts *facts)
 	facts->unlinked = excl ? ident_fd_unlinked(fd, &now) : now.nlink == 0;
 	/* another process holding this open file keeps the inode alive */
 	if (now.nlink == 0 && !(o->share.idx && share_others_hold(o)))
-		facts->last_opener = S_ISDIR(now.mode) ? probe_last_dir_holder(fd, o)
+		facts->last_opener = S_ISDIR(now.mode) ? hook_dir_last_holder(fd, o)
 						       : probe_last_opener(fd, o);
 }
 

@@ -86,6 +86,12 @@ void hook_record_ask_dir(struct ofd *o, int fd);
  * unlinked inode whose IN_DELETE_SELF waits. */
 bool hook_probe_last_opener(int fd, struct ofd *o);
 
+/* Directories removed while open (dirs.c): the last fd here on o is
+ * closing: uncount it from its watched inode's opens; is it the last
+ * holder of a directory whose IN_DELETE_SELF waits? */
+void hook_dir_uncount(struct ofd *o);
+bool hook_dir_last_holder(int fd, struct ofd *o);
+
 /* Before the last close of fd: what the close events need to know. */
 struct close_facts {
 	bool last_opener;	/* its IN_DELETE_SELF was waiting for this */

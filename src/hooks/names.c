@@ -107,7 +107,8 @@ static void report_dir_gone(int held_fd, const struct inode_info *in)
 		notify_gone(in);
 		return;
 	}
-	if (!obj_dir_held(path, &in->id, -1) && notify_take_delete_pending(&in->id))
+	if (!obj_dir_held(path, &in->id, -1, notify_dir_maybe_open(&in->id)) &&
+	    notify_take_delete_pending(&in->id))
 		notify_gone(in);
 }
 

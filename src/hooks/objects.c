@@ -216,10 +216,12 @@ struct notify_obj obj_notify(const struct hook_obj *o, int fd)
  *
  * The kernel gives a removed directory's IN_DELETE_SELF when its last
  * reference goes; leases, which tell it for a file (files.c), are for
- * regular files only, so the fds of every process are looked at, as
- * fuser does: /proc/PID/fd, through getdents64 and readlinkat, which no
- * hook sees.  Only asked when a watched directory is removed or closed
- * after its removal. */
+ * regular files only, so the fds are looked at, as fuser does:
+ * /proc/PID/fd, through getdents64 and readlinkat, which no hook sees.
+ * Only asked when a watched directory is removed or closed after its
+ * removal; this process's fds always, every other process's only when the
+ * domain counts an open record of the directory elsewhere
+ * (notify_dir_maybe_open()). */
 
 /* The object the shim is in (the library, or a program linked with it),
  * as /proc/PID/maps names it; "" if unknown.  Set once: racing first
@@ -333,7 +335,7 @@ static bool pid_holds(int procfd, const char *pid, bool self, int skip,
 	return held && (self || pid_under_shim(procfd, pid));
 }
 
-bool obj_dir_held(const char *path, const struct ident *id, int skip_fd)
+bool obj_dir_held(const char *path, const struct ident *id, int skip_fd, bool others)
 {
 	char buf[4096] __attribute__((aligned(8))), me[16];
 	size_t plen = strlen(path);
@@ -347,7 +349,7 @@ bool obj_dir_held(const char *path, const struct ident *id, int skip_fd)
 		return false;
 	/* this process first: the common case, and the cheapest */
 	held = pid_holds(procfd, me, true, skip_fd, path, plen, id);
-	while (!held && (n = getdents64(procfd, buf, sizeof buf)) > 0) {
+	while (!held && others && (n = getdents64(procfd, buf, sizeof buf)) > 0) {
 		for (long off = 0; off < n && !held;) {
 			struct dirent64 *e = (struct dirent64 *)(buf + off);
 			off += e->d_reclen;

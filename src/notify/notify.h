@@ -70,6 +70,17 @@ bool notify_mark_delete_pending(const struct ident *id);
 /* Clear the mark; true if it was set. */
 bool notify_take_delete_pending(const struct ident *id);
 
+/* Open directories, counted on their watched inode so that the removal of
+ * one looks at other processes' fds only when one may hold it (objects.h
+ * obj_dir_held()): a record of this process was made on the directory
+ * (true if it was watched and is counted), its last fd here is closing,
+ * and may another process's record hold it?  Only a hint: a killed holder
+ * leaves it too high, which costs a look; a record made before the watch
+ * is not counted. */
+bool notify_dir_opened(const struct ident *id);
+void notify_dir_closed(const struct ident *id);
+bool notify_dir_maybe_open(const struct ident *id);
+
 /* End watch widx: queue IN_IGNORED to its instance and remove it.
  * Registry lock held. */
 void notify_watch_ended_locked(struct domain *d, uint32_t widx);
