@@ -671,8 +671,8 @@ static void scn_reused_inode(void)
 	drain();
 }
 
-/* item 4: a watch on a lower-layer file of an overlay mount at DIR/merged
- * (test/divergences_notify.fuzz mounts it) survives copy-up */
+/* item 4: a watch on a lower-layer file or directory of an overlay mount
+ * at DIR/merged (test/divergences_notify.fuzz mounts it) survives copy-up */
 static void scn_overlay_copy_up(void)
 {
 	int fd;
@@ -680,6 +680,7 @@ static void scn_overlay_copy_up(void)
 	watch("D", "merged", IN_ALL_EVENTS);
 	watch("F", "merged/f", IN_ALL_EVENTS);
 	watch("G", "merged/g", IN_ALL_EVENTS);
+	watch("S", "merged/sub", IN_ALL_EVENTS);
 	step("chmod merged/f (copies it up)");
 	must(chmod("merged/f", 0600), "chmod");
 	drain();
@@ -691,6 +692,12 @@ static void scn_overlay_copy_up(void)
 	must(fd, "open");
 	must(write(fd, "x", 1) == 1 ? 0 : -1, "write");
 	must(close(fd), "close");
+	drain();
+	step("create merged/sub/new (copies sub up)");
+	make_file("merged/sub/new");
+	drain();
+	step("rename merged/sub/h to merged/sub/h2");
+	must(rename("merged/sub/h", "merged/sub/h2"), "rename");
 	drain();
 	step("rm merged/f");
 	must(unlink("merged/f"), "unlink");
