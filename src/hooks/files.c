@@ -25,8 +25,8 @@
  * the inode).  At the last close of a record whose inode is so marked, a
  * write lease on the fd tells whether any other process still has the file
  * open: the kernel grants it only to the sole opener.  A removed directory
- * waits the same way; no lease is granted on one, so the fds of every
- * process are looked at instead (objects.h, obj_dir_held()).
+ * waits the same way; no lease is granted on one, so the fds are looked at
+ * instead (dirs.c, hook_dir_last_holder()).
  */
 #include "hooks/files.h"
 

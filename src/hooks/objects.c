@@ -6,9 +6,9 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -224,22 +224,24 @@ struct notify_obj obj_notify(const struct hook_obj *o, int fd)
  * (notify_dir_maybe_open()). */
 
 /* The object the shim is in (the library, or a program linked with it),
- * as /proc/PID/maps names it; "" if unknown.  Set once: racing first
- * callers write the same bytes. */
-static const char *own_object(void)
+ * as /proc/PID/maps names it, or "" if unknown: found when the object is
+ * loaded, where realpath may allocate, not in a hook (which may run in a
+ * signal handler). */
+static char own_path[PATH_MAX];
+
+__attribute__((constructor)) static void own_object_init(void)
 {
-	static char path[PATH_MAX];
-	static int done;
 	Dl_info info;
 
-	if (!__atomic_load_n(&done, __ATOMIC_ACQUIRE)) {
-		/* maps name the file that a symbolic link (libfoo.so) led to */
-		if (!dladdr((void *)own_object, &info) || !info.dli_fname ||
-		    !realpath(info.dli_fname, path))
-			path[0] = 0;
-		__atomic_store_n(&done, 1, __ATOMIC_RELEASE);
-	}
-	return path;
+	/* maps name the file that a symbolic link (libfoo.so) leads to */
+	if (!dladdr((void *)own_object_init, &info) || !info.dli_fname ||
+	    !realpath(info.dli_fname, own_path))
+		own_path[0] = 0;
+}
+
+static const char *own_object(void)
+{
+	return own_path;
 }
 
 /* Is the shim in process pid (its close will be seen)?  pid's maps name
@@ -248,7 +250,7 @@ static bool pid_under_shim(int procfd, const char *pid)
 {
 	const char *self = own_object();
 	size_t slen = strlen(self);
-	char rel[32], buf[8192];
+	char rel[32], buf[2048];
 	size_t have = 0;
 	bool found = false;
 	ssize_t n;
@@ -311,7 +313,7 @@ static bool skip_own(int fd, int skip, int fds, int procfd)
 static bool pid_holds(int procfd, const char *pid, bool self, int skip,
 		      const char *path, size_t plen, const struct ident *id)
 {
-	char rel[32], buf[4096] __attribute__((aligned(8)));
+	char rel[32], buf[1024] __attribute__((aligned(8)));
 	bool held = false;
 	long n;
 	int fds;
@@ -337,18 +339,20 @@ static bool pid_holds(int procfd, const char *pid, bool self, int skip,
 
 bool obj_dir_held(const char *path, const struct ident *id, int skip_fd, bool others)
 {
-	char buf[4096] __attribute__((aligned(8))), me[16];
+	char buf[1024] __attribute__((aligned(8))), me[16];
 	size_t plen = strlen(path);
 	bool held = false;
 	long n;
 	int procfd, saved = errno;
 
-	snprintf(me, sizeof me, "%d", (int)getpid());
 	procfd = real_openat(AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (procfd < 0)
 		return false;
-	/* this process first: the common case, and the cheapest */
-	held = pid_holds(procfd, me, true, skip_fd, path, plen, id);
+	/* this process first: the common case, and the cheapest; by the
+	 * number /proc knows it by (its pid namespace may not be ours) */
+	n = readlinkat(procfd, "self", me, sizeof me - 1);
+	me[n > 0 ? n : 0] = 0;
+	held = pid_holds(procfd, "self", true, skip_fd, path, plen, id);
 	while (!held && others && (n = getdents64(procfd, buf, sizeof buf)) > 0) {
 		for (long off = 0; off < n && !held;) {
 			struct dirent64 *e = (struct dirent64 *)(buf + off);
