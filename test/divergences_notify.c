@@ -627,6 +627,33 @@ static void scn_renamed_open_file_watched_after(void)
 	drain();
 }
 
+/* a directory is watched elsewhere when the file is opened, the rename is
+ * one no watch sees, and the new directory is watched after it */
+static void scn_renamed_open_file_unseen(void)
+{
+	int fd;
+
+	must(mkdir("a", 0755), "mkdir");
+	must(mkdir("b", 0755), "mkdir");
+	must(mkdir("c", 0755), "mkdir");
+	make_file("a/f");
+	watch("C", "c", IN_ALL_EVENTS);
+	step("open a/f");
+	fd = open("a/f", O_RDWR);
+	must(fd, "open");
+	drain();
+	step("rename a/f to b/g, then watch b");
+	must(rename("a/f", "b/g"), "rename");
+	watch("B", "b", IN_ALL_EVENTS);
+	drain();
+	step("fchmod");
+	must(fchmod(fd, 0600), "fchmod");
+	drain();
+	step("close");
+	must(close(fd), "close");
+	drain();
+}
+
 /* ---- item 4: inode identity: a reused inode number inherits no watch */
 
 static void scn_reused_inode(void)
@@ -725,6 +752,7 @@ static const struct scenario {
 	{ "renamed-open-file-same-dir", scn_renamed_open_file_same_dir, false },
 	{ "renamed-open-file-by-other", scn_renamed_open_file_by_other, false },
 	{ "renamed-open-file-watched-after", scn_renamed_open_file_watched_after, false },
+	{ "renamed-open-file-unseen", scn_renamed_open_file_unseen, false },
 	{ "reused-inode", scn_reused_inode, false },
 	{ "overlay-copy-up", scn_overlay_copy_up, true },
 };

@@ -10,11 +10,11 @@
  * any watch saw, wherever it was made: every such rename hands out a move
  * cookie from the domain's counter (notify.c), and the record keeps the
  * counter's value of when it last asked (names_stamp).  A rename that no
- * watch saw (neither directory nor the file watched) needs no new answer:
- * the record's directory was not watched, nor is the new one, or the
- * first event through the record after a directory is watched asks again
- * only if a watched rename came since.  The quiet checks cost two loads
- * more, and nothing while no directory is watched.
+ * watch saw (neither directory nor the file watched) needs no new answer
+ * until a directory that was not watched is: the first watch on a
+ * directory bumps the counter too (notify_dir_newly_watched_locked()), and
+ * every record asks again once.  The quiet checks cost two loads more,
+ * and nothing while no directory is watched.
  *
  * An fd whose name was unlinked keeps the name it had (the kernel's dentry
  * keeps it, and its parent still gets the events).

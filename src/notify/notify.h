@@ -81,6 +81,11 @@ bool notify_dir_opened(const struct ident *id);
 void notify_dir_closed(const struct ident *id);
 bool notify_dir_maybe_open(const struct ident *id);
 
+/* A directory is watched that was not: open files renamed into it before
+ * (by a rename no watch saw) ask their names again (hooks/fdnames.c).
+ * Registry lock held. */
+void notify_dir_newly_watched_locked(struct domain *d);
+
 /* End watch widx: queue IN_IGNORED to its instance and remove it.
  * Registry lock held. */
 void notify_watch_ended_locked(struct domain *d, uint32_t widx);
