@@ -157,3 +157,10 @@ EXTRA_DIST += test/completion.sh
 if HAVE_CRITERION
 TEST_BINARIES += test/storage test/damaged_files test/sharing test/quiet
 endif
+# issue 13, items 1, 2, 4 and 5: scenarios run on the kernel and on the
+# shim, compared byte for byte (test/divergences_notify.fuzz); a plain
+# program, without the shim linked: the .fuzz side preloads it
+check_PROGRAMS += test/divergences_notify
+test_divergences_notify_LDADD =
+TESTS += test/divergences_notify.fuzz
+EXTRA_DIST += test/divergences_notify.fuzz

@@ -66,6 +66,10 @@ struct reg_inode {
 /* The inode is a directory (set when the record is made; counted in
  * registry.dirs_watched). */
 #define INODE_DIR 0x2
+/* Bits 16-31: how many open-file records of processes under the shim hold
+ * this directory (notify.h notify_dir_opened()); a hint that says when
+ * the fds of other processes are worth looking at. */
+#define INODE_OPENS_SHIFT 16
 
 struct reg_watch {
 	uint32_t state;
