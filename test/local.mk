@@ -134,3 +134,8 @@ EXTRA_DIST += test/tsan.supp test/valgrind.supp
 if HAVE_CRITERION
 TEST_BINARIES += test/shared_domain
 endif
+# issue 13 (items 3, 6, 8): exec of a watched file, IN_UNMOUNT, and libc
+# reached through a dlopen handle
+if HAVE_CRITERION
+TEST_BINARIES += test/unmount
+endif
