@@ -137,5 +137,6 @@ endif
 # issue 13 (items 3, 6, 8): exec of a watched file, IN_UNMOUNT, and libc
 # reached through a dlopen handle
 if HAVE_CRITERION
-TEST_BINARIES += test/unmount
+TEST_BINARIES += test/unmount test/dl_handles
 endif
+EXTRA_DIST += test/programs/dl_handles.py

@@ -1,0 +1,235 @@
+/*
+ * dl.c - dlsym and dlvsym: a program that looks a hooked function up by
+ * name (ctypes.CDLL("libc.so.6").open, pyinotify's inotify_init, JNA,
+ * LuaJIT's FFI, Ruby's Fiddle) gets the shim's, not libc's, which the
+ * symbol lookup of a handle would otherwise reach past the shim.
+ *
+ * The rule: when a lookup on a handle (of libc, of any object whose search
+ * reaches libc, RTLD_DEFAULT, dlopen(NULL)) finds libc's default definition
+ * of a name that the shim also defines (the hooks of hooks.table and the
+ * inotify_* calls), the shim's definition is returned.  Everything else is
+ * libc's answer, unchanged: the old versions of a symbol that dlvsym asks
+ * for, names the shim does not define, and every RTLD_NEXT and RTLD_DEFAULT
+ * lookup.
+ *
+ * RTLD_NEXT is relative to the object that calls dlsym, which glibc finds
+ * from its return address.  A wrapper in C would make every RTLD_NEXT
+ * lookup relative to the shim; a library after the shim that wraps open
+ * would be handed its own open back.  So the exported dlsym and dlvsym are
+ * a few instructions of assembly that jump to libc's function, with the
+ * caller's return address still on the stack, when the handle is
+ * RTLD_NEXT or RTLD_DEFAULT (whose lookup is in the caller's namespace, and
+ * whose error message names the caller; the global scope already finds the
+ * shim first), and go to the C code here otherwise.  Where there is no such
+ * stub (architectures other than x86_64) dlsym and dlvsym are not
+ * interposed at all, and the limit stands as the README says.
+ *
+ * libc's dlsym cannot be found with dlsym (it would find this one, and a
+ * versioned reference binds to an unversioned definition too): it is looked
+ * up in libc's own dynamic symbol table, through its link map, and so are
+ * the names tested against the shim's.  Nothing here takes a lock of the
+ * shim or allocates; the lookups are reads of the loaded objects' tables.
+ */
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+
+typedef void *dlsym_fn(void *, const char *);
+typedef void *dlvsym_fn(void *, const char *, const char *);
+
+/* Read by the stubs: libc's functions, once found. */
+__attribute__((visibility("hidden"))) dlsym_fn *shim_real_dlsym;
+__attribute__((visibility("hidden"))) dlvsym_fn *shim_real_dlvsym;
+
+/* One object's dynamic symbol table. */
+struct dso {
+	uintptr_t base;
+	const ElfW(Sym) *symtab;
+	const char *strtab;
+	const ElfW(Half) *versym;	/* or NULL */
+	const uint32_t *gnu_hash;	/* or NULL: then hash */
+	const uint32_t *hash;
+};
+
+static struct dso libc_dso, shim_dso;
+
+/* A d_ptr of the dynamic section: glibc relocates them in place on most
+ * architectures; where it did not, the value is below the load base. */
+static uintptr_t dyn_ptr(uintptr_t base, ElfW(Addr) p)
+{
+	return p < base ? base + p : p;
+}
+
+static bool dso_open(struct dso *o, const void *addr)
+{
+	struct link_map *lm = NULL;
+	Dl_info info;
+
+	if (!dladdr1(addr, &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
+		return false;
+	o->base = lm->l_addr;
+	for (const ElfW(Dyn) *d = lm->l_ld; d && d->d_tag != DT_NULL; d++) {
+		uintptr_t p = dyn_ptr(o->base, d->d_un.d_ptr);
+		switch (d->d_tag) {
+		case DT_SYMTAB: o->symtab = (const ElfW(Sym) *)p; break;
+		case DT_STRTAB: o->strtab = (const char *)p; break;
+		case DT_VERSYM: o->versym = (const ElfW(Half) *)p; break;
+		case DT_GNU_HASH: o->gnu_hash = (const uint32_t *)p; break;
+		case DT_HASH: o->hash = (const uint32_t *)p; break;
+		}
+	}
+	return o->symtab && o->strtab && (o->gnu_hash || o->hash);
+}
+
+/* Is symbol i a default-version definition of name? */
+static bool sym_is(const struct dso *o, uint32_t i, const char *name)
+{
+	const ElfW(Sym) *s = &o->symtab[i];
+	int type = ELF64_ST_TYPE(s->st_info);
+
+	if (s->st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_GNU_IFUNC) ||
+	    ELF64_ST_VISIBILITY(s->st_other) != STV_DEFAULT)
+		return false;
+	if (o->versym && (o->versym[i] & 0x8000))	/* a hidden, old version */
+		return false;
+	return strcmp(o->strtab + s->st_name, name) == 0;
+}
+
+/* The address of name's default definition in o, or NULL (an IFUNC is not
+ * resolved: none of the hooked names is one). */
+static void *dso_find(const struct dso *o, const char *name)
+{
+	if (o->gnu_hash) {
+		const uint32_t *h = o->gnu_hash;
+		uint32_t nbuckets = h[0], symoffset = h[1], bloom_size = h[2];
+		const uint32_t *buckets = h + 4 + bloom_size * (sizeof(ElfW(Addr)) / 4);
+		const uint32_t *chain = buckets + nbuckets;
+		uint32_t hash = 5381, i;
+
+		for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+			hash = hash * 33 + *c;
+		if (nbuckets == 0 || (i = buckets[hash % nbuckets]) < symoffset)
+			return NULL;
+		for (;; i++) {
+			uint32_t h2 = chain[i - symoffset];
+			if ((h2 | 1) == (hash | 1) && sym_is(o, i, name))
+				break;
+			if (h2 & 1)
+				return NULL;
+		}
+		return o->symtab[i].st_value ? (void *)(o->base + o->symtab[i].st_value) : NULL;
+	}
+	for (uint32_t i = 0; i < o->hash[1]; i++)	/* nchain: the symbol count */
+		if (sym_is(o, i, name))
+			return (void *)(o->base + o->symtab[i].st_value);
+	return NULL;
+}
+
+/* Find libc's tables and functions; the stubs call it once. */
+__attribute__((visibility("hidden"))) void shim_dl_resolve(void)
+{
+	static int done;	/* 0, then 1 (found) or -1 (not usable) */
+
+	if (__atomic_load_n(&done, __ATOMIC_ACQUIRE))
+		return;
+	/* abort is libc's (not interposed), shim_dl_resolve is ours */
+	if (dso_open(&libc_dso, (const void *)&abort) &&
+	    dso_open(&shim_dso, (const void *)&shim_dl_resolve)) {
+		__atomic_store_n(&shim_real_dlvsym,
+				 (dlvsym_fn *)dso_find(&libc_dso, "dlvsym"), __ATOMIC_RELAXED);
+		__atomic_store_n(&shim_real_dlsym,
+				 (dlsym_fn *)dso_find(&libc_dso, "dlsym"), __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&done, shim_real_dlsym && shim_real_dlvsym ? 1 : -1,
+			 __ATOMIC_RELEASE);
+}
+
+/* The shim's definition of name if found is libc's default one of it. */
+static void *ours_instead(const char *name, void *found)
+{
+	void *mine;
+
+	if (!found || !name || found != dso_find(&libc_dso, name))
+		return found;
+	mine = dso_find(&shim_dso, name);
+	return mine ? mine : found;
+}
+
+/* The stubs' other path: every handle but RTLD_NEXT and RTLD_DEFAULT, and
+ * those before libc's functions are found (then glibc answers as for a call
+ * from the shim, the best there is). */
+__attribute__((visibility("hidden"))) void *shim_dlsym(void *handle, const char *name)
+{
+	shim_dl_resolve();
+	if (!shim_real_dlsym)
+		return NULL;
+	return handle == RTLD_NEXT || !handle ? shim_real_dlsym(handle, name)
+				   : ours_instead(name, shim_real_dlsym(handle, name));
+}
+
+__attribute__((visibility("hidden"))) void *shim_dlvsym(void *handle, const char *name,
+							 const char *version)
+{
+	shim_dl_resolve();
+	if (!shim_real_dlvsym)
+		return NULL;
+	return handle == RTLD_NEXT || !handle ? shim_real_dlvsym(handle, name, version)
+				   : ours_instead(name, shim_real_dlvsym(handle, name, version));
+}
+
+/*
+ * The exported stubs: RTLD_NEXT ((void *)-1) and RTLD_DEFAULT (NULL) go
+ * straight to libc's function.  On entry the stack is 8 bytes off a 16-byte
+ * boundary; three pushes align it for the call.
+ */
+#ifdef __CET__
+#define SHIM_ENDBR "endbr64\n\t"
+#else
+#define SHIM_ENDBR ""
+#endif
+#define SHIM_DL_STUB(name, real, slow)                                         \
+	__asm__(".text\n\t"                                                    \
+		".globl " #name "\n\t"                                         \
+		".type " #name ", @function\n"                                 \
+		#name ":\n\t"                                                  \
+		".cfi_startproc\n\t"                                           \
+		SHIM_ENDBR                                                     \
+		"leaq 1(%rdi), %rax\n\t"                                       \
+		"cmpq $1, %rax\n\t"                                            \
+		"ja 2f\n\t"                                                    \
+		"movq " #real "(%rip), %rax\n\t"                               \
+		"testq %rax, %rax\n\t"                                         \
+		"jnz 1f\n\t"                                                   \
+		"pushq %rdi\n\t"                                               \
+		".cfi_adjust_cfa_offset 8\n\t"                                 \
+		"pushq %rsi\n\t"                                               \
+		".cfi_adjust_cfa_offset 8\n\t"                                 \
+		"pushq %rdx\n\t"                                               \
+		".cfi_adjust_cfa_offset 8\n\t"                                 \
+		"call shim_dl_resolve\n\t"                                     \
+		"popq %rdx\n\t"                                                \
+		".cfi_adjust_cfa_offset -8\n\t"                                \
+		"popq %rsi\n\t"                                                \
+		".cfi_adjust_cfa_offset -8\n\t"                                \
+		"popq %rdi\n\t"                                                \
+		".cfi_adjust_cfa_offset -8\n\t"                                \
+		"movq " #real "(%rip), %rax\n\t"                               \
+		"testq %rax, %rax\n\t"                                         \
+		"jz 2f\n"                                                      \
+		"1:\n\t"                                                       \
+		"jmp *%rax\n"                                                  \
+		"2:\n\t"                                                       \
+		"jmp " #slow "\n\t"                                            \
+		".cfi_endproc\n\t"                                             \
+		".size " #name ", .-" #name "\n")
+
+SHIM_DL_STUB(dlsym, shim_real_dlsym, shim_dlsym);
+SHIM_DL_STUB(dlvsym, shim_real_dlvsym, shim_dlvsym);
+
+#endif /* __x86_64__ */
