@@ -1,50 +1,66 @@
 /*
  * spawn.c - the wrappers around starting programs: fork, the exec family
- * and posix_spawn.  They only tell share.c (open files held by several
- * processes) before and after; what they return and leave in errno is the
- * real call's.  A process with no open-file record pays one load.
+ * and posix_spawn.  They tell share.c (open files held by several
+ * processes) before and after, and exec.c (the events of the executed
+ * file: a failed exec's, and the processes that run one image); what they
+ * return and leave in errno is the real call's.  A process with no
+ * open-file record and nothing watched pays a few loads.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <spawn.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "hooks/exec.h"
 #include "hooks/families.h"
 #include "hooks-real.h"
 #include "util/export.h"
 
-int hook_pre_exec(struct hook_ctx *c, int unused)
+/* flags HOOK_EXEC_SEARCH: path is looked up in PATH unless it has a "/";
+ * a failed search is not followed (exec.c) */
+int hook_pre_exec(struct hook_ctx *c, int dirfd, const char *path, int flags)
 {
-	(void)c;
-	(void)unused;
 	share_before_exec();
-	return HOOK_SKIP;
+	exec_before();
+	c->dirfd = dirfd;
+	c->path = (flags & HOOK_EXEC_SEARCH) && path && !strchr(path, '/') ? NULL : path;
+	c->flags = flags & ~HOOK_EXEC_SEARCH;
+	return HOOK_RUN;
 }
 
+/* only after a failure: a successful exec does not return */
 void hook_post_exec(struct hook_ctx *c, intptr_t ret)
 {
-	(void)c;
 	(void)ret;
+	exec_failed(c->dirfd, c->path, c->flags, c->err);
 }
 
 SHIM_EXPORT pid_t fork(void)
 {
-	pid_t pid = real_fork();
+	pid_t pid;
 	int saved = errno;
 
+	exec_image_before_fork();
+	errno = saved;
+	pid = real_fork();
+	saved = errno;
+	exec_image_after_fork(pid);
 	/* the prepare and child handlers ran inside (init.c) */
-	if (pid != 0) {
+	if (pid != 0)
 		share_after_fork_parent(pid);
-		errno = saved;
-	}
+	errno = saved;
 	return pid;
 }
 
 typedef int spawn_fn(pid_t *, const char *, const posix_spawn_file_actions_t *,
 		     const posix_spawnattr_t *, char *const[], char *const[]);
 
-static int spawn_wrapper(spawn_fn *real, pid_t *pid, const char *path,
+/* search: path is looked up in PATH unless it has a "/" */
+static int spawn_wrapper(spawn_fn *real, bool search, pid_t *pid, const char *path,
 			 const posix_spawn_file_actions_t *actions,
 			 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
@@ -58,6 +74,8 @@ static int spawn_wrapper(spawn_fn *real, pid_t *pid, const char *path,
 	if (ret == 0 && pid)
 		*pid = child;
 	share_after_spawn(token, ret == 0 ? child : 0);
+	if (ret != 0 && !(search && path && !strchr(path, '/')))
+		exec_failed(AT_FDCWD, path, 0, ret);
 	errno = saved;
 	return ret;
 }
@@ -66,14 +84,14 @@ SHIM_EXPORT int posix_spawn(pid_t *pid, const char *path,
 			    const posix_spawn_file_actions_t *actions,
 			    const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	return spawn_wrapper(real_posix_spawn, pid, path, actions, attr, argv, envp);
+	return spawn_wrapper(real_posix_spawn, false, pid, path, actions, attr, argv, envp);
 }
 
 SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file,
 			     const posix_spawn_file_actions_t *actions,
 			     const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
-	return spawn_wrapper(real_posix_spawnp, pid, file, actions, attr, argv, envp);
+	return spawn_wrapper(real_posix_spawnp, true, pid, file, actions, attr, argv, envp);
 }
 
 /* execl, execlp, execle: the argument list into an array (as glibc does,
