@@ -230,6 +230,24 @@ Test(dl_handles, lookups_on_a_libc_handle_give_functions_that_report)
 	dlclose(libc);
 }
 
+/* ctypes.CDLL(None): the program's own handle searches the global scope,
+ * where the shim comes before libc. */
+Test(dl_handles, lookups_on_the_programs_own_handle_give_the_shims)
+{
+	void *self = dlopen(NULL, RTLD_NOW);
+	int (*init1)(int);
+	int ifd;
+
+	cr_assert_not_null(self, "%s", dlerror());
+	init1 = (int (*)(int))dlsym(self, "inotify_init1");
+	cr_assert_not_null(init1, "%s", dlerror());
+	ifd = init1(IN_NONBLOCK);
+	cr_assert_geq(ifd, 0, "inotify_init1 through dlopen(NULL): %s", strerror(errno));
+	cr_expect_gt(inotify_add_watch(ifd, ".", IN_CREATE), 0, "%s", strerror(errno));
+	close(ifd);
+	dlclose(self);
+}
+
 /* RTLD_NEXT from the program finds the next object after the program, the
  * same as RTLD_DEFAULT finds first (the program defines no open): the shim
  * where it is loaded, libc without it.  A dlsym that asked for the caller

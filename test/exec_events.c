@@ -258,6 +258,52 @@ Test(exec_events, the_image_closes_when_its_last_process_ends)
 	expect(after, 1);
 }
 
+/* The image's last process execs: its close comes after the next image's
+ * open and reads, at the end of that exec. */
+Test(exec_events, an_image_that_execs_closes_after_the_next_one_opens)
+{
+	const char *want[] = { "D 20 sh", "D 1 sh", "D 20 true", "D 1 true", "D 10 sh",
+			       "D 10 true" };
+	char cmd[PATH_MAX + 16];
+	char *argv[] = { "sh", "-c", cmd, NULL };
+	pid_t pid;
+	int st;
+
+	path_printf(cmd, sizeof cmd, "exec %s/w/true", top);
+	cr_assert_eq(posix_spawn(&pid, "w/sh", NULL, NULL, argv, environ), 0);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert_eq(st, 0);
+	expect(want, 6);
+}
+
+/* How the shim tells the next image (an environment entry) is not seen by
+ * the program. */
+Test(exec_events, the_next_image_does_not_see_the_shims_entry)
+{
+	char *argv[] = { "sh", "-c", "exec env", NULL };
+	char buf[65536];
+	size_t len = 0;
+	ssize_t n;
+	int p[2], st;
+	pid_t pid = -1;
+	posix_spawn_file_actions_t fa;
+
+	cr_assert_eq(pipe(p), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	cr_assert_eq(posix_spawn(&pid, "w/sh", &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	while (len < sizeof buf - 1 && (n = read(p[0], buf + len, sizeof buf - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = 0;
+	close(p[0]);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert_eq(st, 0);
+	cr_assert_gt(len, 0, "env printed nothing");
+	cr_expect_null(strstr(buf, "INOTIFY_SHIM_EXEC"), "%s", buf);
+}
+
 Test(exec_events, an_exec_that_fails_with_enoexec_opened_the_file)
 {
 	const char *want[] = { "D 20 garbage", "F 20", "D 1 garbage", "F 1", "D 10 garbage",

@@ -33,6 +33,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -131,23 +132,28 @@ static void *dso_find(const struct dso *o, const char *name)
 	return NULL;
 }
 
-/* Find libc's tables and functions; the stubs call it once. */
-__attribute__((visibility("hidden"))) void shim_dl_resolve(void)
-{
-	static int done;	/* 0, then 1 (found) or -1 (not usable) */
+__attribute__((visibility("hidden"))) void shim_dl_resolve(void);
 
-	if (__atomic_load_n(&done, __ATOMIC_ACQUIRE))
-		return;
+static void resolve_once(void)
+{
 	/* abort is libc's (not interposed), shim_dl_resolve is ours */
 	if (dso_open(&libc_dso, (const void *)&abort) &&
 	    dso_open(&shim_dso, (const void *)&shim_dl_resolve)) {
+		/* dlvsym first: a stub that reads dlsym's as set may use
+		 * everything */
 		__atomic_store_n(&shim_real_dlvsym,
-				 (dlvsym_fn *)dso_find(&libc_dso, "dlvsym"), __ATOMIC_RELAXED);
+				 (dlvsym_fn *)dso_find(&libc_dso, "dlvsym"), __ATOMIC_RELEASE);
 		__atomic_store_n(&shim_real_dlsym,
-				 (dlsym_fn *)dso_find(&libc_dso, "dlsym"), __ATOMIC_RELAXED);
+				 (dlsym_fn *)dso_find(&libc_dso, "dlsym"), __ATOMIC_RELEASE);
 	}
-	__atomic_store_n(&done, shim_real_dlsym && shim_real_dlvsym ? 1 : -1,
-			 __ATOMIC_RELEASE);
+}
+
+/* Find libc's tables and functions; the stubs call it until it has. */
+__attribute__((visibility("hidden"))) void shim_dl_resolve(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, resolve_once);
 }
 
 /* The shim's definition of name if found is libc's default one of it. */

@@ -27,14 +27,20 @@
  * that was executed (a script, when the two differ), AT_BASE says that an
  * interpreter was loaded and the program headers name it.  The image's
  * close is reported at exit (lifecycle.c) by the last process running it:
- * fork() counts them in a shared page.  A failed exec is reported by the
- * old image, after the call.
+ * fork() counts them in a shared page.  An image that an exec ends (its
+ * last process execs) cannot report after the exec: it tells the next
+ * image, by an entry added to the environment the exec passes
+ * (INOTIFY_SHIM_EXEC_CLOSED, removed again by the next image's
+ * constructor), and the next image reports the close after its own open,
+ * as the kernel orders them.  A failed exec is reported by the old image,
+ * after the call.
  *
  * Limits: an image that is not under the shim (static, setuid) reports
- * nothing; nor do the shared libraries that ld.so maps (their opens happen
- * before any code of the shim runs); an image ended by exec reports no
- * close (the next image does not know it); the failed attempts of a PATH
- * search (execvp, execlp, posix_spawnp of a bare name) report nothing.
+ * nothing, nor the close of the image before it; the shared libraries that
+ * ld.so maps report nothing (their opens happen before any code of the
+ * shim runs); the failed attempts of a PATH search (execvp, execlp,
+ * posix_spawnp of a bare name, and the retry with /bin/sh after ENOEXEC)
+ * report nothing.
  */
 #include <elf.h>
 #include <errno.h>
@@ -222,6 +228,64 @@ static bool is_script(const struct exec_file *f)
 	return yes;
 }
 
+/* ---- the image an exec ends: "NAME=PID:DEV:INO:EXE\nLD" (LD may be
+ * empty); the next image checks the pid (exec keeps it) and the inode */
+#define CLOSED_ENV "INOTIFY_SHIM_EXEC_CLOSED"
+static bool exec_counted;	/* exec_before() took this process's count */
+
+bool exec_entry_is_ours(const char *entry)
+{
+	return !strncmp(entry, CLOSED_ENV "=", sizeof CLOSED_ENV);
+}
+
+bool exec_before(char *entry, size_t size)
+{
+	struct exec_file exe, ld;
+	bool watching = domain_watching(), has_ld;
+	int n;
+
+	exec_counted = false;
+	if ((!watching && !image_holders) || image_uncounted || !image_pid ||
+	    getpid() != image_pid)	/* a vfork child's exec ends nothing */
+		return false;
+	if (image_holders) {
+		exec_counted = true;
+		if (__atomic_sub_fetch(image_holders, 1, __ATOMIC_RELAXED) != 0)
+			return false;
+	}
+	if (!watching || !running(&exe))
+		return false;
+	has_ld = getauxval(AT_BASE) && interpreter(&ld);
+	n = snprintf(entry, size, CLOSED_ENV "=%d:%llu:%llu:%s\n%s", (int)getpid(),
+		     (unsigned long long)exe.inode.id.dev, (unsigned long long)exe.inode.id.ino,
+		     exe.path, has_ld ? ld.path : "");
+	return n > 0 && (size_t)n < size;
+}
+
+/* The next image: the close of the one that exec ended, after the
+ * close-on-exec closes. */
+static void closed_by_exec(void)
+{
+	const char *v = getenv(CLOSED_ENV), *nl;
+	struct exec_file exe, ld;
+	unsigned long long dev, ino;
+	char path[PATH_MAX];
+	int pid, at = 0;
+
+	if (!v)
+		return;
+	if (sscanf(v, "%d:%llu:%llu:%n", &pid, &dev, &ino, &at) == 3 && at > 0 &&
+	    pid == getpid() && (nl = strchr(v + at, '\n')) && (size_t)(nl - v - at) < sizeof path) {
+		memcpy(path, v + at, (size_t)(nl - v - at));
+		path[nl - v - at] = 0;
+		if (file_at(&exe, path) && exe.inode.id.dev == dev && exe.inode.id.ino == ino)
+			report(&exe, IN_CLOSE_NOWRITE);
+		if (nl[1] && file_at(&ld, nl + 1))
+			report(&ld, IN_CLOSE_NOWRITE);
+	}
+	unsetenv(CLOSED_ENV);
+}
+
 void exec_image_start(void)
 {
 	struct exec_file exe, ld;
@@ -243,6 +307,10 @@ void exec_image_start(void)
 
 void exec_image_started(void)
 {
+	if (domain_watching())
+		closed_by_exec();
+	else if (getenv(CLOSED_ENV))
+		unsetenv(CLOSED_ENV);
 	if (script_open) {
 		script_open = false;
 		report(&script, IN_CLOSE_NOWRITE);
@@ -304,19 +372,14 @@ void exec_image_exit(void)
 		report(&ld, IN_CLOSE_NOWRITE);
 }
 
-void exec_before(void)
-{
-	/* the image's reference goes with a successful exec */
-	if (image_holders && image_pid && getpid() == image_pid)
-		__atomic_sub_fetch(image_holders, 1, __ATOMIC_RELAXED);
-}
-
 void exec_failed(int dirfd, const char *path, int flags, int err)
 {
 	struct exec_file f;
 
-	if (image_holders && image_pid && getpid() == image_pid)
+	/* the image goes on: its count back */
+	if (exec_counted)
 		__atomic_add_fetch(image_holders, 1, __ATOMIC_RELAXED);
+	exec_counted = false;
 	if (!domain_watching())
 		return;
 	/* failures after the open: the format, or the interpreter */

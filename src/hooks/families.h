@@ -34,8 +34,6 @@ enum hook_state { HOOK_SKIP = 0, HOOK_RUN, HOOK_FAIL, HOOK_RETURN };
 
 /* unlink family: remove() unlinks a file or removes a directory */
 #define HOOK_UNLINK_EITHER 0x40000000
-/* exec family: path is looked up in PATH when it has no "/" */
-#define HOOK_EXEC_SEARCH 0x40000000
 
 struct hook_ctx {
 	int err;
@@ -172,7 +170,6 @@ FAMILY(stream_seek, FILE *stream);
 FAMILY(tmpfile, int unused);
 FAMILY(fclose, FILE *stream);
 FAMILY(fflush, FILE *stream);
-FAMILY(exec, int dirfd, const char *path, int flags);
 
 #undef FAMILY
 

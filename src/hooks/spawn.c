@@ -20,23 +20,102 @@
 #include "hooks-real.h"
 #include "util/export.h"
 
-/* flags HOOK_EXEC_SEARCH: path is looked up in PATH unless it has a "/";
- * a failed search is not followed (exec.c) */
-int hook_pre_exec(struct hook_ctx *c, int dirfd, const char *path, int flags)
+/* ---- the exec family.  When this image ends with the exec (exec.c), the
+ * next one is told, by an entry added to its environment, so that it
+ * reports the close after its own open: the caller's environment is
+ * copied, on the stack, with the entry at its end. */
+enum exec_kind { EXEC_VE, EXEC_V, EXEC_VP, EXEC_VPE, EXEC_F, EXEC_AT };
+
+struct exec_call {
+	enum exec_kind kind;
+	int dirfd;		/* the fd of fexecve, the dirfd of execveat */
+	const char *path;
+	char *const *argv;
+	char *const *envp;
+	int flags;
+};
+
+static int exec_real(const struct exec_call *c, char *const *envp)
 {
-	share_before_exec();
-	exec_before();
-	c->dirfd = dirfd;
-	c->path = (flags & HOOK_EXEC_SEARCH) && path && !strchr(path, '/') ? NULL : path;
-	c->flags = flags & ~HOOK_EXEC_SEARCH;
-	return HOOK_RUN;
+	switch (c->kind) {
+	case EXEC_VE:
+	case EXEC_V:
+		return real_execve(c->path, c->argv, envp);
+	case EXEC_VP:
+	case EXEC_VPE:
+		return real_execvpe(c->path, c->argv, envp);
+	case EXEC_F:
+		return real_fexecve(c->dirfd, c->argv, envp);
+	case EXEC_AT:
+		return real_execveat(c->dirfd, c->path, c->argv, envp, c->flags);
+	}
+	errno = EINVAL;
+	return -1;
 }
 
-/* only after a failure: a successful exec does not return */
-void hook_post_exec(struct hook_ctx *c, intptr_t ret)
+static int exec_wrapper(const struct exec_call *c)
 {
-	(void)ret;
-	exec_failed(c->dirfd, c->path, c->flags, c->err);
+	char entry[EXEC_ENTRY_MAX];
+	int saved = errno, ret;
+	bool closing;
+	size_t n = 0;
+
+	share_before_exec();
+	closing = exec_before(entry, sizeof entry);
+	for (char *const *e = c->envp; closing && e && *e; e++)
+		n++;
+	{
+		char *envp[closing ? n + 2 : 1];
+		size_t k = 0;
+
+		if (closing) {
+			for (size_t i = 0; i < n; i++)
+				if (!exec_entry_is_ours(c->envp[i]))
+					envp[k++] = c->envp[i];
+			envp[k++] = entry;
+		}
+		envp[k] = NULL;
+		errno = saved;
+		ret = exec_real(c, closing ? envp : c->envp);
+	}
+	saved = errno;
+	/* a failure: the search of the p forms is not followed */
+	exec_failed(c->dirfd, (c->kind == EXEC_VP || c->kind == EXEC_VPE) &&
+				      c->path && !strchr(c->path, '/') ? NULL : c->path,
+		    c->kind == EXEC_F ? AT_EMPTY_PATH : c->flags, saved);
+	errno = saved;
+	return ret;
+}
+
+SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	return exec_wrapper(&(struct exec_call){ EXEC_VE, AT_FDCWD, path, argv, envp, 0 });
+}
+
+SHIM_EXPORT int execv(const char *path, char *const argv[])
+{
+	return exec_wrapper(&(struct exec_call){ EXEC_V, AT_FDCWD, path, argv, environ, 0 });
+}
+
+SHIM_EXPORT int execvp(const char *file, char *const argv[])
+{
+	return exec_wrapper(&(struct exec_call){ EXEC_VP, AT_FDCWD, file, argv, environ, 0 });
+}
+
+SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	return exec_wrapper(&(struct exec_call){ EXEC_VPE, AT_FDCWD, file, argv, envp, 0 });
+}
+
+SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	return exec_wrapper(&(struct exec_call){ EXEC_F, fd, "", argv, envp, 0 });
+}
+
+SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+			 int flags)
+{
+	return exec_wrapper(&(struct exec_call){ EXEC_AT, dirfd, path, argv, envp, flags });
 }
 
 SHIM_EXPORT pid_t fork(void)
