@@ -28,7 +28,9 @@
  * versioned reference binds to an unversioned definition too): it is looked
  * up in libc's own dynamic symbol table, through its link map, and so are
  * the names tested against the shim's.  Nothing here takes a lock of the
- * shim or allocates; the lookups are reads of the loaded objects' tables.
+ * shim or allocates; the lookups are reads of the loaded objects' tables,
+ * with no call into libc's string functions (a sanitizer's runtime looks
+ * its interceptors' targets up with dlsym before those work).
  */
 #include <dlfcn.h>
 #include <elf.h>
@@ -37,9 +39,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #if defined(__x86_64__)
+
+/* A sanitizer's runtime calls dlsym while it starts, before its shadow
+ * memory and interceptors exist: nothing here may be instrumented. */
+#define DL_PLAIN __attribute__((no_sanitize("address", "thread", "undefined")))
 
 typedef void *dlsym_fn(void *, const char *);
 typedef void *dlvsym_fn(void *, const char *, const char *);
@@ -62,12 +67,12 @@ static struct dso libc_dso, shim_dso;
 
 /* A d_ptr of the dynamic section: glibc relocates them in place on most
  * architectures; where it did not, the value is below the load base. */
-static uintptr_t dyn_ptr(uintptr_t base, ElfW(Addr) p)
+DL_PLAIN static uintptr_t dyn_ptr(uintptr_t base, ElfW(Addr) p)
 {
 	return p < base ? base + p : p;
 }
 
-static bool dso_open(struct dso *o, const void *addr)
+DL_PLAIN static bool dso_open(struct dso *o, const void *addr)
 {
 	struct link_map *lm = NULL;
 	Dl_info info;
@@ -88,8 +93,17 @@ static bool dso_open(struct dso *o, const void *addr)
 	return o->symtab && o->strtab && (o->gnu_hash || o->hash);
 }
 
+/* strcmp's answer for equality, here because a sanitizer's runtime calls
+ * dlsym to find its own interceptors' targets before its strcmp works */
+DL_PLAIN static bool same(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
 /* Is symbol i a default-version definition of name? */
-static bool sym_is(const struct dso *o, uint32_t i, const char *name)
+DL_PLAIN static bool sym_is(const struct dso *o, uint32_t i, const char *name)
 {
 	const ElfW(Sym) *s = &o->symtab[i];
 	int type = ELF64_ST_TYPE(s->st_info);
@@ -99,12 +113,12 @@ static bool sym_is(const struct dso *o, uint32_t i, const char *name)
 		return false;
 	if (o->versym && (o->versym[i] & 0x8000))	/* a hidden, old version */
 		return false;
-	return strcmp(o->strtab + s->st_name, name) == 0;
+	return same(o->strtab + s->st_name, name);
 }
 
 /* The address of name's default definition in o, or NULL (an IFUNC is not
  * resolved: none of the hooked names is one). */
-static void *dso_find(const struct dso *o, const char *name)
+DL_PLAIN static void *dso_find(const struct dso *o, const char *name)
 {
 	if (o->gnu_hash) {
 		const uint32_t *h = o->gnu_hash;
@@ -134,7 +148,7 @@ static void *dso_find(const struct dso *o, const char *name)
 
 __attribute__((visibility("hidden"))) void shim_dl_resolve(void);
 
-static void resolve_once(void)
+DL_PLAIN static void resolve_once(void)
 {
 	/* abort is libc's (not interposed), shim_dl_resolve is ours */
 	if (dso_open(&libc_dso, (const void *)&abort) &&
@@ -149,7 +163,7 @@ static void resolve_once(void)
 }
 
 /* Find libc's tables and functions; the stubs call it until it has. */
-__attribute__((visibility("hidden"))) void shim_dl_resolve(void)
+DL_PLAIN __attribute__((visibility("hidden"))) void shim_dl_resolve(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -157,7 +171,7 @@ __attribute__((visibility("hidden"))) void shim_dl_resolve(void)
 }
 
 /* The shim's definition of name if found is libc's default one of it. */
-static void *ours_instead(const char *name, void *found)
+DL_PLAIN static void *ours_instead(const char *name, void *found)
 {
 	void *mine;
 
@@ -170,7 +184,7 @@ static void *ours_instead(const char *name, void *found)
 /* The stubs' other path: every handle but RTLD_NEXT and RTLD_DEFAULT, and
  * those before libc's functions are found (then glibc answers as for a call
  * from the shim, the best there is). */
-__attribute__((visibility("hidden"))) void *shim_dlsym(void *handle, const char *name)
+DL_PLAIN __attribute__((visibility("hidden"))) void *shim_dlsym(void *handle, const char *name)
 {
 	shim_dl_resolve();
 	if (!shim_real_dlsym)
@@ -179,7 +193,7 @@ __attribute__((visibility("hidden"))) void *shim_dlsym(void *handle, const char 
 				   : ours_instead(name, shim_real_dlsym(handle, name));
 }
 
-__attribute__((visibility("hidden"))) void *shim_dlvsym(void *handle, const char *name,
+DL_PLAIN __attribute__((visibility("hidden"))) void *shim_dlvsym(void *handle, const char *name,
 							 const char *version)
 {
 	shim_dl_resolve();
