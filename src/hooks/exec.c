@@ -76,7 +76,8 @@ static bool image_uncounted;	/* a fork the count could not follow */
 static struct exec_file script;	/* the script run, until its close */
 static bool script_open;
 
-/* Fill f from an absolute, resolved path (copied in). */
+/* Fill f from an absolute, resolved path (copied in, unless it is
+ * f->path already: the exit path keeps to one PATH_MAX of stack). */
 static bool file_at(struct exec_file *f, const char *path)
 {
 	char *slash;
@@ -84,7 +85,8 @@ static bool file_at(struct exec_file *f, const char *path)
 
 	if (path[0] != '/' || n >= sizeof f->path)
 		return false;
-	memcpy(f->path, path, n + 1);
+	if (path != f->path)
+		memcpy(f->path, path, n + 1);
 	if (ident_stat(AT_FDCWD, f->path, 0, &f->inode) < 0 || !S_ISREG(f->inode.mode))
 		return false;
 	slash = strrchr(f->path, '/');
@@ -114,20 +116,19 @@ static bool fd_path(int fd, char real[PATH_MAX])
  * _exit hook runs. */
 static bool file_resolved(struct exec_file *f, int dirfd, const char *path, int flags)
 {
-	char real[PATH_MAX];
 	bool ok;
 	int fd;
 
 	if ((flags & AT_EMPTY_PATH) && path && !*path)
-		return fd_path(dirfd, real) && file_at(f, real);
+		return fd_path(dirfd, f->path) && file_at(f, f->path);
 	if (!path || !*path)
 		return false;
 	fd = real_openat(dirfd, path, O_PATH | O_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
-	ok = fd_path(fd, real);
+	ok = fd_path(fd, f->path);
 	real_close(fd);
-	return ok && file_at(f, real);
+	return ok && file_at(f, f->path);
 }
 
 static void report(const struct exec_file *f, uint32_t mask)
@@ -203,16 +204,16 @@ static bool interpreter(struct exec_file *f)
 /* The file this image runs, as /proc/self/exe names it now. */
 static bool running(struct exec_file *f)
 {
-	char path[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+	ssize_t n = readlink("/proc/self/exe", f->path, sizeof f->path - 1);
 	static const char deleted[] = " (deleted)";
 
 	if (n <= 0)
 		return false;
-	path[n] = 0;
-	if ((size_t)n > sizeof deleted - 1 && !strcmp(path + n - (sizeof deleted - 1), deleted))
+	f->path[n] = 0;
+	if ((size_t)n > sizeof deleted - 1 &&
+	    !strcmp(f->path + n - (sizeof deleted - 1), deleted))
 		return false;
-	return file_at(f, path);
+	return file_at(f, f->path);
 }
 
 static bool is_script(const struct exec_file *f)
@@ -358,7 +359,7 @@ static bool last_holder(void)
 void exec_image_exit(void)
 {
 	bool watching = domain_watching();
-	struct exec_file exe, ld;
+	struct exec_file f;	/* one at a time: _exit may run on a small stack */
 
 	/* the count goes down whether or not anything is watched now */
 	if ((!watching && !image_holders) || !last_holder() || !watching)
@@ -366,10 +367,10 @@ void exec_image_exit(void)
 	/* the image's file, then its interpreter's (the mm drops the
 	 * mappings' references first, the exe_file's last, and the work
 	 * runs last in, first out) */
-	if (running(&exe))
-		report(&exe, IN_CLOSE_NOWRITE);
-	if (getauxval(AT_BASE) && interpreter(&ld))
-		report(&ld, IN_CLOSE_NOWRITE);
+	if (running(&f))
+		report(&f, IN_CLOSE_NOWRITE);
+	if (getauxval(AT_BASE) && interpreter(&f))
+		report(&f, IN_CLOSE_NOWRITE);
 }
 
 void exec_failed(int dirfd, const char *path, int flags, int err)
