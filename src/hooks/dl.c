@@ -26,8 +26,11 @@
  *
  * libc's dlsym cannot be found with dlsym (it would find this one, and a
  * versioned reference binds to an unversioned definition too): it is looked
- * up in libc's own dynamic symbol table, through its link map, and so are
- * the names tested against the shim's.  Nothing here takes a lock of the
+ * up in libc's own dynamic symbol table, through its link map (found by
+ * its name among the loaded objects), and so are the names tested against
+ * the shim's.  The tables are found once, at load (a constructor), or by
+ * the first lookup before it: a sanitizer's runtime, for one, looks up its
+ * interceptors' targets before any constructor runs.  Nothing here takes a lock of the
  * shim or allocates; the lookups are reads of the loaded objects' tables,
  * with no call into libc's string functions (a sanitizer's runtime looks
  * its interceptors' targets up with dlsym before those work).
@@ -35,10 +38,9 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
-#include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
 
 #if defined(__x86_64__)
 
@@ -63,7 +65,16 @@ struct dso {
 	const uint32_t *hash;
 };
 
-static struct dso libc_dso, shim_dso;
+static struct dso libc_dso, shim_dso;	/* once dl_state is 2 */
+
+/* strcmp's answer for equality, here because a sanitizer's runtime calls
+ * dlsym to find its own interceptors' targets before its strcmp works */
+DL_PLAIN static bool same(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
 
 /* A d_ptr of the dynamic section: glibc relocates them in place on most
  * architectures; where it did not, the value is below the load base. */
@@ -72,13 +83,9 @@ DL_PLAIN static uintptr_t dyn_ptr(uintptr_t base, ElfW(Addr) p)
 	return p < base ? base + p : p;
 }
 
-DL_PLAIN static bool dso_open(struct dso *o, const void *addr)
+DL_PLAIN static bool dso_of_map(struct dso *o, const struct link_map *lm)
 {
-	struct link_map *lm = NULL;
-	Dl_info info;
-
-	if (!dladdr1(addr, &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
-		return false;
+	*o = (struct dso){ 0 };
 	o->base = lm->l_addr;
 	for (const ElfW(Dyn) *d = lm->l_ld; d && d->d_tag != DT_NULL; d++) {
 		uintptr_t p = dyn_ptr(o->base, d->d_un.d_ptr);
@@ -93,13 +100,46 @@ DL_PLAIN static bool dso_open(struct dso *o, const void *addr)
 	return o->symtab && o->strtab && (o->gnu_hash || o->hash);
 }
 
-/* strcmp's answer for equality, here because a sanitizer's runtime calls
- * dlsym to find its own interceptors' targets before its strcmp works */
-DL_PLAIN static bool same(const char *a, const char *b)
+static void *dso_find(const struct dso *o, const char *name);
+
+/* The shim's own object, and libc's: found by walking the loaded objects
+ * from the shim's, libc's by its name (an address of a libc function
+ * could be a sanitizer's interceptor of it), and checked to define
+ * dlsym. */
+DL_PLAIN static bool dso_self(struct dso *o, const struct link_map **self)
 {
-	while (*a && *a == *b)
-		a++, b++;
-	return *a == *b;
+	struct link_map *lm = NULL;
+	Dl_info info;
+
+	if (!dladdr1((const void *)&dso_self, &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
+		return false;
+	*self = lm;
+	return dso_of_map(o, lm);
+}
+
+DL_PLAIN static bool is_libc_name(const char *name)
+{
+	const char *base = name, *want = "libc.so.";
+
+	for (const char *c = name; *c; c++)
+		if (*c == '/')
+			base = c + 1;
+	while (*want && *base == *want)
+		base++, want++;
+	return !*want;
+}
+
+DL_PLAIN static bool dso_libc(struct dso *o, const struct link_map *self)
+{
+	const struct link_map *lm = self;
+
+	for (unsigned n = 0; lm->l_prev && n < 100000; n++)
+		lm = lm->l_prev;
+	for (unsigned n = 0; lm && n < 100000; lm = lm->l_next, n++)
+		if (lm->l_name && is_libc_name(lm->l_name) && dso_of_map(o, lm) &&
+		    dso_find(o, "dlsym") && dso_find(o, "dlvsym"))
+			return true;
+	return false;
 }
 
 /* Is symbol i a default-version definition of name? */
@@ -146,61 +186,101 @@ DL_PLAIN static void *dso_find(const struct dso *o, const char *name)
 	return NULL;
 }
 
+/* The tables, found once: 0 not yet, 1 being published, 2 published, 3
+ * not usable.  No lock (not even pthread_once, which a sanitizer
+ * intercepts before it can): every caller finds the tables itself until
+ * one of them has published its copy. */
+static int dl_state;
+
 __attribute__((visibility("hidden"))) void shim_dl_resolve(void);
 
-DL_PLAIN static void resolve_once(void)
+/* libc's and the shim's tables: the published ones, or found into the
+ * caller's copies.  False when they cannot be found. */
+DL_PLAIN static bool tables(struct dso *libc, struct dso *shim)
 {
-	/* abort is libc's (not interposed), shim_dl_resolve is ours */
-	if (dso_open(&libc_dso, (const void *)&abort) &&
-	    dso_open(&shim_dso, (const void *)&shim_dl_resolve)) {
-		/* dlvsym first: a stub that reads dlsym's as set may use
-		 * everything */
-		__atomic_store_n(&shim_real_dlvsym,
-				 (dlvsym_fn *)dso_find(&libc_dso, "dlvsym"), __ATOMIC_RELEASE);
-		__atomic_store_n(&shim_real_dlsym,
-				 (dlsym_fn *)dso_find(&libc_dso, "dlsym"), __ATOMIC_RELEASE);
+	int state = __atomic_load_n(&dl_state, __ATOMIC_ACQUIRE), expect = 0;
+	struct dso l = { 0 }, m = { 0 };
+
+	if (state == 2) {
+		*libc = libc_dso;
+		*shim = shim_dso;
+		return true;
 	}
+	if (state == 3)
+		return false;
+	const struct link_map *self;
+
+	if (!dso_self(&m, &self) || !dso_libc(&l, self)) {
+		(void)__atomic_compare_exchange_n(&dl_state, &expect, 3, false, __ATOMIC_ACQ_REL,
+						  __ATOMIC_RELAXED);
+		return false;
+	}
+	if (__atomic_compare_exchange_n(&dl_state, &expect, 1, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_RELAXED)) {
+		libc_dso = l;
+		shim_dso = m;
+		__atomic_store_n(&shim_real_dlvsym, (dlvsym_fn *)dso_find(&l, "dlvsym"),
+				 __ATOMIC_RELEASE);
+		__atomic_store_n(&shim_real_dlsym, (dlsym_fn *)dso_find(&l, "dlsym"),
+				 __ATOMIC_RELEASE);
+		__atomic_store_n(&dl_state, 2, __ATOMIC_RELEASE);
+	}
+	*libc = l;
+	*shim = m;
+	return true;
 }
 
-/* Find libc's tables and functions; the stubs call it until it has. */
+/* The stubs call it before they jump to libc's function. */
 DL_PLAIN __attribute__((visibility("hidden"))) void shim_dl_resolve(void)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct dso l, m;
 
-	pthread_once(&once, resolve_once);
+	tables(&l, &m);
 }
 
 /* The shim's definition of name if found is libc's default one of it. */
-DL_PLAIN static void *ours_instead(const char *name, void *found)
+DL_PLAIN static void *ours_instead(const struct dso *libc, const struct dso *shim,
+				   const char *name, void *found)
 {
 	void *mine;
 
-	if (!found || !name || found != dso_find(&libc_dso, name))
+	if (!found || !name || found != dso_find(libc, name))
 		return found;
-	mine = dso_find(&shim_dso, name);
+	mine = dso_find(shim, name);
 	return mine ? mine : found;
 }
 
 /* The stubs' other path: every handle but RTLD_NEXT and RTLD_DEFAULT, and
- * those before libc's functions are found (then glibc answers as for a call
- * from the shim, the best there is). */
+ * those while libc's functions are not published yet (then glibc answers
+ * as for a call from the shim, the best there is). */
 DL_PLAIN __attribute__((visibility("hidden"))) void *shim_dlsym(void *handle, const char *name)
 {
-	shim_dl_resolve();
-	if (!shim_real_dlsym)
+	struct dso l, m;
+	dlsym_fn *real;
+
+	if (!tables(&l, &m) || !(real = (dlsym_fn *)dso_find(&l, "dlsym")))
 		return NULL;
-	return handle == RTLD_NEXT || !handle ? shim_real_dlsym(handle, name)
-				   : ours_instead(name, shim_real_dlsym(handle, name));
+	return handle == RTLD_NEXT || !handle ? real(handle, name)
+					      : ours_instead(&l, &m, name, real(handle, name));
 }
 
 DL_PLAIN __attribute__((visibility("hidden"))) void *shim_dlvsym(void *handle, const char *name,
 							 const char *version)
 {
-	shim_dl_resolve();
-	if (!shim_real_dlvsym)
+	struct dso l, m;
+	dlvsym_fn *real;
+
+	if (!tables(&l, &m) || !(real = (dlvsym_fn *)dso_find(&l, "dlvsym")))
 		return NULL;
-	return handle == RTLD_NEXT || !handle ? shim_real_dlvsym(handle, name, version)
-				   : ours_instead(name, shim_real_dlvsym(handle, name, version));
+	return handle == RTLD_NEXT || !handle
+		       ? real(handle, name, version)
+		       : ours_instead(&l, &m, name, real(handle, name, version));
+}
+
+/* Found at load, before the program can start threads. */
+DL_PLAIN __attribute__((constructor(101))) static void dl_init(void)
+{
+	shim_dl_resolve();
 }
 
 /*
