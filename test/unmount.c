@@ -51,7 +51,7 @@ static void mount_tmpfs(const char *dir)
 		if (unshare(CLONE_NEWNS) != 0)
 			cr_skip_test("cannot make a mount namespace (%s): "
 				     "mounting needs root or a user namespace", strerror(errno));
-		cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0,
+		cr_assert_eq(mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL), 0,
 			     "private mounts: %s", strerror(errno));
 		unshared = true;
 	}
@@ -175,7 +175,7 @@ Test(unmount, a_file_system_mounted_twice_is_reported_when_the_last_mount_goes)
 
 	mount_tmpfs("mnt");
 	mkdir("mnt2", 0755);
-	cr_assert_eq(mount("mnt", "mnt2", NULL, MS_BIND, NULL), 0, "bind: %s", strerror(errno));
+	cr_assert_eq(mount("mnt", "mnt2", "none", MS_BIND, NULL), 0, "bind: %s", strerror(errno));
 	wd = watch(ifd, "mnt", IN_ALL_EVENTS);
 	cr_assert_eq(umount("mnt"), 0, "%s", strerror(errno));
 	cr_expect_not(wait_readable(ifd, 200), "an event while mnt2 still mounts it");
