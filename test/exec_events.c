@@ -12,6 +12,8 @@
  * for the ld.so test, which needs test/exec_interp from the build).
  */
 #include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <gnu/libc-version.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -115,7 +117,7 @@ static void expect(const char *const *want, int n)
 		else
 			snprintf(line, sizeof line, "wd %d %x %s", ev[i].wd, ev[i].mask, ev[i].name);
 		if (i < n)
-			cr_expect_str_eq(line, want[i], "event %d", i);
+			cr_expect_str_eq(line, want[i], "event %d: %s, wanted %s", i, line, want[i]);
 		else
 			cr_expect_fail("event %d more: %s", i, line);
 	}
@@ -346,6 +348,45 @@ Test(exec_events, an_exec_that_fails_before_opening_gives_nothing)
 	cr_assert_eq(in_child(do_execve, "w/plain"), 100 + EACCES);
 	close(creat("w/marker", 0644));
 	expect(want, 3);
+}
+
+/* The objects ld.so loads at start: IN_OPEN, IN_ACCESS for each of its
+ * reads (libc's program headers lie beyond its first read: three), and
+ * IN_CLOSE_NOWRITE at exit, after the image's, highest address first (the
+ * one loaded first).  Copies of libm (preloaded) and libc (found through
+ * LD_LIBRARY_PATH) in the watched directory. */
+Test(exec_events, the_libraries_ld_so_loads_are_opened_read_and_closed_at_exit)
+{
+	const char *want[] = { "D 20 true", "D 1 true", "D 20 libm.so.6", "D 1 libm.so.6",
+			       "D 20 libc.so.6", "F 20", "D 1 libc.so.6", "F 1", "D 1 libc.so.6",
+			       "F 1", "D 1 libc.so.6", "F 1", "D 10 true", "D 10 libm.so.6",
+			       "D 10 libc.so.6", "F 10" };
+	char lib[PATH_MAX], from[PATH_MAX], preload[2 * PATH_MAX + 64], *slash;
+	const char *old = getenv("LD_PRELOAD");
+	Dl_info info;
+
+	cr_assert(dladdr((void *)&gnu_get_libc_version, &info) && info.dli_fname, "where is libc?");
+	path_printf(lib, sizeof lib, "%s", info.dli_fname);
+	slash = strrchr(lib, '/');
+	cr_assert_not_null(slash);
+	*slash = 0;
+	path_printf(from, sizeof from, "%s/libc.so.6", lib);
+	copy(from, "w/libc.so.6", 0755);
+	path_printf(from, sizeof from, "%s/libm.so.6", lib);
+	copy(from, "w/libm.so.6", 0755);
+	/* the copies' own events */
+	{
+		struct ev ev[64];
+		while (read_events(ifd, ev, 64) > 0)
+			;
+	}
+	watch_file("w/libc.so.6");
+	snprintf(preload, sizeof preload, "%s%s%s/w/libm.so.6", old ? old : "", old ? " " : "", top);
+	path_printf(lib, sizeof lib, "%s/w", top);
+	setenv("LD_PRELOAD", preload, 1);
+	setenv("LD_LIBRARY_PATH", lib, 1);
+	cr_assert_eq(in_child(do_execve, "w/true"), 0);
+	expect(want, 16);
 }
 
 /* test/exec_interp names, as its interpreter, a copy of ld.so in a

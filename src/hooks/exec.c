@@ -35,12 +35,16 @@
  * as the kernel orders them.  A failed exec is reported by the old image,
  * after the call.
  *
+ * The objects that ld.so loads at start (opened and read by ld.so, before
+ * any code of the shim runs) are reported from the constructor too, from
+ * the link maps, and their closes with the image's.
+ *
  * Limits: an image that is not under the shim (static, setuid) reports
- * nothing, nor the close of the image before it; the shared libraries that
- * ld.so maps report nothing (their opens happen before any code of the
- * shim runs); the failed attempts of a PATH search (execvp, execlp,
- * posix_spawnp of a bare name, and the retry with /bin/sh after ENOEXEC)
- * report nothing.
+ * nothing, nor the close of the image before it; objects loaded by
+ * dlopen() report neither their open nor dlclose()'s close (their closes
+ * at exit are reported); the failed attempts of a PATH search (execvp,
+ * execlp, posix_spawnp of a bare name, and the retry with /bin/sh after
+ * ENOEXEC) report nothing.
  */
 #include <elf.h>
 #include <errno.h>
@@ -229,6 +233,66 @@ static bool is_script(const struct exec_file *f)
 	return yes;
 }
 
+/* ---- the objects ld.so mapped: every link map with a file but the
+ * program's own.  ld.so opens each, reads its first 832 bytes (and its
+ * program headers again when they lie beyond), maps it and closes the fd:
+ * IN_OPEN, IN_ACCESS (three when the program headers lie beyond those
+ * bytes: glibc 2.36's open_verify() and _dl_map_object_from_fd() each
+ * read them); the mapping holds the file until the memory goes
+ * (exit, exec, dlclose), so its IN_CLOSE_NOWRITE comes then. */
+#define LD_READ 832	/* glibc's first read of an object */
+
+static bool map_file(struct exec_file *f, const struct link_map *lm)
+{
+	return lm->l_name && lm->l_name[0] == '/' && file_resolved(f, AT_FDCWD, lm->l_name, 0);
+}
+
+static int ld_reads(const struct exec_file *f)
+{
+	ElfW(Ehdr) eh;
+	int fd = real_open(f->path, O_RDONLY | O_CLOEXEC, 0), reads = 1;
+
+	if (fd < 0)
+		return reads;
+	if (real_pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh &&
+	    eh.e_phoff + (uint64_t)eh.e_phnum * sizeof(ElfW(Phdr)) > LD_READ)
+		reads = 3;
+	real_close(fd);
+	return reads;
+}
+
+/* The maps in the order their closes come when the memory goes: the
+ * mappings' references drop in address order and the work runs last in,
+ * first out, so the highest address first.  fn(f, arg) for each; f is one
+ * buffer, reused (the exit path keeps to little stack). */
+static void each_mapping(struct exec_file *f, const struct ident *exe,
+			 void (*fn)(struct exec_file *, void *), void *arg)
+{
+	uintptr_t below = UINTPTR_MAX;
+
+	for (unsigned pass = 0; pass < 4096; pass++) {
+		const struct link_map *best = NULL;
+
+		for (const struct link_map *lm = _r_debug.r_map; lm; lm = lm->l_next)
+			if (lm->l_name && lm->l_name[0] == '/' && lm->l_addr < below &&
+			    (!best || lm->l_addr > best->l_addr))
+				best = lm;
+		if (!best)
+			return;
+		below = best->l_addr;
+		/* the program's own file (run as "ld.so PROG", ld.so is the
+		 * image) closes as the image */
+		if (map_file(f, best) && !ident_equal(&f->inode.id, exe))
+			fn(f, arg);
+	}
+}
+
+static void closed_fn(struct exec_file *f, void *arg)
+{
+	(void)arg;
+	report(f, IN_CLOSE_NOWRITE);
+}
+
 /* ---- the image an exec ends: "NAME=PID:DEV:INO:EXE\nLD" (LD may be
  * empty); the next image checks the pid (exec keeps it) and the inode */
 #define CLOSED_ENV "INOTIFY_SHIM_EXEC_CLOSED"
@@ -239,10 +303,27 @@ bool exec_entry_is_ours(const char *entry)
 	return !strncmp(entry, CLOSED_ENV "=", sizeof CLOSED_ENV);
 }
 
+struct entry_out {
+	char *buf;
+	size_t size, len;
+};
+
+static void append_fn(struct exec_file *f, void *arg)
+{
+	struct entry_out *o = arg;
+	size_t n = strlen(f->path);
+
+	if (o->len + 1 + n < o->size) {
+		o->buf[o->len++] = '\n';
+		memcpy(o->buf + o->len, f->path, n + 1);
+		o->len += n;
+	}
+}
+
 bool exec_before(char *entry, size_t size)
 {
 	struct exec_file exe, ld;
-	bool watching = domain_watching(), has_ld;
+	bool watching = domain_watching();
 	int n;
 
 	exec_counted = false;
@@ -256,18 +337,22 @@ bool exec_before(char *entry, size_t size)
 	}
 	if (!watching || !running(&exe))
 		return false;
-	has_ld = getauxval(AT_BASE) && interpreter(&ld);
-	n = snprintf(entry, size, CLOSED_ENV "=%d:%llu:%llu:%s\n%s", (int)getpid(),
+	n = snprintf(entry, size, CLOSED_ENV "=%d:%llu:%llu:%s", (int)getpid(),
 		     (unsigned long long)exe.inode.id.dev, (unsigned long long)exe.inode.id.ino,
-		     exe.path, has_ld ? ld.path : "");
-	return n > 0 && (size_t)n < size;
+		     exe.path);
+	if (n <= 0 || (size_t)n >= size)
+		return false;
+	/* then the mappings' files, one a line, as many as fit */
+	struct entry_out out = { entry, size, (size_t)n };
+	each_mapping(&ld, &exe.inode.id, append_fn, &out);
+	return true;
 }
 
 /* The next image: the close of the one that exec ended, after the
  * close-on-exec closes. */
 static void closed_by_exec(void)
 {
-	const char *v = getenv(CLOSED_ENV), *nl;
+	const char *v = getenv(CLOSED_ENV), *nl = NULL;
 	struct exec_file exe, ld;
 	unsigned long long dev, ino;
 	char path[PATH_MAX];
@@ -276,13 +361,24 @@ static void closed_by_exec(void)
 	if (!v)
 		return;
 	if (sscanf(v, "%d:%llu:%llu:%n", &pid, &dev, &ino, &at) == 3 && at > 0 &&
-	    pid == getpid() && (nl = strchr(v + at, '\n')) && (size_t)(nl - v - at) < sizeof path) {
+	    pid == getpid() && ((nl = strchr(v + at, '\n')) || (nl = v + at + strlen(v + at))) &&
+	    (size_t)(nl - v - at) < sizeof path) {
 		memcpy(path, v + at, (size_t)(nl - v - at));
 		path[nl - v - at] = 0;
 		if (file_at(&exe, path) && exe.inode.id.dev == dev && exe.inode.id.ino == ino)
 			report(&exe, IN_CLOSE_NOWRITE);
-		if (nl[1] && file_at(&ld, nl + 1))
-			report(&ld, IN_CLOSE_NOWRITE);
+		/* then the old mappings' files */
+		for (const char *line = nl + 1, *end; *line; line = *end ? end + 1 : end) {
+			end = strchr(line, '\n');
+			if (!end)
+				end = line + strlen(line);
+			if ((size_t)(end - line) < sizeof path) {
+				memcpy(path, line, (size_t)(end - line));
+				path[end - line] = 0;
+				if (file_at(&ld, path))
+					report(&ld, IN_CLOSE_NOWRITE);
+			}
+		}
 	}
 	unsetenv(CLOSED_ENV);
 }
@@ -304,6 +400,12 @@ void exec_image_start(void)
 	opened(&exe, getauxval(AT_BASE) ? 3 : 2);
 	if (getauxval(AT_BASE) && interpreter(&ld))
 		opened(&ld, 2);
+	/* then what ld.so loaded, in its order (the exec's ld.so is not
+	 * one of them; a program run as "ld.so PROG" is, as ld.so opens it) */
+	for (const struct link_map *lm = _r_debug.r_map; lm; lm = lm->l_next)
+		if ((!getauxval(AT_BASE) || lm->l_addr != getauxval(AT_BASE)) && map_file(&ld, lm) &&
+		    !ident_equal(&ld.inode.id, &exe.inode.id))
+			opened(&ld, ld_reads(&ld));
 }
 
 void exec_image_started(void)
@@ -364,13 +466,16 @@ void exec_image_exit(void)
 	/* the count goes down whether or not anything is watched now */
 	if ((!watching && !image_holders) || !last_holder() || !watching)
 		return;
-	/* the image's file, then its interpreter's (the mm drops the
-	 * mappings' references first, the exe_file's last, and the work
-	 * runs last in, first out) */
-	if (running(&f))
+	/* the image's file, then the mappings' (the mm drops the mappings'
+	 * references first, the exe_file's last, and the work runs last in,
+	 * first out) */
+	struct ident exe = { 0 };
+
+	if (running(&f)) {
+		exe = f.inode.id;
 		report(&f, IN_CLOSE_NOWRITE);
-	if (getauxval(AT_BASE) && interpreter(&f))
-		report(&f, IN_CLOSE_NOWRITE);
+	}
+	each_mapping(&f, &exe, closed_fn, NULL);
 }
 
 void exec_failed(int dirfd, const char *path, int flags, int err)
