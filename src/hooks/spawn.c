@@ -64,6 +64,9 @@ static int exec_wrapper(const struct exec_call *c)
 	closing = exec_before(entry, sizeof entry);
 	for (char *const *e = c->envp; closing && e && *e; e++)
 		n++;
+	/* the copy is on the stack: a huge environment goes as it is */
+	if (n > 4096)
+		closing = false;
 	{
 		char *envp[closing ? n + 2 : 1];
 		size_t k = 0;
