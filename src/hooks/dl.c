@@ -30,10 +30,10 @@
  * its name among the loaded objects), and so are the names tested against
  * the shim's.  The tables are found once, at load (a constructor), or by
  * the first lookup before it: a sanitizer's runtime, for one, looks up its
- * interceptors' targets before any constructor runs.  Nothing here takes a lock of the
- * shim or allocates; the lookups are reads of the loaded objects' tables,
- * with no call into libc's string functions (a sanitizer's runtime looks
- * its interceptors' targets up with dlsym before those work).
+ * interceptors' targets before any constructor runs, so nothing here is
+ * instrumented or calls a function a sanitizer intercepts (no libc string
+ * function, no pthread_once).  Nothing here takes a lock of the shim or
+ * allocates; the lookups are reads of the loaded objects' tables.
  */
 #include <dlfcn.h>
 #include <elf.h>
