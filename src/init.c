@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "domain/domain.h"
+#include "hooks/exec.h"
 #include "hooks/files.h"
 #include "instance/fdtable.h"
 #include "instance/instance.h"
@@ -49,9 +50,12 @@ __attribute__((constructor)) static void shim_init(void)
 		shim_log("no domain (%s); events will not be seen", strerror(-ret));
 	else {
 		frontend_after_exec();
-		/* the files this image inherited, and the close events of
-		 * those that exec closed */
+		/* the exec's own events (hooks/exec.c) around the files this
+		 * image inherited, and the close events of those that exec
+		 * closed */
+		exec_image_start();
 		share_after_exec();
+		exec_image_started();
 	}
 	pthread_atfork(before_fork, NULL, after_fork_child);
 	errno = saved;

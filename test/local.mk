@@ -164,3 +164,17 @@ check_PROGRAMS += test/divergences_notify
 test_divergences_notify_LDADD =
 TESTS += test/divergences_notify.fuzz
 EXTRA_DIST += test/divergences_notify.fuzz
+
+# issue 13 (items 3, 6, 8): exec of a watched file, IN_UNMOUNT, and libc
+# reached through a dlopen handle
+if HAVE_CRITERION
+TEST_BINARIES += test/unmount test/dl_handles test/exec_events
+endif
+# run by test/exec_events: a program whose ELF interpreter is a copy of
+# ld.so that the test makes in a directory of the build, and watches
+check_PROGRAMS += test/exec_interp
+test_exec_interp_SOURCES = test/exec_interp.c
+test_exec_interp_LDADD =
+test_exec_interp_LDFLAGS = -no-install -Wl,--dynamic-linker=$(abs_builddir)/test/exec-interp.d/ld.so
+CLEANFILES += test/exec-interp.d/ld.so
+EXTRA_DIST += test/programs/dl_handles.py

@@ -170,7 +170,6 @@ FAMILY(stream_seek, FILE *stream);
 FAMILY(tmpfile, int unused);
 FAMILY(fclose, FILE *stream);
 FAMILY(fflush, FILE *stream);
-FAMILY(exec, int unused);
 
 #undef FAMILY
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <string.h>
 #include <sys/inotify.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -204,8 +205,9 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 		errno = -ret;
 		return -1;
 	}
-	/* the kernel's put_user: EFAULT on a bad pointer is the caller's */
-	*(int *)arg = bytes;
+	/* the kernel's put_user: EFAULT on a bad pointer is the caller's;
+	 * any alignment (Python's fcntl.ioctl passes a bytes buffer) */
+	memcpy(arg, &bytes, sizeof bytes);
 	return 0;
 }
 

@@ -90,6 +90,33 @@ void notify_watch_ended_locked(struct domain *d, uint32_t widx)
 	/* a dead instance found here is left to the next reap */
 }
 
+void notify_unmounted_locked(struct domain *d, uint32_t iidx)
+{
+	struct pass p = { .d = d, .fd = -1, .unlinked = 0 };
+	struct reg_inode *in = reg_inode(d, iidx);
+	struct chain_guard g = CHAIN_GUARD_INIT;
+	struct reg_watch *w;
+	uint32_t isdir;
+
+	if (!in || in->state != RECORD_USED)
+		return;
+	isdir = (in->flags & INODE_DIR) ? IN_ISDIR : 0;
+	for (uint32_t widx = in->marks; widx && (w = reg_watch(d, widx)) &&
+					      chain_guard_ok(&g, widx);
+	     widx = w->inode_next)
+		if (w->state == RECORD_USED)
+			queue_to(&p, w, w->wd, IN_UNMOUNT | isdir, 0, NULL);
+	/* then every watch ends; the inode record goes with the last */
+	for (uint32_t guard = 0; in->state == RECORD_USED && in->marks &&
+				 guard <= REGISTRY_WATCHES; guard++) {
+		uint32_t widx = in->marks;
+		notify_watch_ended_locked(d, widx);
+		if (in->marks == widx)	/* not unlinked: a damaged list */
+			break;
+	}
+	/* a dead instance found here is left to the next reap */
+}
+
 /* Deliver to every watch on inode record iidx that wants the event. */
 static void deliver(struct pass *p, uint32_t iidx, uint32_t mask,
 		    uint32_t cookie, const char *name)

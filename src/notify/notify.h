@@ -90,4 +90,9 @@ void notify_dir_newly_watched_locked(struct domain *d);
  * Registry lock held. */
 void notify_watch_ended_locked(struct domain *d, uint32_t widx);
 
+/* The file system of inode record iidx was unmounted: IN_UNMOUNT to every
+ * watch on it (whatever its mask), then each ends (IN_IGNORED), as
+ * fsnotify_unmount_inodes() does.  Registry lock held. */
+void notify_unmounted_locked(struct domain *d, uint32_t iidx);
+
 #endif
