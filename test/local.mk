@@ -134,3 +134,8 @@ EXTRA_DIST += test/tsan.supp test/valgrind.supp
 if HAVE_CRITERION
 TEST_BINARIES += test/shared_domain
 endif
+# issue 12: no process waits on another without bound; a holder stopped or
+# killed inside each lock of the domain (test/bounded_waits.c)
+if HAVE_CRITERION
+TEST_BINARIES += test/bounded_waits
+endif

@@ -58,13 +58,11 @@
 #include "../util/config.h"
 #include "../util/log.h"
 #include "../util/real.h"
+#include "../util/shlock.h"
 #include "../util/sigdefer.h"
 
 struct domain *shim_domain;
 static struct domain the_domain;
-
-/* Test hook (domain.h): $INOTIFY_SHIM_TEST_HOLD_LOCK, read once at open. */
-static const char *hold_lock_file;
 
 int domain_dir_open(const struct domain *d)
 {
@@ -80,15 +78,60 @@ int domain_dir_open(const struct domain *d)
 	return fd;
 }
 
+/* Is the directory at d->dir still the one checked at domain_open?  By
+ * path, without an fd. */
+static bool dir_still_ours(const struct domain *d)
+{
+	struct stat st;
+
+	return lstat(d->dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_dev == d->dir_dev &&
+	       st.st_ino == d->dir_ino;
+}
+
+/* With one fd left (RLIMIT_NOFILE nearly reached: issue 12), the file is
+ * opened by its path instead of through a directory fd, between two checks
+ * of the directory's identity, and the file must be on its device.  A
+ * same-user process could swap the directory between those checks; it
+ * could ptrace us as well. */
+static int openat_one_fd(const struct domain *d, const char *name, int flags, mode_t mode)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd, e;
+
+	if (strchr(name, '/') ||
+	    snprintf(path, sizeof path, "%s/%s", d->dir, name) >= (int)sizeof path)
+		return -ENAMETOOLONG;
+	if (!dir_still_ours(d))
+		return -ESTALE;
+	fd = real_open(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		real_close(fd);
+		return -e;
+	}
+	if (st.st_dev != d->dir_dev || !dir_still_ours(d)) {
+		real_close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
 int domain_openat(const struct domain *d, const char *name, int flags, mode_t mode)
 {
 	int dfd = domain_dir_open(d), fd, e;
 
+	if (dfd == -EMFILE || dfd == -ENFILE)
+		return openat_one_fd(d, name, flags, mode);
 	if (dfd < 0)
 		return dfd;
 	fd = real_openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
 	e = errno;
 	real_close(dfd);
+	if (fd < 0 && (e == EMFILE || e == ENFILE))
+		return openat_one_fd(d, name, flags, mode);
 	return fd < 0 ? -e : fd;
 }
 
@@ -456,9 +499,6 @@ int domain_open(void)
 
 	if (shim_domain)
 		return 0;
-	hold_lock_file = getenv("INOTIFY_SHIM_TEST_HOLD_LOCK");
-	if (hold_lock_file && hold_lock_file[0] != '/')
-		hold_lock_file = NULL;
 	compute_geometry(&g);
 	ret = resolve_dir(d->dir);
 	if (ret < 0)
@@ -488,28 +528,15 @@ int domain_open(void)
 	return -EPROTO;
 }
 
-/* The test hook: announce that the lock is held, then wait to be killed. */
-static void hold_lock_forever(void)
-{
-	int fd = real_open(hold_lock_file, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-			   0600);
-	if (fd >= 0)
-		real_close(fd);
-	for (;;)
-		pause();
-}
-
+/* registry.lock: the bounded wait of util/shlock.h. */
 int domain_lock(struct domain *d)
 {
 	int r;
 
 	sigdefer_begin();
-	r = pthread_mutex_lock(&d->reg->lock);
-	if (r == 0) {
-		if (__builtin_expect(hold_lock_file != NULL, 0))
-			hold_lock_forever();
+	r = shlock_take(&d->reg->lock, &d->reg->stall, SHLOCK_REGISTRY);
+	if (r == 0)
 		return 0;
-	}
 	if (r == EOWNERDEAD) {
 		registry_repair(d);
 		pthread_mutex_consistent(&d->reg->lock);
@@ -519,7 +546,8 @@ int domain_lock(struct domain *d)
 		return 0;
 	}
 	sigdefer_end();
-	shim_log_once("the domain registry lock failed: %s", strerror(r));
+	if (r != ETIMEDOUT)
+		shim_log_once("the domain registry lock failed: %s", strerror(r));
 	return -r;
 }
 

@@ -36,8 +36,9 @@
 #include "../util/ident.h"
 
 #define REGISTRY_MAGIC 0x5254534745524e49ULL /* "INREGSTR" */
-#define REGISTRY_VERSION 4	/* 2: hash buckets placed by locality; 3: excl_unlink_seen;
-				 * 4: dirs_watched, INODE_DIR */
+#define REGISTRY_VERSION 5	/* 2: hash buckets placed by locality; 3: excl_unlink_seen;
+				 * 4: dirs_watched, INODE_DIR; 5: the bounded
+				 * waits' group (repair_seq, stall, lost) */
 
 #define REGISTRY_INSTANCES 1024	/* slots; slot 0 is never used */
 #define REGISTRY_WATCHES (1u << 20)	/* watch records, and inode records */
@@ -117,6 +118,19 @@ struct registry {
 	uint32_t dirs_watched;	/* atomic: inode records of directories (the
 				 * open hook asks before looking up a
 				 * file's directory) */
+
+	/* -- the bounded waits (util/shlock.h, core/slots.h), read and written
+	 * without the lock, every one with atomics -- */
+	uint32_t repair_seq;	/* odd while registry_repair() rebuilds the
+				 * buckets: the filter then says "maybe" */
+	uint32_t stall;		/* registry.lock's stall word (shlock.h) */
+	uint32_t lost_events;	/* statistics: events covered by an overflow
+				 * because they could not be queued */
+	uint32_t lost_reserved;
+	/* per slot: the gen of the instance that lost events since its last
+	 * read (0: none); its next read or locked add queues IN_Q_OVERFLOW */
+	uint32_t lost[REGISTRY_INSTANCES];
+	/* -- end of the bounded waits' group -- */
 
 	pthread_mutex_t lock;
 	/* protected by lock */

@@ -4,6 +4,14 @@
  * The records' state fields are the truth; every link, list, hash chain,
  * free list and count is derived from them here.  A watch whose instance or
  * inode is not USED, or whose fields are out of range, is dropped.
+ *
+ * Other processes' hooks read the inode buckets without the lock
+ * (domain.h: domain_maybe_watched).  The rebuild clears them first, so it
+ * is bracketed by repair_seq, a seqlock's sequence: odd from before the
+ * first bucket is cleared until after the last one is rebuilt, and a read
+ * that overlaps it answers "maybe watched".  No watched inode is ever
+ * skipped because a repair ran: its event waits for the lock (within the
+ * bound of util/shlock.h) or is covered by IN_Q_OVERFLOW.
  */
 #include "domain.h"
 #include "registry.h"
@@ -14,6 +22,11 @@ void registry_repair(struct domain *d)
 {
 	struct registry *r = d->reg;
 	uint32_t live = 0, count = 0, dirs = 0;
+	uint32_t seq = __atomic_load_n(&r->repair_seq, __ATOMIC_RELAXED);
+
+	/* odd, even if a holder died inside an earlier repair */
+	__atomic_store_n(&r->repair_seq, (seq | 1) + 2, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 
 	if (r->inode_hwm > REGISTRY_WATCHES)
 		r->inode_hwm = REGISTRY_WATCHES;
@@ -95,4 +108,6 @@ void registry_repair(struct domain *d)
 	}
 	__atomic_store_n(&r->watch_count, count, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->dirs_watched, dirs, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&r->repair_seq, (seq | 1) + 3, __ATOMIC_RELAXED);
 }
