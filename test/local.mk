@@ -139,3 +139,9 @@ endif
 if HAVE_CRITERION
 TEST_BINARIES += test/bounded_waits
 endif
+# issue 12: writers and watchers stopped and killed at random while three
+# watchers account for every event of the live writers (test/chaos.c)
+check_PROGRAMS += test/chaos
+test_chaos_LDADD =
+TESTS += test/chaos.sh
+EXTRA_DIST += test/chaos.sh
