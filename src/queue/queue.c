@@ -6,6 +6,13 @@
  * fills the rest and the event starts again at offset 0.  Every size is a
  * multiple of 16 and so is the capacity, so padding is never shorter than a
  * header.
+ *
+ * Lock order and bounds (queue.h, domain.h): queue.lock is taken after
+ * registry.lock, never before it, and waited for within util/shlock.h's
+ * bound: 20 ms, more only while it changes hands or its holder runs,
+ * 250 ms at most.  A producer that gives up returns -ETIMEDOUT (its
+ * caller marks the instance lost); the reader (SHLOCK_QUEUE_READER) always
+ * waits its 20 ms, and then reads what it can without the lock.
  */
 #include "queue.h"
 

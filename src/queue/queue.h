@@ -181,7 +181,8 @@ void queue_token_taken(struct queue *q, const struct queue_waker *waker);
 /* Give this instance a token per queued event from now on (see above). */
 void queue_set_edge(struct queue *q);
 
-/* The bytes a read would return (FIONREAD), and the event count. */
+/* The bytes a read would return (FIONREAD), and the event count; with the
+ * lock given up, the counts as last stored (what it can). */
 int queue_stat(struct queue *q, uint64_t *bytes, uint32_t *count);
 
 /* Size on the wire of an event with this name. */
