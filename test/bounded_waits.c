@@ -15,6 +15,7 @@
  *   registry  touch of a watched directory's file (the event's pass)
  *   queue     cat reading the watcher's own instance fd (its queue_read)
  *   files     sh forking with a watched file open (files.lock, to share it)
+ *   repair    a touch parked inside registry_repair(), the buckets cleared
  *
  * And at RLIMIT_NOFILE 4 and 5 a writer's event is read or covered by an
  * overflow, never silently lost.
@@ -216,6 +217,42 @@ Test(bounded_waits, a_registry_holder_killed_inside_loses_nothing_unreported)
 	int n = timed_events(w, ev, 16, 2, 5000);
 	cr_assert(has(ev, n, IN_Q_OVERFLOW, NULL), "no overflow for the lost event");
 	cr_assert(has(ev, n, IN_CREATE, "b"), "the event after the repair did not come");
+	close(w);
+}
+
+/* A repair parked with the buckets cleared: a writer's lock-free filter
+ * must not read the watched directory as unwatched (it would skip the
+ * event silently); it waits for the lock, gives up, and the watcher gets
+ * an overflow. */
+Test(bounded_waits, a_repair_in_progress_skips_no_watched_inode_silently)
+{
+	struct ev ev[16];
+	char f[4200], flag2[4300], env[4400];
+	int w = watcher(IN_CREATE);
+
+	park_in_registry();
+	kill_holder();	/* the registry's lock is left to the next taker */
+	path_printf(flag2, sizeof flag2, "%s/repairing", base);
+	snprintf(env, sizeof env, "repair:%s", flag2);
+	path_printf(f, sizeof f, "%s/repairer", watched);
+	/* spawned, not forked: a forked child's own bookkeeping (its
+	 * inherited instance fd) would take the lock, and repair, first */
+	char *argv[] = { "touch", f, NULL };
+	setenv("INOTIFY_SHIM_TEST_HOLD_LOCK", env, 1);
+	holder = start_program(argv, -1);
+	unsetenv("INOTIFY_SHIM_TEST_HOLD_LOCK");
+	cr_assert_gt(holder, 0);
+	cr_assert(wait_until(file_exists, flag2, 20000), "the repair never started");
+	cr_assert_eq(kill(holder, SIGSTOP), 0);
+
+	quick_touch("during");
+	int n = timed_events(w, ev, 16, 1, 5000);
+	cr_assert(has(ev, n, IN_Q_OVERFLOW, NULL),
+		  "an event during the repair was skipped without an overflow");
+	kill_holder();	/* dies inside the repair: the next taker does it again */
+	quick_touch("after");
+	n = timed_events(w, ev, 16, 1, 5000);
+	cr_assert(has(ev, n, IN_CREATE, "after"), "the event after the repair did not come");
 	close(w);
 }
 

@@ -470,12 +470,15 @@ void slot_lost(struct domain *d, struct slot_ref ref)
 
 void slot_lost_all(struct domain *d)
 {
+	/* a repair under way recounts nwatches from 0: every instance then */
+	bool repairing = __atomic_load_n(&d->reg->repair_seq, __ATOMIC_ACQUIRE) & 1;
+
 	for (uint32_t slot = 1; slot < REGISTRY_INSTANCES; slot++) {
 		struct reg_instance *inst = &d->instances[slot];
 		struct slot_ref ref;
 
 		if (__atomic_load_n(&inst->state, __ATOMIC_RELAXED) != RECORD_USED ||
-		    !__atomic_load_n(&inst->nwatches, __ATOMIC_RELAXED))
+		    (!repairing && !__atomic_load_n(&inst->nwatches, __ATOMIC_RELAXED)))
 			continue;
 		ref = (struct slot_ref){ slot, __atomic_load_n(&inst->gen, __ATOMIC_RELAXED) };
 		slot_lost(d, ref);

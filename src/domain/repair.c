@@ -16,6 +16,8 @@
 #include "domain.h"
 #include "registry.h"
 
+#include "../util/shlock.h"
+
 #include <string.h>
 
 void registry_repair(struct domain *d)
@@ -49,6 +51,7 @@ void registry_repair(struct domain *d)
 		live++;
 	}
 	r->live_instances = live;
+	shlock_test_point(SHLOCK_REPAIR);	/* test/bounded_waits.c */
 
 	r->inode_free = 0;
 	for (uint32_t i = r->inode_hwm; i >= 1; i--) {

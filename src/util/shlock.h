@@ -37,8 +37,9 @@
  * registry (the default), queue or files and PATH absolute: the first time
  * this process gets that lock, it creates PATH and then pauses forever
  * with the lock held, so that a test can stop or kill it there
- * (test/bounded_waits.c, test/faults.c).  Unset, it costs one predicted
- * branch per lock.
+ * (test/bounded_waits.c, test/faults.c).  LOCK repair parks it inside
+ * registry_repair() instead, with the buckets cleared (shlock_test_point).
+ * Unset, it costs one predicted branch per lock.
  */
 #ifndef SHIM_UTIL_SHLOCK_H
 #define SHIM_UTIL_SHLOCK_H
@@ -54,8 +55,8 @@
  * waits the 20 ms, stalled or not, so that a program that polls a
  * level-triggered fd whose queue's lock is stuck loops at most 50 times a
  * second instead of spinning. */
-enum shlock_kind { SHLOCK_REGISTRY, SHLOCK_QUEUE, SHLOCK_FILES, SHLOCK_KINDS,
-		   SHLOCK_QUEUE_READER = SHLOCK_KINDS };
+enum shlock_kind { SHLOCK_REGISTRY, SHLOCK_QUEUE, SHLOCK_FILES, SHLOCK_REPAIR,
+		   SHLOCK_KINDS, SHLOCK_QUEUE_READER = SHLOCK_KINDS };
 
 /* Make m a robust, process-shared, error-checking mutex. */
 void shlock_init(pthread_mutex_t *m);
@@ -66,6 +67,9 @@ void shlock_init(pthread_mutex_t *m);
  * protects, then calls pthread_mutex_consistent), ETIMEDOUT (given up), or
  * another error of pthread_mutex_clocklock. */
 int shlock_take(pthread_mutex_t *m, uint32_t *stall, enum shlock_kind kind);
+
+/* The test hook's park, at a point that is not a lock (SHLOCK_REPAIR). */
+void shlock_test_point(enum shlock_kind kind);
 
 /* Milliseconds of CLOCK_MONOTONIC (for callers that measure waits). */
 uint64_t shlock_now_ms(void);
