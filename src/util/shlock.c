@@ -109,28 +109,42 @@ void shlock_test_point(enum shlock_kind kind)
 
 /* ---- the holder's state */
 
-/* Is the thread tid running, runnable or in uninterruptible sleep? */
-static bool making_progress(int tid)
+/* /proc/TID/NAME into buf (NUL-terminated); its length, or 0. */
+static size_t read_proc_tid(int tid, const char *name, char *buf, size_t len)
 {
-	char path[48], buf[512], *p;
+	char path[64];
 	ssize_t n;
 	int fd;
 
-	if (tid <= 0)
-		return false;
-	snprintf(path, sizeof path, "/proc/%d/stat", tid);
+	snprintf(path, sizeof path, "/proc/%d/%s", tid, name);
 	fd = real_open(path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
-		return false;
-	n = real_read(fd, buf, sizeof buf - 1);
+		return 0;
+	n = real_read(fd, buf, len - 1);
 	real_close(fd);
 	if (n <= 0)
-		return false;
+		return 0;
 	buf[n] = 0;
+	return (size_t)n;
+}
+
+/* Is the thread tid running, runnable or in uninterruptible sleep, or
+ * asleep waiting for a futex (another lock of the domain, nested inside
+ * the one it holds: that wait is bounded in turn)?  Paused, stopped,
+ * frozen or gone is not progress. */
+static bool making_progress(int tid)
+{
+	char buf[512], *p;
+
+	if (tid <= 0 || !read_proc_tid(tid, "stat", buf, sizeof buf))
+		return false;
 	p = strrchr(buf, ')');
 	if (!p || p[1] != ' ')
 		return false;
-	return p[2] == 'R' || p[2] == 'D';
+	if (p[2] == 'R' || p[2] == 'D')
+		return true;
+	return p[2] == 'S' && read_proc_tid(tid, "wchan", buf, sizeof buf) &&
+	       strstr(buf, "futex") != NULL;
 }
 
 /* The holder's tid: a robust mutex's futex word is the owner's tid (with

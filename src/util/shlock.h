@@ -13,13 +13,15 @@
  *     began.  It then looks at the lock: if it changed hands meanwhile
  *     (other waiters won it: contention, not a stuck holder), or if its
  *     holder (the owner tid of the futex word, in /proc/TID/stat) is
- *     running or runnable ('R') or in uninterruptible sleep ('D'), it is
- *     making progress, only slowed by a loaded machine, and the wait goes
- *     on, 20 ms at a time, looked at again after each, to
+ *     running or runnable ('R'), in uninterruptible sleep ('D'), or asleep
+ *     on a futex (/proc/TID/wchan: waiting for a lock nested inside this
+ *     one, a wait bounded in turn), it is making progress, only slowed by
+ *     a loaded machine, and the wait goes on, 20 ms at a time, looked at
+ *     again after each, to
  *   SHLOCK_SLOW_MS (250 ms) at the most, whatever the holder's state.
- *     A holder that is stopped ('T', 't'), asleep ('S': paused, or frozen
- *     in a cgroup v2 freezer), gone from /proc or not found is given up on
- *     at 20 ms.
+ *     A holder that is stopped ('T', 't'), asleep otherwise ('S': paused,
+ *     or frozen in a cgroup v2 freezer), gone from /proc or not found is
+ *     given up on at 20 ms.
  *   SHLOCK_STALL_MS (1 s): once a taker gave up, the lock is marked
  *     stalled (a time stamp in the lock's stall word, shared where the
  *     lock is); for the next second every taker only tries it, without
