@@ -471,6 +471,7 @@ static ssize_t read_without_lock(struct queue *q, int fd, void *buf, size_t coun
 	if (count < sizeof overflow)
 		return -EINVAL;	/* something is queued, and no event fits */
 	if (queue_take_lost(q)) {
+		domain_note_lost_overflow();
 		memcpy(buf, &overflow, sizeof overflow);
 		return sizeof overflow;
 	}

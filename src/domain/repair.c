@@ -30,10 +30,11 @@ void registry_repair(struct domain *d)
 	__atomic_store_n(&r->repair_seq, (seq | 1) + 2, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 
-	if (r->inode_hwm > REGISTRY_WATCHES)
-		r->inode_hwm = REGISTRY_WATCHES;
-	if (r->watch_hwm > REGISTRY_WATCHES)
-		r->watch_hwm = REGISTRY_WATCHES;
+	/* no record above what is backed was ever handed out (layout.h) */
+	if (r->inode_hwm > registry_inodes_backed(d))
+		r->inode_hwm = registry_inodes_backed(d);
+	if (r->watch_hwm > registry_watches_backed(d))
+		r->watch_hwm = registry_watches_backed(d);
 	/* the capacities are the compiled ones, never the header's copy */
 	memset(d->inode_buckets, 0, (size_t)REGISTRY_WATCHES * sizeof(uint32_t));
 	memset(d->wd_buckets, 0, (size_t)REGISTRY_WATCHES * sizeof(uint32_t));
