@@ -74,6 +74,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -521,11 +522,20 @@ static void m_writers(long n, const char *work, bool late, int nw, bool threads)
 			break;
 	}
 	double t1 = now();
+	/* CPU time of the reader and of the writers (waited for, all of them):
+	 * less moved by other load on the machine than the wall time */
+	struct rusage self, kids;
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
+	double cpu = self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec +
+		     kids.ru_stime.tv_sec + (self.ru_utime.tv_usec + self.ru_stime.tv_usec +
+					     kids.ru_utime.tv_usec + kids.ru_stime.tv_usec) / 1e6;
 	/* with no overflow, every event must have come */
 	long lost = over ? gaps_before : per * nw - got;
 	printf("ns_per_event=%.1f events_per_s=%.0f received=%ld overflows=%ld "
-	       "lost_before_overflow=%ld out_of_order=%ld\n",
-	       (t1 - t0) / (per * nw) * 1e9, per * nw / (t1 - t0), got, over, lost, disorder);
+	       "lost_before_overflow=%ld out_of_order=%ld cpu_ns_per_event=%.1f\n",
+	       (t1 - t0) / (per * nw) * 1e9, per * nw / (t1 - t0), got, over, lost, disorder,
+	       cpu / (per * nw) * 1e9);
 	close(in);
 }
 
@@ -592,10 +602,10 @@ struct workload {
 	long n;
 	int reps;		/* 0: the -r default */
 	const char *what;
-	struct metric m[6];
+	struct metric m[8];
 	const char *control;	/* side 2, the kernel under the filter, runs this
 				 * mode (overhead10k's holder needs an inotify) */
-	double values[3][6][64];	/* [side][metric][rep] */
+	double values[3][8][64];	/* [side][metric][rep] */
 	int nvalues[3];
 };
 
@@ -624,11 +634,11 @@ static struct workload workloads[] = {
 	{ .name = "writers8", .n = 400000, .reps = 3, .what = "8 writer processes x 50,000 creates, tmpfs",
 	  .m = { { "ns_per_event", TIME, 1.3 }, { "events_per_s", INFO, 0 }, { "received", INFO, 0 },
 	    { "overflows", INFO, 0 }, { "lost_before_overflow", INFO, 0 },
-	    { "out_of_order", INFO, 0 } } },
+	    { "out_of_order", INFO, 0 }, { "cpu_ns_per_event", TIME, 0 } } },
 	{ .name = "threads64", .n = 32000, .reps = 3, .what = "64 writer threads x 500 creates, tmpfs",
 	  .m = { { "ns_per_event", TIME, 1.3 }, { "events_per_s", INFO, 0 }, { "received", INFO, 0 },
 	    { "overflows", INFO, 0 }, { "lost_before_overflow", INFO, 0 },
-	    { "out_of_order", INFO, 0 } } },
+	    { "out_of_order", INFO, 0 }, { "cpu_ns_per_event", TIME, 0 } } },
 	{ .name = "writers_q1k", .n = 80000, .reps = 1, .what = "queues of 1024 events, read late",
 	  .m = { { "ns_per_event", TIME, 0 }, { "events_per_s", INFO, 0 }, { "received", INFO, 0 },
 	    { "overflows", INFO, 0 }, { "lost_before_overflow", INFO, 0 },
@@ -867,7 +877,7 @@ static bool run_side(struct workload *w, int side)
 		return false;
 	}
 	int k = w->nvalues[side]++;
-	for (int m = 0; m < 6 && w->m[m].key; m++) {
+	for (int m = 0; m < 8 && w->m[m].key; m++) {
 		char pat[80];
 		snprintf(pat, sizeof pat, "%s=", w->m[m].key);
 		char *p = line;
@@ -902,7 +912,7 @@ static void report(struct workload *w)
 	int nk = w->nvalues[0], ns = w->nvalues[1];
 
 	printf("%-12s N=%-8ld %s (median of %d)\n", w->name, w->n, w->what, nk < ns ? nk : ns);
-	for (int m = 0; m < 6 && w->m[m].key; m++) {
+	for (int m = 0; m < 8 && w->m[m].key; m++) {
 		const struct metric *mt = &w->m[m];
 		double k = nk ? median(w->values[0][m], nk) : NAN;
 		double s = ns ? median(w->values[1][m], ns) : NAN;
