@@ -27,6 +27,15 @@
  * It prints the numbers: stops, kills, events, overflows, the slowest
  * operation of each kind.  Run on the kernel too (no preload), for
  * comparison; there nothing is ever lost, and no operation waits.
+ *
+ * 30 s on the development machine (2 CPUs, load 10-15 from other work),
+ * 2026-12-01 at 46c8e29: 565 stops and 189 kills; each checker read 41,610
+ * of the live writers' 46,760 events, the other 5,150 covered by
+ * overflows (8,099-15,597 of them), none unexcused, none twice; slowest
+ * create or unlink 215.9 ms, slowest read 209.7 ms.  The kernel, the same
+ * run: 1,180,074 files, slowest create 189.5 ms, read 62.2 ms.  The
+ * shim's writers are slower mostly for the churning watchers: every
+ * short-lived instance's queue is mapped by every writer that feeds it.
  */
 #include <errno.h>
 #include <fcntl.h>
