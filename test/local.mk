@@ -178,3 +178,14 @@ test_exec_interp_LDADD =
 test_exec_interp_LDFLAGS = -no-install -Wl,--dynamic-linker=$(abs_builddir)/test/exec-interp.d/ld.so
 CLEANFILES += test/exec-interp.d/ld.so
 EXTRA_DIST += test/programs/dl_handles.py
+# issue 12: no process waits on another without bound; a holder stopped or
+# killed inside each lock of the domain (test/bounded_waits.c)
+if HAVE_CRITERION
+TEST_BINARIES += test/bounded_waits
+endif
+# issue 12: writers and watchers stopped and killed at random while three
+# watchers account for every event of the live writers (test/chaos.c)
+check_PROGRAMS += test/chaos
+test_chaos_LDADD =
+TESTS += test/chaos.sh
+EXTRA_DIST += test/chaos.sh

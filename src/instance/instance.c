@@ -176,44 +176,46 @@ void frontend_after_fork(void)
 		fdtable_for_each_instance(register_holder, NULL);
 }
 
+/* The constructor of a new image takes no lock of the domain (a stopped
+ * holder must not stop a program before main): the instance records are
+ * read without the lock, each field once, and an fd is adopted only if it
+ * still is that instance's FIFO (fstat), which no stale read can fake.
+ * The holders that exec closed (close-on-exec) are left to core, which
+ * forgets them the next time this process has the registry lock
+ * (core_forget_holder). */
 void frontend_after_exec(void)
 {
 	struct domain *d = shim_domain;
 	int pid = (int)getpid();
-	struct {
-		int fd;
-		struct slot_ref ref;
-	} found[64];
-	int n = 0;
 
-	if (!d || domain_lock(d) < 0)
+	if (!d)
 		return;
 	for (uint32_t slot = 1; slot < REGISTRY_INSTANCES; slot++) {
 		struct reg_instance *inst = &d->instances[slot];
-		if (inst->state != RECORD_USED)
+		uint32_t n;
+		struct slot_ref ref;
+		uint64_t dev, ino;
+
+		if (__atomic_load_n(&inst->state, __ATOMIC_RELAXED) != RECORD_USED)
 			continue;
-		for (uint32_t h = 0; h < inst->nholders && h < HOLDERS_PER_INSTANCE; h++) {
+		n = __atomic_load_n(&inst->nholders, __ATOMIC_RELAXED);
+		ref = (struct slot_ref){ slot, __atomic_load_n(&inst->gen, __ATOMIC_RELAXED) };
+		dev = __atomic_load_n(&inst->fifo_dev, __ATOMIC_RELAXED);
+		ino = __atomic_load_n(&inst->fifo_ino, __ATOMIC_RELAXED);
+		for (uint32_t h = 0; h < n && h < HOLDERS_PER_INSTANCE; h++) {
 			struct stat st;
-			int fd = inst->holders[h].fd;
-			if (inst->holders[h].pid != pid)
+			int fd = __atomic_load_n(&inst->holders[h].fd, __ATOMIC_RELAXED);
+
+			if (__atomic_load_n(&inst->holders[h].pid, __ATOMIC_RELAXED) != pid)
 				continue;
-			/* The fd survived exec only if it still is this FIFO. */
-			if (fstat(fd, &st) == 0 && st.st_ino == inst->fifo_ino &&
-			    st.st_dev == inst->fifo_dev) {
-				if (n < 64)
-					found[n++] = (typeof(found[0])){ fd, { slot, inst->gen } };
+			if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && ino &&
+			    st.st_ino == ino && st.st_dev == dev) {
+				if (fdtable_kind(fd) != FD_INSTANCE)
+					__atomic_add_fetch(&instance_fds_held, 1, __ATOMIC_RELAXED);
+				fdtable_set_instance(fd, ref);
 			} else {
-				/* closed by exec (close-on-exec) */
-				registry_remove_holder(d, slot, pid, fd);
-				h--;
+				core_forget_holder(ref, fd);	/* closed by exec */
 			}
 		}
-		if (!slot_alive(d, slot))
-			slot_reclaim(d, slot);
-	}
-	domain_unlock(d);
-	for (int i = 0; i < n; i++) {
-		__atomic_add_fetch(&instance_fds_held, 1, __ATOMIC_RELAXED);
-		fdtable_set_instance(found[i].fd, found[i].ref);
 	}
 }
