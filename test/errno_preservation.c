@@ -31,7 +31,7 @@
 
 #include "helpers.h"
 
-TestSuite(errno_preservation, .init = (void (*)(void))scratch_enter,
+TestSuite(errno_preservation, .init = scratch_setup,
 	  .fini = scratch_leave, .timeout = 60);
 
 struct result {

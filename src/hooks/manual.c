@@ -183,7 +183,7 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 	struct slot_ref ref;
 	va_list ap;
 	void *arg;
-	int bytes, ret;
+	int bytes, ret, saved;
 
 	va_start(ap, request);
 	arg = va_arg(ap, void *);
@@ -199,11 +199,13 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 		return ioctl_clone(fd, request, arg);
 	if (request != FIONREAD || !instance_of(fd, &ref))
 		return real_ioctl(fd, request, arg);
+	saved = errno;
 	ret = frontend_fionread(ref, &bytes);
 	if (ret < 0) {
 		errno = -ret;
 		return -1;
 	}
+	errno = saved;
 	/* the kernel's put_user: EFAULT on a bad pointer is the caller's */
 	*(int *)arg = bytes;
 	return 0;
@@ -228,14 +230,20 @@ SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
 
 /* ---- reads: instance fds go to the front end, others may be IN_ACCESS */
 
-static ssize_t errno_return(ssize_t ret)
-{
-	if (ret < 0) {
-		errno = (int)-ret;
-		return -1;
-	}
-	return ret;
-}
+/* An instance's answer: errno set on failure, and on success the one the
+ * caller had (the front end's internal calls may leave another). */
+#define errno_return(call)                                                     \
+	({                                                                     \
+		int saved_ = errno;                                            \
+		ssize_t ret_ = (call);                                         \
+		if (ret_ < 0) {                                                \
+			errno = (int)-ret_;                                    \
+			ret_ = -1;                                             \
+		} else {                                                       \
+			errno = saved_;                                        \
+		}                                                              \
+		ret_;                                                          \
+	})
 
 static ssize_t after_read(struct hook_ctx *ctx, int state, ssize_t ret)
 {

@@ -21,33 +21,44 @@
 #include "../util/real.h"
 #include "instance.h"
 
-static int errno_return(int ret)
+/* The front end's answer for the caller: on success errno is the one the
+ * caller had before the call (saved), whatever the internal calls left. */
+static int errno_return(int ret, int saved)
 {
 	if (ret < 0) {
 		errno = -ret;
 		return -1;
 	}
+	errno = saved;
 	return ret;
 }
 
 SHIM_EXPORT int inotify_shim_init1(int flags)
 {
-	return errno_return(frontend_init1(flags));
+	int saved = errno;
+
+	return errno_return(frontend_init1(flags), saved);
 }
 
 SHIM_EXPORT int inotify_shim_init(void)
 {
-	return errno_return(frontend_init1(0));
+	int saved = errno;
+
+	return errno_return(frontend_init1(0), saved);
 }
 
 SHIM_EXPORT int inotify_shim_add_watch(int fd, const char *pathname, uint32_t mask)
 {
-	return errno_return(frontend_add_watch(fd, pathname, mask));
+	int saved = errno;
+
+	return errno_return(frontend_add_watch(fd, pathname, mask), saved);
 }
 
 SHIM_EXPORT int inotify_shim_rm_watch(int fd, int wd)
 {
-	return errno_return(frontend_rm_watch(fd, wd));
+	int saved = errno;
+
+	return errno_return(frontend_rm_watch(fd, wd), saved);
 }
 
 static bool kernel_first(void)
