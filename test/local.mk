@@ -134,3 +134,9 @@ EXTRA_DIST += test/tsan.supp test/valgrind.supp
 if HAVE_CRITERION
 TEST_BINARIES += test/shared_domain
 endif
+# issue 13, items 7, 9, 10, 12: per-fd objects and instance fds
+# (test/fd_objects.c)
+if HAVE_CRITERION
+TEST_BINARIES += test/fd_objects
+test_fd_objects_LDADD = $(LDADD) -lpthread
+endif
