@@ -140,3 +140,6 @@ if HAVE_CRITERION
 TEST_BINARIES += test/fd_objects
 test_fd_objects_LDADD = $(LDADD) -lpthread
 endif
+# run by it after exec; not a test itself
+check_PROGRAMS += test/fd_reader
+test_fd_reader_LDADD =

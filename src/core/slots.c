@@ -168,7 +168,7 @@ static int held_fd(struct slot_ref ref)
 	}
 	high = fdtable_high();
 	fd = HELD_NONE;
-	for (int i = 0; i <= high && i < 65536; i++) {
+	for (int i = 0; i <= high; i++) {
 		if (holds(i, ref)) {
 			fd = (uint32_t)i;
 			break;

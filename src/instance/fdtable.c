@@ -312,11 +312,14 @@ void fdtable_for_each_instance(void (*fn)(int fd, struct slot_ref ref, void *arg
 			       void *arg)
 {
 	uint64_t *t = __atomic_load_n(&fdtable_words, __ATOMIC_ACQUIRE);
+	int high = fdtable_high();
 
 	if (!t)
 		return;
-	/* Callers ask only when the process holds an instance (fork). */
-	for (unsigned fd = 0; fd < 65536; fd++) {
+	/* Callers ask only when the process holds an instance (fork).  Every
+	 * fd the table holds (fds from FDTABLE_SIZE up, possible only with
+	 * fs.nr_open raised, are never instances: frontend_init1). */
+	for (int fd = 0; fd <= high; fd++) {
 		uint64_t w = __atomic_load_n(&t[fd], __ATOMIC_ACQUIRE);
 		if (fdword_kind(w) == FD_INSTANCE)
 			fn((int)fd, fdword_instance(w), arg);

@@ -8,7 +8,10 @@
  */
 #include "instance.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -46,6 +49,13 @@ int frontend_init1(int flags)
 	ret = core_create(!!(flags & IN_NONBLOCK), !!(flags & IN_CLOEXEC), &ref, &fd);
 	if (ret < 0)
 		return ret;
+	if (fd >= (int)FDTABLE_SIZE) {
+		/* the fd table cannot hold it (fs.nr_open raised past 2^20):
+		 * the documented EMFILE, rather than an fd that reads raw */
+		real_close(fd);
+		core_release(ref, fd);
+		return -EMFILE;
+	}
 	__atomic_add_fetch(&instance_fds_held, 1, __ATOMIC_RELAXED);
 	fdtable_set_instance(fd, ref);
 	return fd;
@@ -176,15 +186,39 @@ void frontend_after_fork(void)
 		fdtable_for_each_instance(register_holder, NULL);
 }
 
+/* After exec, with an instance whose holder list was full: the fds of
+ * this process that the list may not name, found by their FIFO.  The
+ * fds are read from /proc/self/fd with the real calls (no hook runs). */
+static void adopt_unlisted(void)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	struct slot_ref ref;
+	long n;
+	int dfd = real_openat(AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+
+	if (dfd < 0)
+		return;
+	while ((n = syscall(SYS_getdents64, dfd, buf, sizeof buf)) > 0) {
+		for (long off = 0; off < n;) {
+			struct dirent64 *e = (struct dirent64 *)(buf + off);
+			char *end;
+			long fd = strtol(e->d_name, &end, 10);
+
+			off += e->d_reclen;
+			if (*end || end == e->d_name || fd == dfd || fd < 0 || fd >= FDTABLE_SIZE)
+				continue;
+			if (fdtable_kind((int)fd) == FD_NONE)
+				find_by_fifo((int)fd, &ref);
+		}
+	}
+	real_close(dfd);
+}
+
 void frontend_after_exec(void)
 {
 	struct domain *d = shim_domain;
-	int pid = (int)getpid();
-	struct {
-		int fd;
-		struct slot_ref ref;
-	} found[64];
-	int n = 0;
+	int pid = (int)getpid(), saved = errno;
+	bool full = false;
 
 	if (!d || domain_lock(d) < 0)
 		return;
@@ -192,6 +226,8 @@ void frontend_after_exec(void)
 		struct reg_instance *inst = &d->instances[slot];
 		if (inst->state != RECORD_USED)
 			continue;
+		if (inst->nholders >= HOLDERS_PER_INSTANCE)
+			full = true;	/* this process may hold it unlisted */
 		for (uint32_t h = 0; h < inst->nholders && h < HOLDERS_PER_INSTANCE; h++) {
 			struct stat st;
 			int fd = inst->holders[h].fd;
@@ -200,8 +236,9 @@ void frontend_after_exec(void)
 			/* The fd survived exec only if it still is this FIFO. */
 			if (fstat(fd, &st) == 0 && st.st_ino == inst->fifo_ino &&
 			    st.st_dev == inst->fifo_dev) {
-				if (n < 64)
-					found[n++] = (typeof(found[0])){ fd, { slot, inst->gen } };
+				if (fdtable_kind(fd) != FD_INSTANCE)
+					__atomic_add_fetch(&instance_fds_held, 1, __ATOMIC_RELAXED);
+				fdtable_set_instance(fd, (struct slot_ref){ slot, inst->gen });
 			} else {
 				/* closed by exec (close-on-exec) */
 				registry_remove_holder(d, slot, pid, fd);
@@ -212,8 +249,7 @@ void frontend_after_exec(void)
 			slot_reclaim(d, slot);
 	}
 	domain_unlock(d);
-	for (int i = 0; i < n; i++) {
-		__atomic_add_fetch(&instance_fds_held, 1, __ATOMIC_RELAXED);
-		fdtable_set_instance(found[i].fd, found[i].ref);
-	}
+	if (full)
+		adopt_unlisted();
+	errno = saved;
 }
