@@ -140,6 +140,9 @@ if HAVE_CRITERION
 TEST_BINARIES += test/fd_objects
 test_fd_objects_LDADD = $(LDADD) -lpthread
 endif
+if HAVE_CRITERION
+TEST_BINARIES += test/instance_calls
+endif
 # run by it after exec; not a test itself
 check_PROGRAMS += test/fd_reader
 test_fd_reader_LDADD =

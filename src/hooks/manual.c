@@ -1,8 +1,10 @@
 /*
  * manual.c - the wrappers the generator cannot write: the variadic
- * functions (open, openat, fcntl, ioctl), and the reads that an instance fd
- * diverts to the front end.  They follow the generated wrappers' shape
- * (families.h) and keep errno the same way.
+ * functions (open, openat, fcntl, ioctl, dprintf), and the reads that an
+ * emulated fd answers itself (instance/emulated.h: one check, then the
+ * fd's operation).  They follow the generated wrappers' shape (families.h)
+ * and keep errno the same way.  The other calls an emulated fd answers
+ * itself are in fdcalls.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +17,7 @@
 
 #include "hooks/families.h"
 #include "hooks-real.h"
-#include "instance/instance.h"
+#include "instance/emulated.h"
 #include "util/export.h"
 
 extern void __chk_fail(void) __attribute__((noreturn));
@@ -110,19 +112,16 @@ SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 
 static int fcntl_wrapper(int (*real)(int, int, long), int fd, int cmd, long arg)
 {
-	struct slot_ref ref;
+	struct emulated_fd e;
 	struct hook_ctx ctx;
 	int saved = errno, ret, state;
 
-	if (cmd == F_GETFL && instance_of(fd, &ref)) {
+	if (cmd == F_GETFL && emulated_fd(fd, &e)) {
 		ret = real(fd, cmd, arg);
-		/* only what F_SETFL can set: not the FIFO's O_RDWR,
-		 * O_NOFOLLOW or the kernel's O_LARGEFILE */
-		return ret < 0 ? ret : (ret & (O_APPEND | O_NONBLOCK | O_ASYNC |
-					       O_DIRECT | O_NOATIME)) | O_RDONLY;
+		return ret < 0 ? ret : e.ops->getfl(&e, ret);
 	}
-	if (cmd == F_SETFL && (arg & O_ASYNC) && instance_of(fd, &ref))
-		frontend_edge(ref);
+	if (cmd == F_SETFL && (arg & O_ASYNC) && emulated_fd(fd, &e))
+		e.ops->edge(&e);
 	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
 		return real(fd, cmd, arg);
 	state = hook_pre_dup(&ctx, fd, -1);
@@ -180,7 +179,7 @@ static int ioctl_clone(int fd, unsigned long request, void *arg)
 
 SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 {
-	struct slot_ref ref;
+	struct emulated_fd e;
 	va_list ap;
 	void *arg;
 	int bytes, ret, saved;
@@ -188,19 +187,19 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 	va_start(ap, request);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	if (request == FIOASYNC && instance_of(fd, &ref)) {
+	if (request == FIOASYNC && emulated_fd(fd, &e)) {
 		/* the kernel read *arg: it is ours to read once this succeeded */
 		ret = real_ioctl(fd, request, arg);
 		if (ret == 0 && *(int *)arg)
-			frontend_edge(ref);
+			e.ops->edge(&e);
 		return ret;
 	}
 	if (request == FICLONE || request == FICLONERANGE)
 		return ioctl_clone(fd, request, arg);
-	if (request != FIONREAD || !instance_of(fd, &ref))
+	if (request != FIONREAD || !emulated_fd(fd, &e))
 		return real_ioctl(fd, request, arg);
 	saved = errno;
-	ret = frontend_fionread(ref, &bytes);
+	ret = e.ops->fionread(&e, &bytes);
 	if (ret < 0) {
 		errno = -ret;
 		return -1;
@@ -218,12 +217,12 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 
 SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
 {
-	struct slot_ref ref;
+	struct emulated_fd e;
 	int ret = real_epoll_ctl(epfd, op, fd, event);
 
 	if (ret == 0 && (op == EPOLL_CTL_ADD || op == EPOLL_CTL_MOD) &&
-	    instance_of(fd, &ref) && (event->events & EPOLLET)) {
-		frontend_edge(ref);
+	    emulated_fd(fd, &e) && (event->events & EPOLLET)) {
+		e.ops->edge(&e);
 	}
 	return ret;
 }
@@ -266,12 +265,12 @@ SHIM_EXPORT ssize_t read(int fd, void *buf, size_t count)
 
 static ssize_t hooked_read(int fd, void *buf, size_t count)
 {
-	struct slot_ref ref;
+	struct emulated_fd e;
 	struct hook_ctx ctx;
 	int state;
 
-	if (instance_of(fd, &ref))
-		return errno_return(frontend_read(fd, ref, buf, count));
+	if (emulated_fd(fd, &e))
+		return errno_return(e.ops->read(&e, buf, count));
 	state = hook_pre_access(&ctx, fd);
 	if (__builtin_expect(state == HOOK_SKIP, 1))
 		return real_read(fd, buf, count);
@@ -289,14 +288,14 @@ SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen)
 
 static ssize_t hooked___read_chk(int fd, void *buf, size_t count, size_t buflen)
 {
-	struct slot_ref ref;
+	struct emulated_fd e;
 	struct hook_ctx ctx;
 	int state;
 
-	if (instance_of(fd, &ref)) {
+	if (emulated_fd(fd, &e)) {
 		if (count > buflen)
 			__chk_fail();
-		return errno_return(frontend_read(fd, ref, buf, count));
+		return errno_return(e.ops->read(&e, buf, count));
 	}
 	state = hook_pre_access(&ctx, fd);
 	if (__builtin_expect(state == HOOK_SKIP, 1))
@@ -315,12 +314,12 @@ SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 
 static ssize_t hooked_readv(int fd, const struct iovec *iov, int iovcnt)
 {
-	struct slot_ref ref;
+	struct emulated_fd e;
 	struct hook_ctx ctx;
 	int state;
 
-	if (instance_of(fd, &ref))
-		return errno_return(frontend_readv(fd, ref, iov, iovcnt));
+	if (emulated_fd(fd, &e))
+		return errno_return(e.ops->readv(&e, iov, iovcnt));
 	state = hook_pre_access(&ctx, fd);
 	if (__builtin_expect(state == HOOK_SKIP, 1))
 		return real_readv(fd, iov, iovcnt);
@@ -331,12 +330,12 @@ static ssize_t hooked_readv(int fd, const struct iovec *iov, int iovcnt)
  * instance fd a real offset is ESPIPE, as the pipe answers by itself. */
 SHIM_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags)
 {
-	struct slot_ref ref;
+	struct emulated_fd e;
 	struct hook_ctx ctx;
 	int state;
 
-	if (offset == -1 && instance_of(fd, &ref))
-		return errno_return(frontend_readv(fd, ref, iov, iovcnt));
+	if (offset == -1 && emulated_fd(fd, &e))
+		return errno_return(e.ops->readv(&e, iov, iovcnt));
 	state = hook_pre_access(&ctx, fd);
 	if (__builtin_expect(state == HOOK_SKIP, 1))
 		return real_preadv2(fd, iov, iovcnt, offset, flags);
@@ -345,12 +344,12 @@ SHIM_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t o
 
 SHIM_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int iovcnt, off64_t offset, int flags)
 {
-	struct slot_ref ref;
+	struct emulated_fd e;
 	struct hook_ctx ctx;
 	int state;
 
-	if (offset == -1 && instance_of(fd, &ref))
-		return errno_return(frontend_readv(fd, ref, iov, iovcnt));
+	if (offset == -1 && emulated_fd(fd, &e))
+		return errno_return(e.ops->readv(&e, iov, iovcnt));
 	state = hook_pre_access(&ctx, fd);
 	if (__builtin_expect(state == HOOK_SKIP, 1))
 		return real_preadv64v2(fd, iov, iovcnt, offset, flags);
@@ -427,12 +426,19 @@ SHIM_EXPORT int __isoc99_scanf(const char *format, ...)
 	STREAM_SCANF(stdin, real___isoc99_vfscanf(stdin, format, ap));
 }
 
+/* An emulated fd refuses them (EBADF) before the format is looked at. */
 #define FD_PRINTF(fd, call)                                                    \
 	do {                                                                   \
 		struct hook_ctx ctx;                                           \
-		int saved = errno, ret;                                        \
-		int state = hook_pre_modify(&ctx, (fd), 0);                    \
+		struct emulated_fd e;                                          \
+		int saved = errno, ret, state;                                 \
 		va_list ap;                                                    \
+		if (emulated_fd((fd), &e)) {                                   \
+			errno = -e.ops->write(&e, EMU_WRITE,                   \
+					      &(struct emu_write_args){ .other_fd = -1 }); \
+			return -1;                                             \
+		}                                                              \
+		state = hook_pre_modify(&ctx, (fd), 0);                        \
 		errno = saved;                                                 \
 		va_start(ap, format);                                          \
 		ret = (call);                                                  \
