@@ -141,7 +141,7 @@ TEST_BINARIES += test/fd_objects
 test_fd_objects_LDADD = $(LDADD) -lpthread
 endif
 if HAVE_CRITERION
-TEST_BINARIES += test/instance_calls
+TEST_BINARIES += test/instance_calls test/fdinfo
 endif
 # run by it after exec; not a test itself
 check_PROGRAMS += test/fd_reader

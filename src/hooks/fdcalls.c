@@ -19,6 +19,7 @@
 #include "hooks/families.h"
 #include "hooks-real.h"
 #include "instance/emulated.h"
+#include "instance/fdinfo.h"
 #include "util/export.h"
 
 /* The emulated fd's answer to a write-like call (always an error). */
@@ -232,3 +233,80 @@ SHIM_EXPORT FILE *fdopen(int fd, const char *mode)
 	}
 	return real_fdopen(fd, mode);
 }
+
+/* ---- fopen: an instance's /proc/.../fdinfo/N is the kernel's text
+ * (fdinfo.h); fdinfo_maybe() is one compare for most paths */
+
+#define HOOKED_PTR(name)                                                       \
+	static __attribute__((noinline)) FILE *hooked_##name(const char *path, const char *mode) \
+	{                                                                      \
+		struct hook_ctx ctx;                                           \
+		int saved = errno, state;                                      \
+		FILE *ret;                                                     \
+                                                                               \
+		state = hook_pre_fopen(&ctx, path, mode);                      \
+		if (__builtin_expect(state == HOOK_SKIP, 1)) {                 \
+			errno = saved;                                         \
+			return real_##name(path, mode);                        \
+		}                                                              \
+		if (state == HOOK_FAIL) {                                      \
+			errno = ctx.err;                                       \
+			return NULL;                                           \
+		}                                                              \
+		if (state == HOOK_RETURN)                                      \
+			return (FILE *)ctx.ret;                                \
+		errno = saved;                                                 \
+		ret = real_##name(path, mode);                                 \
+		ctx.err = errno;                                               \
+		hook_post_fopen(&ctx, (intptr_t)ret);                          \
+		errno = ctx.err;                                               \
+		return ret;                                                    \
+	}
+
+/* fopen of an fdinfo: NULL with FDINFO_PASS in *pass when it is not an
+ * instance's, or opened for writing. */
+static __attribute__((noinline)) FILE *fopen_fdinfo(const char *path, const char *mode,
+						    bool *pass)
+{
+	int saved = errno, fd;
+	FILE *f;
+
+	*pass = true;
+	if (!mode || mode[0] != 'r' || strchr(mode, '+'))
+		return NULL;
+	fd = fdinfo_open(path, O_RDONLY | (strchr(mode, 'e') ? O_CLOEXEC : 0));
+	if (fd == FDINFO_PASS) {
+		errno = saved;
+		return NULL;
+	}
+	*pass = false;
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	f = real_fdopen(fd, mode);
+	if (!f) {
+		int e = errno;
+		real_close(fd);
+		errno = e;
+		return NULL;
+	}
+	errno = saved;
+	return f;
+}
+
+#define FOPEN(name)                                                            \
+	HOOKED_PTR(name)                                                       \
+	SHIM_EXPORT FILE *name(const char *path, const char *mode)             \
+	{                                                                      \
+		bool pass;                                                     \
+		FILE *f;                                                       \
+                                                                               \
+		if (__builtin_expect(fdinfo_maybe(path), 0) &&                 \
+		    (f = fopen_fdinfo(path, mode, &pass), !pass))              \
+			return f;                                              \
+		return hooked_##name(path, mode);                              \
+	}
+
+FOPEN(fopen)
+FOPEN(fopen64)

@@ -18,6 +18,7 @@
 #include "hooks/families.h"
 #include "hooks-real.h"
 #include "instance/emulated.h"
+#include "instance/fdinfo.h"
 #include "util/export.h"
 
 extern void __chk_fail(void) __attribute__((noreturn));
@@ -51,6 +52,32 @@ static __attribute__((noinline)) int open_wrapper(int (*real)(int, const char *,
 	return ret;
 }
 
+/* /proc/.../fdinfo/N of an instance: the kernel's text (fdinfo.h).  The
+ * callers ask fdinfo_maybe() first: one compare for most paths. */
+static __attribute__((noinline)) int open_fdinfo(const char *path, int flags)
+{
+	int saved = errno, ret = fdinfo_open(path, flags);
+
+	if (ret == FDINFO_PASS) {
+		errno = saved;
+		return FDINFO_PASS;
+	}
+	if (ret < 0) {
+		errno = -ret;
+		return -1;
+	}
+	errno = saved;
+	return ret;
+}
+
+#define FDINFO_FIRST(path, flags)                                              \
+	do {                                                                   \
+		int fd_;                                                       \
+		if (__builtin_expect(fdinfo_maybe(path), 0) &&                 \
+		    (fd_ = open_fdinfo((path), (flags))) != FDINFO_PASS)       \
+			return fd_;                                            \
+	} while (0)
+
 static int call_open(int dirfd, const char *path, int flags, mode_t mode)
 {
 	(void)dirfd;
@@ -69,6 +96,7 @@ SHIM_EXPORT int open(const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode_t mode = OPEN_MODE(flags, ap);
 	va_end(ap);
+	FDINFO_FIRST(path, flags);
 	if (__builtin_expect(hook_nothing_watched(), 1))
 		return real_open(path, flags, mode);
 	return open_wrapper(call_open, AT_FDCWD, path, flags, mode);
@@ -80,6 +108,7 @@ SHIM_EXPORT int open64(const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode_t mode = OPEN_MODE(flags, ap);
 	va_end(ap);
+	FDINFO_FIRST(path, flags);
 	if (__builtin_expect(hook_nothing_watched(), 1))
 		return real_open64(path, flags, mode);
 	return open_wrapper(call_open64, AT_FDCWD, path, flags, mode);
@@ -91,6 +120,7 @@ SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode_t mode = OPEN_MODE(flags, ap);
 	va_end(ap);
+	FDINFO_FIRST(path, flags);
 	if (__builtin_expect(hook_nothing_watched(), 1))
 		return real_openat(dirfd, path, flags, mode);
 	return open_wrapper(real_openat, dirfd, path, flags, mode);
@@ -102,6 +132,7 @@ SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode_t mode = OPEN_MODE(flags, ap);
 	va_end(ap);
+	FDINFO_FIRST(path, flags);
 	if (__builtin_expect(hook_nothing_watched(), 1))
 		return real_openat64(dirfd, path, flags, mode);
 	return open_wrapper(real_openat64, dirfd, path, flags, mode);

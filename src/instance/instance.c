@@ -7,6 +7,7 @@
  * then the path (ENOENT, ENOTDIR, ELOOP, EACCES ...), then EEXIST, ENOSPC.
  */
 #include "instance.h"
+#include "fdinfo.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -111,7 +112,10 @@ int frontend_add_watch(int fd, const char *path, uint32_t mask)
 	ret = core_check_mask_flags(mask);
 	if (ret < 0)
 		return ret;
-	return core_add_watch(ref, path, mask);
+	ret = core_add_watch(ref, path, mask);
+	if (ret > 0)
+		fdinfo_note_handle(ref, ret, path, mask);	/* for fdinfo */
+	return ret;
 }
 
 int frontend_rm_watch(int fd, int wd)
