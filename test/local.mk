@@ -141,8 +141,14 @@ TEST_BINARIES += test/fd_objects
 test_fd_objects_LDADD = $(LDADD) -lpthread
 endif
 if HAVE_CRITERION
-TEST_BINARIES += test/instance_calls test/fdinfo
+TEST_BINARIES += test/instance_calls test/fdinfo test/hazards
 endif
+# issue 13, item 13: configure under threads; a plain program for
+# check-tsan too
+check_PROGRAMS += test/config_threads
+TESTS += test/config_threads
+test_config_threads_LDADD = src/libinotify-shim.la -lpthread
+TSAN_TESTS += test/config_threads
 # run by it after exec; not a test itself
 check_PROGRAMS += test/fd_reader
 test_fd_reader_LDADD =

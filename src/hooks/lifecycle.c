@@ -12,8 +12,11 @@
  *     offset of each writable file is noted, stdio is flushed (what glibc
  *     would do a moment later), and a moved offset is IN_MODIFY; then the
  *     close events, walking the fds downwards;
- *   - at _exit and _Exit, only the close events (nothing is flushed; this
- *     path is async-signal-safe: no lock but the registry's, no malloc).
+ *   - at _exit and _Exit, only the close events (nothing is flushed, and
+ *     nothing is allocated).  This path takes the locks any hook takes
+ *     (registry.lock, the queues' locks, files.lock), each in a section
+ *     that holds asynchronous signals back (util/sigdefer.h): a handler
+ *     that calls _exit never finds one held by its own thread.
  *
  * Which records close at exit: the kernel gives a close event only when
  * the open file's last reference goes, and references may live in other
@@ -54,7 +57,7 @@ static bool parent_holds(int fd)
 
 	if (parent <= 1)
 		return false;
-	return syscall(SYS_kcmp, getpid(), parent, KCMP_FILE, fd, fd) == 0;
+	return real_syscall(SYS_kcmp, getpid(), parent, KCMP_FILE, fd, fd, 0) == 0;
 }
 
 static bool due_at_exit(int fd, struct ofd *o)

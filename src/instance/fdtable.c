@@ -8,9 +8,14 @@
 
 #include "../util/export.h"
 #include "../util/log.h"
+#include "../util/real.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -306,6 +311,30 @@ void ofd_free(struct ofd *o)
 SHIM_EXPORT uint32_t inotify_shim__test_records_live(void)
 {
 	return __atomic_load_n(&ofd_live, __ATOMIC_RELAXED);
+}
+
+int fdtable_scan_proc(void (*fn)(int fd, void *arg), void *arg)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	int dfd = real_openat(AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	long n;
+
+	if (dfd < 0)
+		return -errno;
+	while ((n = getdents64(dfd, buf, sizeof buf)) > 0) {
+		for (long off = 0; off < n;) {
+			struct dirent64 *e = (struct dirent64 *)(buf + off);
+			char *end;
+			long fd = strtol(e->d_name, &end, 10);
+
+			off += e->d_reclen;
+			if (*end || end == e->d_name || fd == dfd || fd < 0 || fd > INT_MAX)
+				continue;
+			fn((int)fd, arg);
+		}
+	}
+	real_close(dfd);
+	return n < 0 ? -EIO : 0;
 }
 
 void fdtable_for_each_instance(void (*fn)(int fd, struct slot_ref ref, void *arg),

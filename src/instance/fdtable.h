@@ -149,6 +149,12 @@ extern uint32_t ofd_live, ofd_shared;
  * test of records leaked by concurrent adoption (test/fd_objects.c). */
 uint32_t inotify_shim__test_records_live(void);
 
+/* Visit every fd open in this process, as /proc/self/fd lists them (the
+ * table's knowledge aside), through the real calls: no hook runs, no lock
+ * is taken, nothing is allocated.  Returns 0, or a negative errno when the
+ * list cannot be read. */
+int fdtable_scan_proc(void (*fn)(int fd, void *arg), void *arg);
+
 /* Visit every fd known as an instance (fork, exit). */
 void fdtable_for_each_instance(void (*fn)(int fd, struct slot_ref ref, void *arg),
 			       void *arg);

@@ -9,10 +9,7 @@
 #include "instance.h"
 #include "fdinfo.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <stdlib.h>
-#include <sys/syscall.h>
 #include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -94,7 +91,7 @@ static int lookup(int fd, struct slot_ref *ref)
 {
 	if (fdtable_instance(fd, ref))
 		return 0;
-	if (fcntl(fd, F_GETFD) < 0)
+	if (real_fcntl(fd, F_GETFD, 0) < 0)
 		return -EBADF;
 	return find_by_fifo(fd, ref) ? 0 : -EINVAL;
 }
@@ -191,31 +188,14 @@ void frontend_after_fork(void)
 }
 
 /* After exec, with an instance whose holder list was full: the fds of
- * this process that the list may not name, found by their FIFO.  The
- * fds are read from /proc/self/fd with the real calls (no hook runs). */
-static void adopt_unlisted(void)
+ * this process that the list may not name, found by their FIFO. */
+static void adopt_unlisted_fd(int fd, void *arg)
 {
-	char buf[4096] __attribute__((aligned(8)));
 	struct slot_ref ref;
-	long n;
-	int dfd = real_openat(AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 
-	if (dfd < 0)
-		return;
-	while ((n = syscall(SYS_getdents64, dfd, buf, sizeof buf)) > 0) {
-		for (long off = 0; off < n;) {
-			struct dirent64 *e = (struct dirent64 *)(buf + off);
-			char *end;
-			long fd = strtol(e->d_name, &end, 10);
-
-			off += e->d_reclen;
-			if (*end || end == e->d_name || fd == dfd || fd < 0 || fd >= FDTABLE_SIZE)
-				continue;
-			if (fdtable_kind((int)fd) == FD_NONE)
-				find_by_fifo((int)fd, &ref);
-		}
-	}
-	real_close(dfd);
+	(void)arg;
+	if (fd < (int)FDTABLE_SIZE && fdtable_kind(fd) == FD_NONE)
+		find_by_fifo(fd, &ref);
 }
 
 void frontend_after_exec(void)
@@ -254,6 +234,6 @@ void frontend_after_exec(void)
 	}
 	domain_unlock(d);
 	if (full)
-		adopt_unlisted();
+		fdtable_scan_proc(adopt_unlisted_fd, NULL);
 	errno = saved;
 }
