@@ -1,10 +1,9 @@
 /*
  * fuzzgen.c - the differential fuzzer's generator (issue 5, "fuzzing"):
- * prints a random scenario in the conformance suite's language
- * (../shared/conformance/README.md) for a seed: file operations and watch
- * calls on a small name space, so that they collide often.  test/fuzz.fuzz
- * runs each scenario with the referee on the kernel and on the shim and
- * compares the outputs.
+ * prints a random scenario in the scenario language (test/scenario/main.c)
+ * for a seed: file operations and watch calls on a small name space, so
+ * that they collide often.  test/fuzz.fuzz runs each scenario with the
+ * scenario runner on the kernel and on the shim and compares the outputs.
  *
  * usage: fuzzgen SEED [LINES]
  */

@@ -5,7 +5,7 @@
 # To add a test file test/foo.c: add test/foo to TEST_BINARIES.
 
 LOG_COMPILER = $(builddir)/test/run-test.sh
-test_noinotify_SOURCES = test/noinotify.c
+test_noinotify_SOURCES = test/noinotify.c test/scenario/deny.c test/scenario/deny.h
 test_noinotify_LDADD =
 
 if HAVE_CRITERION
@@ -49,20 +49,35 @@ AM_CPPFLAGS = -D_GNU_SOURCE -I$(srcdir)/include -I$(srcdir)/test
 LDADD = test/libhelpers.a src/libinotify-shim.la $(CRITERION_LIBS)
 AM_LDFLAGS = -no-install
 
+# the scenario runner (test/scenario/main.c): the project's own, for the
+# tests that replay the scenario language on the kernel and on the shim
+check_PROGRAMS += test/scenario/runner
+test_scenario_runner_SOURCES = test/scenario/main.c test/scenario/parse.c \
+	test/scenario/run.c test/scenario/ops.c test/scenario/ops_inotify.c \
+	test/scenario/ops_files.c test/scenario/labels.c test/scenario/names.c \
+	test/scenario/output.c test/scenario/deny.c test/scenario/scenario.h \
+	test/scenario/ops.h test/scenario/deny.h
+test_scenario_runner_LDADD =
+TESTS += test/scenario/errors.sh
+EXTRA_DIST += test/scenario/errors.sh
+# test/noinotify leaves no way to the kernel's inotify, under any ABI
+if HAVE_CRITERION
+TEST_BINARIES += test/noinotify_abis
+endif
 # issue 3: real writers compared with the kernel's recorded events, and the
 # hooks added for them
-check_PROGRAMS += test/writers/referee
-test_writers_referee_SOURCES = test/writers/referee.c
-test_writers_referee_LDADD =
 TESTS += test/writers.sh
-EXTRA_DIST += test/writers.sh test/writers
-# test/writers is also the build's directory for the referee: automake
-# copies it from the build tree when it exists there, so keep only the
-# sources (a stale referee in the tarball would be taken for up to date).
-dist-hook: dist-writers-sources-only
-dist-writers-sources-only:
-	cd $(distdir)/test/writers && rm -rf .deps .libs .dirstamp referee referee.o
-.PHONY: dist-writers-sources-only
+EXTRA_DIST += test/writers.sh
+# the scenario directories by their files, never as directories: automake
+# takes a directory from the build tree when one of that name is there
+# (an old build's test/writers held only the runner it built)
+dist-hook: dist-scenario-files
+dist-scenario-files:
+	for d in writers scenarios; do \
+		rm -rf $(distdir)/test/$$d && $(MKDIR_P) $(distdir)/test/$$d && \
+		cp -p $(srcdir)/test/$$d/*.scn $(distdir)/test/$$d/ || exit 1; \
+	done; cp -p $(srcdir)/test/writers/*.out $(distdir)/test/writers/
+.PHONY: dist-scenario-files
 if HAVE_CRITERION
 TEST_BINARIES += test/hooks_more test/stdio_more test/excl_unlink
 endif
@@ -93,8 +108,6 @@ TEST_EXTENSIONS = .test .fuzz
 FUZZ_LOG_COMPILER = env INOTIFY_SHIM_TEST_BUILDDIR=$(abs_top_builddir) \
 	INOTIFY_SHIM_TEST_SRCDIR=$(abs_top_srcdir) CC="$(CC)" $(SHELL)
 EXTRA_DIST += test/fuzz.fuzz test/scenarios.fuzz test/fuzz-common.sh
-CLEANFILES += test/referee test/referee.lock
-EXTRA_DIST += test/scenarios/fuzz-seed-1.scn
 
 # issue 5: memcheck and ThreadSanitizer runs of the suite, by hand (slow).
 # check-valgrind: every test binary of make check under valgrind memcheck,
@@ -134,6 +147,23 @@ EXTRA_DIST += test/tsan.supp test/valgrind.supp
 if HAVE_CRITERION
 TEST_BINARIES += test/shared_domain
 endif
+# issue 17: the bash completion completes the commands, options and event
+# names that the command has (tools/inotify-shim.bash-completion)
+TESTS += test/completion.sh
+EXTRA_DIST += test/completion.sh
+
+# issue 12 (storage, sharing, quiet): a full file system under the domain,
+# the sharing attacks as another uid, a quiet library
+if HAVE_CRITERION
+TEST_BINARIES += test/storage test/damaged_files test/sharing test/quiet
+endif
+# issue 13, items 1, 2, 4 and 5: scenarios run on the kernel and on the
+# shim, compared byte for byte (test/divergences_notify.fuzz); a plain
+# program, without the shim linked: the .fuzz side preloads it
+check_PROGRAMS += test/divergences_notify
+test_divergences_notify_LDADD =
+TESTS += test/divergences_notify.fuzz
+EXTRA_DIST += test/divergences_notify.fuzz
 # issue 13, items 7, 9, 10, 12: per-fd objects and instance fds
 # (test/fd_objects.c)
 if HAVE_CRITERION

@@ -192,6 +192,9 @@ static void start_argv(struct child *c, const struct who *w, const char *d,
 			setenv("INOTIFY_SHIM_DOMAIN", d, 1);
 		else
 			unsetenv("INOTIFY_SHIM_DOMAIN");
+		/* the refusals asserted here are printed only when asked for
+		 * (the library is quiet otherwise: test/quiet.c) */
+		setenv("INOTIFY_SHIM_DEBUG", "1", 0);
 		if (argv) {
 			/* the command links the core itself; preloaded, the
 			 * shim would reclaim the dead at exec (instance.c) */

@@ -11,13 +11,33 @@
 #include <sys/sysmacros.h>
 
 #include "cli.h"
+#include "domain/domain.h"
 #include "snapshot.h"
+
+/* The domain's counters (layout.h): what the library no longer prints in
+ * the programs' streams (util/log.h), read without the lock. */
+struct counters {
+	unsigned long long repairs, lost, refusals, storage;
+};
+
+static void read_counters(struct counters *c)
+{
+	struct registry *r = shim_domain->reg;
+
+	c->repairs = __atomic_load_n(&r->repairs, __ATOMIC_RELAXED);
+	c->lost = __atomic_load_n(&r->lost_overflows, __ATOMIC_RELAXED);
+	c->refusals = __atomic_load_n(&r->refusals, __ATOMIC_RELAXED);
+	c->storage = __atomic_load_n(&r->storage_failures, __ATOMIC_RELAXED);
+}
 
 static const char usage[] =
 	"Usage: inotify-shim ps [OPTION]...\n"
 	"List the live inotify instances of the domain: the processes holding\n"
 	"each (PID:FD), its watches, the events and bytes queued, and the\n"
-	"overflows so far.\n"
+	"overflows so far; and the domain's counters of what the library does not\n"
+	"print: registry repairs after a process died holding it, IN_Q_OVERFLOW\n"
+	"events given for events lost (not to a full queue), files of the domain\n"
+	"refused, and pages the file system could not back.\n"
 	"\n"
 	"  -w, --watches     also list each watch: wd, mask, inode (dev:ino) and\n"
 	"                    its path where known\n"
@@ -60,8 +80,13 @@ static void print_json(const struct snapshot *s, bool watches)
 	uint32_t dead = 0;
 	bool first = true;
 
+	struct counters c;
+
+	read_counters(&c);
 	printf("{\"domain\":");
 	json_string(stdout, cli_domain_dir());
+	printf(",\"repairs\":%llu,\"lost_event_overflows\":%llu,\"refusals\":%llu,"
+	       "\"storage_failures\":%llu", c.repairs, c.lost, c.refusals, c.storage);
 	printf(",\"instances\":[");
 	for (uint32_t i = 0; i < s->count; i++) {
 		const struct snap_instance *o = &s->inst[i];
@@ -109,7 +134,12 @@ static void print_text(const struct snapshot *s, bool watches)
 	char mask[MASK_BUF], holders[HOLDERS_PER_INSTANCE * 24 + 1];
 	uint32_t dead = 0;
 
+	struct counters c;
+
+	read_counters(&c);
 	printf("domain %s\n", cli_domain_dir());
+	printf("repairs %llu, lost-event overflows %llu, refusals %llu, storage "
+	       "failures %llu\n", c.repairs, c.lost, c.refusals, c.storage);
 	printf("%-9s %-20s %7s %7s %8s %9s\n", "INSTANCE", "PID:FD", "WATCHES",
 	       "EVENTS", "BYTES", "OVERFLOWS");
 	for (uint32_t i = 0; i < s->count; i++) {

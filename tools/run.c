@@ -7,16 +7,35 @@
  * The library is, in this order: $INOTIFY_SHIM_LIBRARY; the built one,
  * when this program runs from the build tree (tools/ beside src/.libs/);
  * the installed one, $(libdir)/libinotify-shim.so.0.
+ *
+ * The domain is checked first, here, because the library says nothing in
+ * the command's streams (util/log.h):
+ *   - a domain that is refused (the rule of domain/domain.c), or whose
+ *     registry cannot be made (a full file system): the command is not
+ *     run; the reason goes to our stderr and the exit status is 1.  Under
+ *     such a domain every inotify call of the command and of everything it
+ *     starts would fail (ENOMEM), and its watchers would see nothing: a
+ *     command that is started silently broken is worse than one that is
+ *     not started, and the user can mend the domain or name another one;
+ *   - a domain whose file system is full or nearly (less than
+ *     RUN_LOW_SPACE free): a warning, and the command runs.  It may not
+ *     need a new instance, space may be freed, and what fails then fails
+ *     in the kernel's terms (inotify_init1 ENOMEM, inotify_add_watch
+ *     ENOSPC, IN_Q_OVERFLOW for events that cannot be stored), which
+ *     inotify-shim ps counts.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sys/statvfs.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "domain/domain.h"
 #include "util/config.h"
+#include "util/log.h"
 
 #include "cli.h"
 
@@ -42,8 +61,11 @@ static const char usage[] =
 	"Each option sets the environment variable of inotify-shim(7).\n"
 	"The library: $INOTIFY_SHIM_LIBRARY, else the build tree's when run from\n"
 	"it, else " SHIM_LIBDIR "/libinotify-shim.so.0.\n"
+	"The domain is checked before CMD starts: a refused domain, or one whose\n"
+	"registry cannot be made, is reported and CMD is not run; a full file\n"
+	"system under it is a warning.\n"
 	"Exit status: CMD's; 126 if CMD cannot be run, 127 if it is not found,\n"
-	"2 on bad usage, 1 if the library is missing.\n";
+	"2 on bad usage, 1 if the library is missing or the domain refused.\n";
 
 enum { OPT_QUEUED = 256, OPT_WATCHES, OPT_INSTANCES, OPT_MODE, OPT_DEBUG };
 
@@ -155,6 +177,41 @@ static int set_preload(const char *prog, const char *lib)
 	return 0;
 }
 
+/* Free space below which the domain is reported full: a new instance
+ * needs a queue's header and first chunk (68 KiB), new watches 64 KiB at
+ * a time; a megabyte is a few instances' worth. */
+#define RUN_LOW_SPACE (1024 * 1024)
+
+/* The domain the command will use, opened here as its constructor will
+ * open it (see the top of this file).  0: run the command. */
+static int check_domain(const char *prog)
+{
+	struct statvfs vfs;
+	int ret;
+
+	shim_config_load();
+	ret = domain_open();
+	if (ret < 0) {
+		const char *why = shim_log_last();
+		bool full = ret == -ENOSPC || ret == -ENOMEM || ret == -EDQUOT;
+		fprintf(stderr, "%s: the domain %s is %s: %s%s%s\n"
+			"%s: not running the command: every inotify call in it would "
+			"fail (ENOMEM)\n", prog,
+			shim_config.domain[0] ? shim_config.domain : "(the default)",
+			full ? "full" : "refused", strerror(-ret), why[0] ? ": " : "", why,
+			prog);
+		return -1;
+	}
+	if (statvfs(shim_domain->dir, &vfs) == 0 &&
+	    (unsigned long long)vfs.f_bavail * vfs.f_frsize < RUN_LOW_SPACE)
+		fprintf(stderr, "%s: warning: the file system of the domain %s is full "
+			"(%llu bytes free): new instances will fail (ENOMEM), new watches "
+			"(ENOSPC), and events that cannot be stored are lost as "
+			"IN_Q_OVERFLOW\n", prog, shim_domain->dir,
+			(unsigned long long)vfs.f_bavail * vfs.f_frsize);
+	return 0;
+}
+
 static void set_limit(const char *prog, const char *opt, const char *var, const char *value)
 {
 	if (shim_config_parse_limit(value) < 0)
@@ -204,7 +261,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (optind >= argc)
 		cli_usage_error(prog, "no command to run");
-	if (find_library(prog, lib, sizeof lib) < 0 || set_preload(prog, lib) < 0)
+	if (find_library(prog, lib, sizeof lib) < 0 || check_domain(prog) < 0 ||
+	    set_preload(prog, lib) < 0)
 		return 1;
 	execvp(argv[optind], argv + optind);
 	c = errno;

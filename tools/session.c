@@ -32,9 +32,12 @@ int cli_open_domain(const char *prog, const char *domain)
 	}
 	ret = domain_open();
 	if (ret < 0) {
-		fprintf(stderr, "%s: cannot open the domain %s: %s\n", prog,
+		/* the library is quiet without INOTIFY_SHIM_DEBUG: its reason,
+		 * if it gave one, is said here */
+		const char *why = shim_log_last();
+		fprintf(stderr, "%s: cannot open the domain %s: %s%s%s\n", prog,
 			shim_config.domain[0] ? shim_config.domain : "(the default)",
-			strerror(-ret));
+			strerror(-ret), why[0] ? ": " : "", why);
 		return -1;
 	}
 	return 0;

@@ -180,7 +180,7 @@ static int resolve(const char *path, uint32_t mask, struct inode_info *info)
 
 	if (!path)
 		return -EFAULT;
-	ret = ident_stat(AT_FDCWD, path, nofollow, info);
+	ret = ident_stat_watch(AT_FDCWD, path, nofollow, info);
 	if (ret < 0)
 		return ret;
 	if ((mask & IN_ONLYDIR) && !S_ISDIR(info->mode))
@@ -228,7 +228,9 @@ static int new_locked(struct domain *d, struct slot_ref ref,
 	const struct ident *id = &info->id;
 	bool isdir = S_ISDIR(info->mode);
 
-	if (registry_find_mark(d, registry_find_inode(d, id), ref.slot))
+	uint32_t iidx = registry_find_inode(d, id);
+
+	if (registry_find_mark(d, iidx, ref.slot))
 		return -EEXIST;
 	widx = registry_add_watch(d, ref.slot, id, isdir, mask & IN_ALL_EVENTS,
 				  mask & WATCH_FLAGS, limit);
@@ -237,6 +239,8 @@ static int new_locked(struct domain *d, struct slot_ref ref,
 					  mask & WATCH_FLAGS, limit);
 	if (widx < 0)
 		return widx;
+	if (isdir && !iidx)	/* open files may have been renamed into it */
+		notify_dir_newly_watched_locked(d);
 	return d->watches[widx].wd;
 }
 

@@ -95,11 +95,14 @@ static int map_queue(struct domain *d, struct slot_ref ref, struct queue *q)
 		return fd;
 	if (fstat(fd, &st) < 0)
 		ret = -errno;
-	else if (domain_file_refused(d, &st, why, sizeof why)) {
+	else if (domain_file_refused(d, fd, &st, why, sizeof why)) {
 		shim_log_once("domain %s: refused the queue %s: %s", d->dir, name, why);
 		ret = -EPROTO;
-	} else
-		ret = queue_map(fd, q);
+	} else if ((ret = queue_map(fd, q)) == -EPROTO)
+		shim_log_once("domain %s: refused the queue %s: not a whole, backed "
+			      "queue of this version (truncated, replaced?)", d->dir, name);
+	if (ret == -EPROTO)
+		domain_note_refusal();
 	real_close(fd);
 	return ret;
 }

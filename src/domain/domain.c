@@ -17,19 +17,32 @@
  *   Shared with a group (only a domain named by an absolute path in
  *   $INOTIFY_SHIM_DOMAIN or inotify_shim_configure, never a default one):
  *     the directory is mode 0770 or 2770 exactly (no bit for others, no
- *     sticky bit: members reclaim each other's dead instances), of any
- *     owner, and its group is the user's effective group or one of its
- *     supplementary groups.  Every file in it carries that group and has no
- *     bit for others; its owner may be any member.  Files are created, then
- *     given the group (fchown) and mode 0660 (fchmod), whatever the umask.
- *     Carrying the group stands for "owned by a member": the kernel lets a
- *     non-root owner give a file only a group it is in.  The shim makes no
- *     user or group database lookup (no NSS in a hook).
+ *     sticky bit: members reclaim each other's dead instances), its group
+ *     is the user's effective group or one of its supplementary groups,
+ *     it carries no POSIX ACL (no system.posix_acl_access or
+ *     system.posix_acl_default attribute: an ACL can let in a user outside
+ *     the group while st_mode still reads 2770), and its owner is root or
+ *     a member of its group: the user itself, or a user whose primary
+ *     group it is in /etc/passwd or who is listed in it in /etc/group
+ *     (sharing.c reads those two files with plain reads: no NSS module is
+ *     loaded into a host program, so a member known only to LDAP or sssd
+ *     must have root make the directory).  The owner rule is what stops a
+ *     user outside the group who makes the directory inside a setgid
+ *     parent that is open to him: it inherits the group without the
+ *     kernel's check that a non-root owner gives a file only a group it is
+ *     in.  Every file in it carries that group, has no bit for others and
+ *     no ACL; its owner may be any member.  Files are created, then given
+ *     the group (fchown) and mode 0660 (fchmod), whatever the umask.
+ *     Carrying the group stands for "owned by a member": only members and
+ *     root can create files in the directory.
  *
- *   Everything else is refused with one message: a link or a file in the
- *   directory's place, another user's private directory, a directory open
- *   to others, one shared with a group the user is not in, a default
- *   domain open to the group.  The shim never creates a shared directory:
+ *   Everything else is refused (with one message when INOTIFY_SHIM_DEBUG
+ *   is set, util/log.h): a link or a file in the directory's place, another
+ *   user's private directory, a directory open to others, one shared with
+ *   a group the user is not in, one with an ACL or of an owner outside its
+ *   group, a default domain open to the group.  A private directory needs
+ *   no ACL check: an ACL's mask shows in the group bits of st_mode, which
+ *   must be 0.  The shim never creates a shared directory:
  *   whoever shares one makes it (install -d -m 2770 -g GROUP DIR); a named
  *   directory that does not exist is made private (0700).
  *
@@ -48,6 +61,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +70,8 @@
 #include <unistd.h>
 
 #include "../util/config.h"
+#include "backing.h"
+#include "sharing.h"
 #include "../util/log.h"
 #include "../util/real.h"
 #include "../util/sigdefer.h"
@@ -65,90 +81,6 @@ static struct domain the_domain;
 
 /* Test hook (domain.h): $INOTIFY_SHIM_TEST_HOLD_LOCK, read once at open. */
 static const char *hold_lock_file;
-
-int domain_dir_open(const struct domain *d)
-{
-	struct stat st;
-	int fd = real_open(d->dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || st.st_dev != d->dir_dev || st.st_ino != d->dir_ino) {
-		real_close(fd);
-		return -ESTALE;
-	}
-	return fd;
-}
-
-int domain_openat(const struct domain *d, const char *name, int flags, mode_t mode)
-{
-	int dfd = domain_dir_open(d), fd, e;
-
-	if (dfd < 0)
-		return dfd;
-	fd = real_openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-	e = errno;
-	real_close(dfd);
-	return fd < 0 ? -e : fd;
-}
-
-int domain_unlinkat(const struct domain *d, const char *name)
-{
-	int dfd = domain_dir_open(d), ret, e;
-
-	if (dfd < 0)
-		return dfd;
-	ret = real_unlinkat(dfd, name, 0);
-	e = errno;
-	real_close(dfd);
-	return ret < 0 ? -e : 0;
-}
-
-int domain_renameat(const struct domain *d, const char *from, const char *to)
-{
-	int dfd = domain_dir_open(d), ret, e;
-
-	if (dfd < 0)
-		return dfd;
-	ret = real_renameat(dfd, from, dfd, to);
-	e = errno;
-	real_close(dfd);
-	return ret < 0 ? -e : 0;
-}
-
-const char *domain_file_refused(const struct domain *d, const struct stat *st,
-				char *why, size_t len)
-{
-	if (!d->shared && st->st_uid != geteuid())
-		snprintf(why, len, "it belongs to uid %u", (unsigned)st->st_uid);
-	else if (!d->shared && (st->st_mode & 077))
-		snprintf(why, len, "it is open to others (mode %o)",
-			 (unsigned)(st->st_mode & 0777));
-	else if (d->shared && st->st_gid != d->gid)
-		snprintf(why, len, "its group is %u, not the domain's %u",
-			 (unsigned)st->st_gid, (unsigned)d->gid);
-	else if (d->shared && (st->st_mode & 07))
-		snprintf(why, len, "it is open to others (mode %o)",
-			 (unsigned)(st->st_mode & 0777));
-	else if (st->st_mode & (S_ISUID | S_ISGID))
-		snprintf(why, len, "it is set-id (mode %o)", (unsigned)(st->st_mode & 07777));
-	else
-		return NULL;
-	return why;
-}
-
-int domain_file_share(const struct domain *d, int fd)
-{
-	struct stat st;
-
-	if (d->shared) {
-		if (fstat(fd, &st) < 0)
-			return -errno;
-		if (st.st_gid != d->gid && real_fchown(fd, (uid_t)-1, d->gid) < 0)
-			return -errno;
-	}
-	return real_fchmod(fd, d->shared ? 0660 : 0600) < 0 ? -errno : 0;
-}
 
 /* The registry's geometry: the same constants give the same offsets in
  * every process, so a registry whose header disagrees is not ours. */
@@ -225,6 +157,7 @@ static int check_dir(struct domain *d, bool named)
 	const char *dir = d->dir;
 	unsigned mode;
 	struct stat st;
+	bool acl;
 	int fd;
 
 	if (real_mkdir(dir, 0700) < 0 && errno != EEXIST)
@@ -247,6 +180,8 @@ static int check_dir(struct domain *d, bool named)
 		real_close(fd);
 		return -e;
 	}
+	/* only a directory that may be shared is asked (no cost otherwise) */
+	acl = (st.st_mode & 077) && sharing_has_acl(fd);
 	real_close(fd);
 	mode = (unsigned)(st.st_mode & 07777);
 	d->dir_dev = st.st_dev;
@@ -276,6 +211,19 @@ static int check_dir(struct domain *d, bool named)
 		shim_log("domain %s: refused, the directory is shared with group %u, "
 			 "which is not one of this process's; inotify calls will fail",
 			 dir, (unsigned)st.st_gid);
+		return -EACCES;
+	}
+	if (acl) {
+		shim_log("domain %s: refused, the shared directory carries a POSIX ACL, "
+			 "which may let in others than its group; inotify calls will fail",
+			 dir);
+		return -EACCES;
+	}
+	if (!sharing_owner_is_member(st.st_uid, st.st_gid)) {
+		shim_log("domain %s: refused, the shared directory's owner, uid %u, is "
+			 "neither root nor a member of its group %u (by /etc/passwd and "
+			 "/etc/group); inotify calls will fail", dir, (unsigned)st.st_uid,
+			 (unsigned)st.st_gid);
 		return -EACCES;
 	}
 	d->shared = true;
@@ -315,8 +263,18 @@ static void fill_header(struct registry *r, const struct geometry *g)
 	__atomic_store_n(&r->magic, REGISTRY_MAGIC, __ATOMIC_RELEASE);
 }
 
+/* The parts of the registry read without the lock at any index, backed
+ * when it is made: [0, off_inodes) (header, instances) and
+ * [off_inode_buckets, total) (both bucket arrays).  The records between
+ * are backed on demand (registry.c: registry_back_records). */
+static uint64_t upfront_bytes(const struct geometry *g)
+{
+	return g->off_inodes + (g->total - g->off_inode_buckets);
+}
+
 /* Build a registry in a temporary file and link it into place.  Returns 0
- * when a registry now exists (ours or a racing process's). */
+ * when a registry now exists (ours or a racing process's); -ENOSPC or
+ * -ENOMEM when the file system cannot back it. */
 static int create_registry(const struct domain *d, const struct geometry *g)
 {
 	char tmp[64];
@@ -341,14 +299,19 @@ static int create_registry(const struct domain *d, const struct geometry *g)
 		ret = -errno;
 		goto out;
 	}
-	r = mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	r = mmap(NULL, g->total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (r == MAP_FAILED) {
 		ret = -errno;
 		goto out;
 	}
-	fill_header(r, g);
-	munmap(r, sizeof *r);
-	if (real_linkat(dfd, tmp, dfd, "registry", 0) < 0 && errno != EEXIST)
+	ret = backing_fallocate(fd, r, 0, g->off_inodes);
+	if (ret == 0)
+		ret = backing_fallocate(fd, r, g->off_inode_buckets,
+					g->total - g->off_inode_buckets);
+	if (ret == 0)
+		fill_header(r, g);
+	munmap(r, g->total);
+	if (ret == 0 && real_linkat(dfd, tmp, dfd, "registry", 0) < 0 && errno != EEXIST)
 		ret = -errno;
 out:
 	real_close(fd);
@@ -374,6 +337,36 @@ static bool header_valid(const struct registry *r, const struct geometry *g,
 	       r->uid == (uint32_t)owner;
 }
 
+/* Is every page that the header says is backed backed (asked on tmpfs
+ * only, backing.h: backing_blocks_count)?  The counts are
+ * read first, and st_blocks after them: records are fallocated before
+ * their count is stored, so a registry growing meanwhile is never taken
+ * for one with holes.  A hole where no page may be missing (punched, or a
+ * sparse copy) would be allocated by its first read on tmpfs, and fault
+ * on a full file system: such a registry is refused.  Leaves why empty
+ * when it is whole. */
+static void check_backed(const struct registry *r, const struct geometry *g, int fd,
+			 char *why, size_t whylen)
+{
+	uint32_t ni = __atomic_load_n(&r->inode_backed, __ATOMIC_ACQUIRE);
+	uint32_t nw = __atomic_load_n(&r->watch_backed, __ATOMIC_ACQUIRE);
+	uint64_t want = upfront_bytes(g);
+	struct stat st;
+
+	why[0] = 0;
+	if (ni > REGISTRY_WATCHES || nw > REGISTRY_WATCHES) {
+		snprintf(why, whylen, "its backed counts are out of range");
+		return;
+	}
+	want += ni ? ((uint64_t)ni + 1) * sizeof(struct reg_inode) / 4096 * 4096 : 0;
+	want += nw ? ((uint64_t)nw + 1) * sizeof(struct reg_watch) / 4096 * 4096 : 0;
+	if (backing_blocks_count(fd) && fstat(fd, &st) == 0 &&
+	    (uint64_t)st.st_blocks * 512 < want)
+		snprintf(why, whylen, "it is not backed (%llu of %llu bytes; holes "
+			 "punched, or a sparse copy)",
+			 (unsigned long long)st.st_blocks * 512, (unsigned long long)want);
+}
+
 /* Open and map dir/registry.  -ENOENT: none yet; -EPROTO: one that is not
  * a valid registry of ours (why is left in *why, for the one message). */
 static int map_registry(struct domain *d, const struct geometry *g,
@@ -381,7 +374,7 @@ static int map_registry(struct domain *d, const struct geometry *g,
 {
 	struct stat st;
 	void *map;
-	int fd;
+	int fd, ret;
 
 	/* O_NONBLOCK: a FIFO put in its place must not hang us in open() */
 	fd = domain_openat(d, "registry", O_RDWR | O_NONBLOCK, 0);
@@ -399,7 +392,7 @@ static int map_registry(struct domain *d, const struct geometry *g,
 	}
 	if (!S_ISREG(st.st_mode))
 		snprintf(why, whylen, "it is not a regular file");
-	else if (domain_file_refused(d, &st, why, whylen))
+	else if (domain_file_refused(d, fd, &st, why, whylen))
 		;
 	else if ((uint64_t)st.st_size != g->total)
 		snprintf(why, whylen, "its size is %llu bytes, not %llu (truncated, "
@@ -412,20 +405,33 @@ static int map_registry(struct domain *d, const struct geometry *g,
 		return -EPROTO;
 	}
 	map = mmap(NULL, g->total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	real_close(fd);
-	if (map == MAP_FAILED)
-		return -errno;
-	if (!header_valid(map, g, st.st_uid)) {
+	if (map == MAP_FAILED) {
+		int e = errno;
+		real_close(fd);
+		return -e;
+	}
+	/* (this also tells backing.c whether the kernel can populate) */
+	ret = backing_populate(map, 4096);
+	if (ret < 0 && ret != -EOPNOTSUPP)
+		snprintf(why, whylen, "its header is not backed (a hole, on a full "
+			 "file system)");
+	else if (!header_valid(map, g, st.st_uid)) {
 		const struct registry *r = map;
 		snprintf(why, whylen, "%s",
 			 r->magic != REGISTRY_MAGIC ? "it has the wrong magic number" :
 			 r->version != REGISTRY_VERSION ? "it is of another version" :
 			 "its header has the wrong geometry or owner");
+	} else
+		check_backed(map, g, fd, why, whylen);
+	real_close(fd);
+	if (why[0]) {
 		munmap(map, g->total);
 		return -EPROTO;
 	}
 	d->reg = map;
 	d->size = g->total;
+	d->reg_dev = st.st_dev;
+	d->reg_ino = st.st_ino;
 	d->instances = (struct reg_instance *)((char *)map + g->off_instances);
 	d->inodes = (struct reg_inode *)((char *)map + g->off_inodes);
 	d->watches = (struct reg_watch *)((char *)map + g->off_watches);
@@ -452,6 +458,7 @@ int domain_open(void)
 {
 	struct domain *d = &the_domain;
 	struct geometry g;
+	uint64_t refused = 0;
 	int ret;
 
 	if (shim_domain)
@@ -471,13 +478,17 @@ int domain_open(void)
 
 		ret = map_registry(d, &g, why, sizeof why);
 		if (ret == 0) {
+			if (refused)	/* counted where inotify-shim ps shows it */
+				__atomic_add_fetch(&d->reg->refusals, refused, __ATOMIC_RELAXED);
 			__atomic_store_n(&shim_domain, d, __ATOMIC_RELEASE);
 			return 0;
 		}
-		if (ret == -EPROTO)
+		if (ret == -EPROTO) {
 			set_aside(d, why);
-		else if (ret != -ENOENT)
+			refused++;
+		} else if (ret != -ENOENT) {
 			return ret;
+		}
 		ret = create_registry(d, &g);
 		if (ret < 0) {
 			shim_log("domain %s: cannot create the registry: %s",
@@ -486,6 +497,30 @@ int domain_open(void)
 		}
 	}
 	return -EPROTO;
+}
+
+/* Add one to the counter at offset off of the registry header. */
+static void note(size_t off)
+{
+	struct domain *d = __atomic_load_n(&shim_domain, __ATOMIC_ACQUIRE);
+
+	if (d)
+		__atomic_add_fetch((uint64_t *)((char *)d->reg + off), 1, __ATOMIC_RELAXED);
+}
+
+void domain_note_lost_overflow(void)
+{
+	note(offsetof(struct registry, lost_overflows));
+}
+
+void domain_note_storage_failure(void)
+{
+	note(offsetof(struct registry, storage_failures));
+}
+
+void domain_note_refusal(void)
+{
+	note(offsetof(struct registry, refusals));
 }
 
 /* The test hook: announce that the lock is held, then wait to be killed. */

@@ -20,19 +20,49 @@
  * no fd open on it.  shim_domain is NULL when the domain could not be opened:
  * the hooks are then inert and the inotify calls fail with ENOMEM.
  *
- * Refusals (each with one message on stderr, nothing followed):
+ * Refusals (each with one message, printed only when INOTIFY_SHIM_DEBUG
+ * is set (util/log.h) and counted in the registry for inotify-shim ps;
+ * nothing followed):
  *   - the directory is a symbolic link or a file, or fails the rule of
  *     domain.c (another uid's private directory, open to others, shared
- *     with a group the user is not in): no domain (the inotify calls fail with ENOMEM, as
- *     the kernel's do when it cannot allocate; a private domain elsewhere
+ *     with a group the user is not in, with an ACL, of an owner outside
+ *     its group): no domain (the inotify calls fail with ENOMEM, as the
+ *     kernel's do when it cannot allocate; a private domain elsewhere
  *     would silently miss every other process's events);
  *   - the registry is a link, not a regular file, fails the rule of
- *     domain.c for files (owner, group, mode), of the wrong size (truncated), magic, version or geometry:
- *     it is renamed to registry.refused-PID and a fresh one is made.
+ *     domain.c for files (owner, group, mode, ACL), is of the wrong size
+ *     (truncated), magic, version or geometry, or has a hole where a page
+ *     must be backed: it is renamed to registry.refused-PID and a fresh
+ *     one is made.
  * Everything read from the mapped registry afterwards is validated before
  * use (registry.h); the capacities used are the compiled ones, never the
- * header's.  A process of the same user that truncates the file under us
- * can still make us fault (SIGBUS): the same user can ptrace us anyway.
+ * header's.
+ *
+ * Storage (backing.h): every page of the registry is backed before any
+ * process touches it, so a full file system is an error (inotify_init1
+ * ENOMEM, inotify_add_watch ENOSPC, an event IN_Q_OVERFLOW), never a
+ * SIGBUS.  Backed for an empty domain: the header, the instances and both
+ * bucket arrays, 8,372 KiB of the 90,300 KiB file; each 64 KiB chunk of
+ * inode or watch records (1,638 of either) is backed under the lock when
+ * the first record in it is handed out: 8,500 KiB for 1,000 watches.
+ *
+ * A file that shrinks, vanishes or is replaced while in use:
+ *   - a process that starts after, or re-opens the file (to back more
+ *     records, to map a queue), checks it by fstat against the geometry
+ *     (size, identity; st_blocks on tmpfs) before it maps or extends
+ *     anything, and refuses it: it never faults;
+ *   - a process that had the file mapped when it was truncated can still
+ *     die of SIGBUS at its next touch of a page past the new end: the
+ *     kernel unmaps those pages and faults the access, and the library
+ *     installs no signal handler in host programs (it would change their
+ *     behaviour for every other fault), nor can it seal a file that every
+ *     process of the domain must be able to open by name (only memfds
+ *     take F_SEAL_SHRINK).  Only the file's owner, a member of a shared
+ *     domain, or root can truncate it; any of them can equally kill or
+ *     ptrace the process.  A file replaced (renamed over) or removed
+ *     leaves such a process its old, whole mapping: it keeps working on a
+ *     registry no one else sees, and refuses the new file when it next
+ *     backs records (inotify_add_watch then fails with ENOSPC).
  *
  * Lock order (the kernel's, with the domain's names):
  *   registry.lock                    instances, inodes, watches, wds
@@ -62,6 +92,8 @@ struct domain {
 	gid_t gid;
 	struct registry *reg;
 	size_t size;
+	dev_t reg_dev;		/* the registry file mapped at domain_open */
+	ino_t reg_ino;
 	struct reg_instance *instances;
 	struct reg_inode *inodes;
 	struct reg_watch *watches;
@@ -162,15 +194,25 @@ int domain_openat(const struct domain *d, const char *name, int flags, mode_t mo
 int domain_unlinkat(const struct domain *d, const char *name);
 int domain_renameat(const struct domain *d, const char *from, const char *to);
 
-/* Is st (fstat of a file opened in the domain) acceptable by the rule of
+/* Is the file open on fd, st its fstat, acceptable by the rule of
  * domain.c?  Returns NULL, or why not (written into why). */
-const char *domain_file_refused(const struct domain *d, const struct stat *st,
+const char *domain_file_refused(const struct domain *d, int fd, const struct stat *st,
 				char *why, size_t len);
 
 /* Give a file this process just created in the domain its mode, whatever
  * the umask: 0600, or in a shared domain 0660 and the domain's group.
  * 0 or a negative errno. */
 int domain_file_share(const struct domain *d, int fd);
+
+/* The counters of layout.h that inotify-shim ps shows, for what the
+ * library no longer prints: atomic adds, no lock, nothing when there is
+ * no domain.  lost_overflow: an IN_Q_OVERFLOW queued for events lost
+ * otherwise than to a full queue (no storage, a damaged queue, ...);
+ * storage_failure: the file system could not back a page; refusal: a file
+ * of the domain was refused. */
+void domain_note_lost_overflow(void);
+void domain_note_storage_failure(void);
+void domain_note_refusal(void);
 
 /* Rebuild every derived structure of the registry from the records.
  * Called with the lock held, after a holder died. */

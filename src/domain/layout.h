@@ -13,10 +13,16 @@
  * Each instance's event queue lives in a file of its own (queue/queue.h).
  *
  * Every link is a record index; 0 means "none", records count from 1.  The
- * arrays are sized once, when the registry is created, and the file is
- * sparse: pages are only backed once a record in them is used.  Everything
- * read from here is validated against these capacities before use, since
- * another process may have written anything.
+ * arrays are sized once, when the registry is created.  Storage
+ * (domain/backing.h): the header, the instances and both hash bucket
+ * arrays are backed (fallocated) when the file is made, before it is
+ * published, since they are read without the lock at any index; the inode
+ * and watch records are backed BACKING_CHUNK bytes at a time, under the
+ * lock, before the allocator hands out the first record of a chunk, and
+ * inode_backed / watch_backed say how far (the highest index whose record
+ * is backed).  Everything read from here is validated against these
+ * capacities and against the backed counts before use, since another
+ * process may have written anything.
  *
  * Locking: one robust, process-shared mutex, registry.lock, protects every
  * field below it except the atomics, which are read without it (the hooks'
@@ -38,8 +44,9 @@
 #include "../util/ident.h"
 
 #define REGISTRY_MAGIC 0x5254534745524e49ULL /* "INREGSTR" */
-#define REGISTRY_VERSION 4	/* 2: hash buckets placed by locality; 3: excl_unlink_seen;
-				 * 4: dirs_watched, INODE_DIR */
+#define REGISTRY_VERSION 5	/* 2: hash buckets placed by locality; 3: excl_unlink_seen;
+				 * 4: dirs_watched, INODE_DIR;
+				 * 5: backed records, the storage/sharing/quiet counters */
 
 #define REGISTRY_INSTANCES 1024	/* slots; slot 0 is never used */
 #define REGISTRY_WATCHES (1u << 20)	/* watch records, and inode records */
@@ -61,6 +68,10 @@ struct reg_inode {
 /* The inode is a directory (set when the record is made; counted in
  * registry.dirs_watched). */
 #define INODE_DIR 0x2
+/* Bits 16-31: how many open-file records of processes under the shim hold
+ * this directory (notify.h notify_dir_opened()); a hint that says when
+ * the fds of other processes are worth looking at. */
+#define INODE_OPENS_SHIFT 16
 
 struct reg_watch {
 	uint32_t state;
@@ -128,6 +139,18 @@ struct registry {
 	uint32_t inode_hwm;	/* records above these were never used */
 	uint32_t watch_hwm;
 	uint32_t repairs;	/* times a dead holder's state was rebuilt */
+
+	/* ---- storage, sharing and quiet (issue 12) ----------------------
+	 * inode_backed, watch_backed: the highest record index backed, grown
+	 * under the lock (registry.c: registry_back_records), stored and read
+	 * atomically.  The counters are atomic adds, no lock, shown by
+	 * inotify-shim ps: what the library no longer prints (util/log.h). */
+	uint32_t inode_backed;
+	uint32_t watch_backed;
+	uint64_t refusals;	/* domain files refused by its processes */
+	uint64_t lost_overflows;	/* IN_Q_OVERFLOW queued for events lost
+					 * otherwise than to a full queue */
+	uint64_t storage_failures;	/* pages the file system could not back */
 };
 
 #endif

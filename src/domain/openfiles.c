@@ -18,6 +18,7 @@
 #include "../util/log.h"
 #include "../util/real.h"
 #include "../util/sigdefer.h"
+#include "backing.h"
 #include "domain.h"
 
 static struct openfiles *table;
@@ -69,9 +70,17 @@ static int create_file(const struct domain *d)
 		ret = -errno;
 		goto out;
 	}
-	t = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	t = mmap(NULL, total_size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (t == MAP_FAILED) {
 		ret = -errno;
+		goto out;
+	}
+	/* the whole table is backed before it is published (backing.h): its
+	 * pid hints are read without the lock, and it is small */
+	ret = backing_fallocate(fd, t, 0, total_size());
+	if (ret < 0) {
+		munmap(t, total_size());
+		domain_note_storage_failure();
 		goto out;
 	}
 	t->version = OPENFILES_VERSION;
@@ -88,7 +97,7 @@ static int create_file(const struct domain *d)
 	pthread_mutex_init(&t->lock, &a);
 	pthread_mutexattr_destroy(&a);
 	__atomic_store_n(&t->magic, OPENFILES_MAGIC, __ATOMIC_RELEASE);
-	munmap(t, sizeof *t);
+	munmap(t, total_size());
 	if (real_linkat(dfd, tmp, dfd, "files", 0) < 0 && errno != EEXIST)
 		ret = -errno;
 out:
@@ -110,8 +119,10 @@ static int map_file(const struct domain *d)
 	if (fd < 0)
 		return fd == -ELOOP ? -EPROTO : fd;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    domain_file_refused(d, &st, why, sizeof why) ||
-	    (uint64_t)st.st_size != total_size()) {
+	    domain_file_refused(d, fd, &st, why, sizeof why) ||
+	    (uint64_t)st.st_size != total_size() ||
+	    (backing_blocks_count(fd) &&	/* holes: backing.h */
+	     (uint64_t)st.st_blocks * 512 < total_size())) {
 		real_close(fd);
 		return -EPROTO;
 	}
@@ -146,6 +157,7 @@ int openfiles_map(bool create)
 			snprintf(to, sizeof to, "files.refused-%d", (int)getpid());
 			if (!create)
 				return ret;
+			domain_note_refusal();
 			shim_log_once("domain %s: refused its table of shared open files; "
 				      "made a fresh one", d->dir);
 			domain_renameat(d, "files", to);

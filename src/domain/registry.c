@@ -4,11 +4,95 @@
 #include "registry.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
+
+#include "../util/log.h"
+#include "../util/real.h"
+#include "backing.h"
+
+static uint32_t backed(const uint32_t *field)
+{
+	uint32_t b = __atomic_load_n(field, __ATOMIC_ACQUIRE);
+	return b < REGISTRY_WATCHES ? b : REGISTRY_WATCHES;
+}
+
+uint32_t registry_inodes_backed(struct domain *d)
+{
+	return backed(&d->reg->inode_backed);
+}
+
+uint32_t registry_watches_backed(struct domain *d)
+{
+	return backed(&d->reg->watch_backed);
+}
+
+/* Is the registry file still the one mapped, whole?  One that was
+ * replaced or truncated is refused: nothing more is backed in it. */
+static int open_mapped_registry(struct domain *d)
+{
+	struct stat st;
+	int fd = domain_openat(d, "registry", O_RDWR | O_NONBLOCK, 0);
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0 || st.st_dev != d->reg_dev || st.st_ino != d->reg_ino ||
+	    (uint64_t)st.st_size != d->size) {
+		real_close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+bool registry_back_records(struct domain *d, bool watches, uint32_t idx)
+{
+	uint32_t *field = watches ? &d->reg->watch_backed : &d->reg->inode_backed;
+	size_t size = watches ? sizeof(struct reg_watch) : sizeof(struct reg_inode);
+	uint64_t base = watches ? (uint64_t)((char *)d->watches - (char *)d->reg)
+				: (uint64_t)((char *)d->inodes - (char *)d->reg);
+	uint64_t array = (uint64_t)(REGISTRY_WATCHES + 1) * size, from, to;
+	uint32_t have = backed(field);
+	int fd, ret;
+
+	if (idx <= have)
+		return true;
+	if (idx > REGISTRY_WATCHES)
+		return false;
+	from = have ? ((uint64_t)have + 1) * size : 0;
+	to = ((uint64_t)idx + 1) * size;
+	to = (to + BACKING_CHUNK - 1) / BACKING_CHUNK * BACKING_CHUNK;
+	if (to > array)
+		to = array;
+	fd = open_mapped_registry(d);
+	if (fd == -ESTALE || fd == -ENOENT || fd == -ELOOP || fd == -ENOTDIR) {
+		__atomic_add_fetch(&d->reg->refusals, 1, __ATOMIC_RELAXED);
+		shim_log_once("domain %s: its registry was replaced, truncated or moved "
+			      "while in use (%s); refused: no more watches in it",
+			      d->dir, strerror(-fd));
+		return false;
+	}
+	if (fd < 0) {	/* EMFILE, ENFILE, ...: nothing wrong with the file */
+		shim_log_once("domain %s: cannot open the registry to back more "
+			      "records: %s", d->dir, strerror(-fd));
+		return false;
+	}
+	ret = backing_fallocate(fd, d->reg, base + from, to - from);
+	real_close(fd);
+	if (ret < 0) {
+		__atomic_add_fetch(&d->reg->storage_failures, 1, __ATOMIC_RELAXED);
+		shim_log_once("domain %s: cannot back the registry's records: %s",
+			      d->dir, strerror(-ret));
+		return false;
+	}
+	uint64_t n = to / size - 1;
+	__atomic_store_n(field, n < REGISTRY_WATCHES ? (uint32_t)n : REGISTRY_WATCHES,
+			 __ATOMIC_RELEASE);
+	return true;
+}
 
 struct reg_instance *reg_instance(struct domain *d, uint32_t slot)
 {
@@ -19,14 +103,16 @@ struct reg_instance *reg_instance(struct domain *d, uint32_t slot)
 
 struct reg_inode *reg_inode(struct domain *d, uint32_t idx)
 {
-	if (idx == 0 || idx > REGISTRY_WATCHES || idx > d->reg->inode_hwm)
+	if (idx == 0 || idx > REGISTRY_WATCHES || idx > d->reg->inode_hwm ||
+	    idx > registry_inodes_backed(d))
 		return NULL;
 	return &d->inodes[idx];
 }
 
 struct reg_watch *reg_watch(struct domain *d, uint32_t idx)
 {
-	if (idx == 0 || idx > REGISTRY_WATCHES || idx > d->reg->watch_hwm)
+	if (idx == 0 || idx > REGISTRY_WATCHES || idx > d->reg->watch_hwm ||
+	    idx > registry_watches_backed(d))
 		return NULL;
 	return &d->watches[idx];
 }
@@ -97,7 +183,8 @@ static uint32_t alloc_inode(struct domain *d)
 		return idx;
 	}
 	r->inode_free = 0;
-	if (r->inode_hwm >= REGISTRY_WATCHES)
+	if (r->inode_hwm >= REGISTRY_WATCHES ||
+	    !registry_back_records(d, false, r->inode_hwm + 1))
 		return 0;
 	return ++r->inode_hwm;
 }
@@ -113,7 +200,8 @@ static uint32_t alloc_watch(struct domain *d)
 		return idx;
 	}
 	r->watch_free = 0;
-	if (r->watch_hwm >= REGISTRY_WATCHES)
+	if (r->watch_hwm >= REGISTRY_WATCHES ||
+	    !registry_back_records(d, true, r->watch_hwm + 1))
 		return 0;
 	return ++r->watch_hwm;
 }

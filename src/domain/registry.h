@@ -52,6 +52,17 @@ static inline bool chain_guard_ok(struct chain_guard *g, uint32_t idx)
 	return true;
 }
 
+/* Storage of the records (layout.h, domain/backing.h): the highest inode
+ * and watch index whose record is backed, clamped to the capacity; every
+ * index read from shared memory is checked against them (reg_inode,
+ * reg_watch).  registry_back_records backs the chunk holding record idx
+ * (and those below it) of the inodes or the watches, before the allocator
+ * hands it out; false when it cannot (a full file system, or a registry
+ * file replaced or truncated since it was mapped: counted, no fault). */
+uint32_t registry_inodes_backed(struct domain *d);
+uint32_t registry_watches_backed(struct domain *d);
+bool registry_back_records(struct domain *d, bool watches, uint32_t idx);
+
 struct reg_instance *reg_instance(struct domain *d, uint32_t slot);
 struct reg_inode *reg_inode(struct domain *d, uint32_t idx);
 struct reg_watch *reg_watch(struct domain *d, uint32_t idx);

@@ -15,10 +15,11 @@ void registry_repair(struct domain *d)
 	struct registry *r = d->reg;
 	uint32_t live = 0, count = 0, dirs = 0;
 
-	if (r->inode_hwm > REGISTRY_WATCHES)
-		r->inode_hwm = REGISTRY_WATCHES;
-	if (r->watch_hwm > REGISTRY_WATCHES)
-		r->watch_hwm = REGISTRY_WATCHES;
+	/* no record above what is backed was ever handed out (layout.h) */
+	if (r->inode_hwm > registry_inodes_backed(d))
+		r->inode_hwm = registry_inodes_backed(d);
+	if (r->watch_hwm > registry_watches_backed(d))
+		r->watch_hwm = registry_watches_backed(d);
 	/* the capacities are the compiled ones, never the header's copy */
 	memset(d->inode_buckets, 0, (size_t)REGISTRY_WATCHES * sizeof(uint32_t));
 	memset(d->wd_buckets, 0, (size_t)REGISTRY_WATCHES * sizeof(uint32_t));

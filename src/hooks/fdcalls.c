@@ -86,7 +86,7 @@ SETATTR(futimens, (int fd, const struct timespec times[2]), (fd, times),
  * which posix_fallocate returns instead of setting errno */
 
 #define FALLOCATE(name, params, args, mode, posix)                             \
-	HOOKED(int, name, params, args, attr_fd, fd, IN_MODIFY)                \
+	HOOKED(int, name, params, args, attr_fd, fd, HOOK_MODIFY_THROUGH_FILE) \
 	SHIM_EXPORT int name params                                            \
 	{                                                                      \
 		struct emulated_fd e;                                          \
@@ -100,7 +100,7 @@ SETATTR(futimens, (int fd, const struct timespec times[2]), (fd, times),
 			errno = err;                                           \
 			return -1;                                             \
 		}                                                              \
-		if (__builtin_expect(hook_quiet_attr_fd(fd, IN_MODIFY), 1))    \
+		if (__builtin_expect(hook_quiet_attr_fd(fd, HOOK_MODIFY_THROUGH_FILE), 1)) \
 			return real_##name args;                               \
 		return hooked_##name args;                                     \
 	}

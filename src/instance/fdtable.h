@@ -49,6 +49,8 @@ enum fd_kind { FD_NONE = 0, FD_INSTANCE = 1, FD_FILE = 2, FD_OTHER = 3 };
 #define OFD_DIR_LATE 0x40	/* dir not asked yet (files.c, "Directories
 				 * asked late") */
 #define OFD_DIR_ASKING 0x80	/* a thread is setting dir and name */
+#define OFD_OPENS_COUNTED 0x100	/* a directory counted in its watched
+				 * inode's opens (notify_dir_opened()) */
 /* what a shared entry keeps */
 #define OFD_DATA_FLAGS (OFD_WRITE | OFD_DIR_KNOWN | OFD_DIR_LATE)
 
@@ -61,6 +63,12 @@ struct ofd {
 	char name[NAME_MAX + 1];
 	int64_t exit_off;	/* offset before the exit's stdio flush */
 	struct of_ref share;	/* its entry in the shared table, or idx 0 */
+	/* dir and name follow renames (hooks/files.c, "Renamed open
+	 * files"): changed under names_seq, odd while one is written, and
+	 * asked again when names_stamp is no longer the domain's last move
+	 * cookie.  Zero in a new record. */
+	uint32_t names_seq;
+	uint32_t names_stamp;
 };
 
 #define FDTABLE_SIZE (1u << 20)

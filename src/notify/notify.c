@@ -203,6 +203,12 @@ void notify_gone(const struct inode_info *inode)
 	end(&p);
 }
 
+void notify_dir_newly_watched_locked(struct domain *d)
+{
+	/* the move counter is what the records' names are stamped with */
+	__atomic_add_fetch(&d->reg->cookie, 1, __ATOMIC_RELAXED);
+}
+
 static uint32_t new_cookie(void)
 {
 	struct domain *d = shim_domain;
@@ -263,6 +269,55 @@ bool notify_mark_delete_pending(const struct ident *id)
 		in->flags |= INODE_DELETE_PENDING;
 	end(&p);
 	return in != NULL;
+}
+
+/* Add n (+1 or -1) to the opens of the directory's inode record, held
+ * within the field; returns true if it is watched. */
+static bool count_opens(const struct ident *id, int n)
+{
+	const uint32_t max = UINT32_MAX >> INODE_OPENS_SHIFT;
+	struct pass p;
+	struct reg_inode *in;
+	uint32_t opens;
+
+	if (!domain_maybe_watched(id) || !begin(&p, -1))
+		return false;
+	in = reg_inode(p.d, registry_find_inode(p.d, id));
+	if (in) {
+		opens = in->flags >> INODE_OPENS_SHIFT;
+		if (n > 0 && opens < max)
+			opens++;
+		else if (n < 0 && opens > 0)
+			opens--;
+		in->flags = (in->flags & ((1u << INODE_OPENS_SHIFT) - 1)) |
+			    (opens << INODE_OPENS_SHIFT);
+	}
+	end(&p);
+	return in != NULL;
+}
+
+bool notify_dir_opened(const struct ident *id)
+{
+	return count_opens(id, 1);
+}
+
+void notify_dir_closed(const struct ident *id)
+{
+	count_opens(id, -1);
+}
+
+bool notify_dir_maybe_open(const struct ident *id)
+{
+	struct pass p;
+	struct reg_inode *in;
+	bool open;
+
+	if (!domain_maybe_watched(id) || !begin(&p, -1))
+		return false;
+	in = reg_inode(p.d, registry_find_inode(p.d, id));
+	open = in && (in->flags >> INODE_OPENS_SHIFT) != 0;
+	end(&p);
+	return open;
 }
 
 bool notify_take_delete_pending(const struct ident *id)

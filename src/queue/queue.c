@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../domain/backing.h"
+#include "../domain/domain.h"
 #include "../util/log.h"
 #include "../util/real.h"
 #include "../util/sigdefer.h"
@@ -59,21 +61,55 @@ static void init_robust_mutex(pthread_mutex_t *m)
 	pthread_mutexattr_destroy(&a);
 }
 
+/* Storage (domain/backing.h).  The header page and the first chunk of the
+ * ring are backed when the file is made; the rest of the ring is backed a
+ * chunk at a time by the producer that is about to write past what it
+ * knows to be backed (ring_room), with madvise(MADV_POPULATE_WRITE) on its
+ * mapping, which needs no fd.  Each process keeps its own count (q->backed:
+ * nothing read from the shared header decides what may be touched); pages
+ * another process backed already cost it a populate that allocates
+ * nothing.  Where the kernel has no MADV_POPULATE_WRITE, the whole file is
+ * backed when it is made.  The first chunk holds an event of any size with
+ * room for an IN_Q_OVERFLOW after it, and every event is written only with
+ * 16 more bytes backed after it, so that an overflow can always be stored
+ * where the next event could not. */
+static uint64_t first_chunk(uint64_t cap)
+{
+	return cap < BACKING_CHUNK ? cap : BACKING_CHUNK;
+}
+
 static int map_fd(int fd, struct queue *q)
 {
 	struct stat st;
 	struct queue_header *h;
-	uint64_t cap;
+	uint64_t cap, backed;
 	uint32_t max_events;
 	void *map;
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode) || st.st_size < HEADER_BYTES)
+	if (!S_ISREG(st.st_mode) || st.st_size < HEADER_BYTES + 4096)
 		return -EPROTO;
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
 		return -errno;
+	/* nothing is read before it is known to be backed: a hole punched in
+	 * the header, or a file truncated and grown again, is refused here
+	 * instead of faulting on a full file system */
+	if (backing_can_populate()) {
+		backed = first_chunk((uint64_t)st.st_size - HEADER_BYTES);
+		if (backing_populate(map, HEADER_BYTES + backed) < 0) {
+			munmap(map, (size_t)st.st_size);
+			return -EPROTO;
+		}
+	} else {
+		backed = (uint64_t)st.st_size - HEADER_BYTES;
+		if (backing_blocks_count(fd) &&
+		    (uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size) {
+			munmap(map, (size_t)st.st_size);
+			return -EPROTO;
+		}
+	}
 	h = map;
 	/* read each field once: what is checked is what is kept */
 	cap = __atomic_load_n(&h->capacity, __ATOMIC_RELAXED);
@@ -90,32 +126,67 @@ static int map_fd(int fd, struct queue *q)
 	q->map_size = (size_t)st.st_size;
 	q->cap = cap;
 	q->max_events = max_events;
+	q->backed = backed;
 	return 0;
 }
 
+/* Returns -ENOMEM, inotify_init1's errno, when the file system cannot back
+ * the queue's first pages (ENOSPC is not among inotify_init1's errors; a
+ * program that handles one handles ENOMEM, "insufficient kernel memory"). */
 int queue_create(int fd, uint32_t max_events, struct queue *q)
 {
-	uint64_t cap = ring_capacity(max_events);
+	uint64_t cap = ring_capacity(max_events), size = cap + HEADER_BYTES;
 	struct queue_header *h;
+	int ret;
 
-	if (real_ftruncate(fd, (off_t)(cap + HEADER_BYTES)) < 0)
+	if (real_ftruncate(fd, (off_t)size) < 0)
 		return -errno;
-	h = mmap(NULL, HEADER_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	h = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (h == MAP_FAILED)
 		return -errno;
+	ret = backing_fallocate(fd, h, 0, backing_can_populate() ?
+				HEADER_BYTES + first_chunk(cap) : size);
+	if (ret < 0) {
+		munmap(h, size);
+		domain_note_storage_failure();
+		return ret == -ENOSPC || ret == -ENOMEM ? -ENOMEM : ret;
+	}
 	h->version = QUEUE_VERSION;
 	h->header_size = sizeof *h;
 	h->capacity = cap;
 	h->max_events = max_events;
 	init_robust_mutex(&h->lock);
 	__atomic_store_n(&h->magic, QUEUE_MAGIC, __ATOMIC_RELEASE);
-	munmap(h, HEADER_BYTES);
+	munmap(h, size);
 	return map_fd(fd, q);
 }
 
 int queue_map(int fd, struct queue *q)
 {
 	return map_fd(fd, q);
+}
+
+/* Are ring bytes [0, end) backed, as far as this process can tell?  Backs
+ * the chunks up to end if not.  Called with the queue's lock held. */
+static bool ring_room(struct queue *q, uint64_t end)
+{
+	uint64_t have = __atomic_load_n(&q->backed, __ATOMIC_RELAXED), to;
+
+	if (end <= have)
+		return true;
+	if (end > q->cap)
+		return false;
+	to = (end + BACKING_CHUNK - 1) / BACKING_CHUNK * BACKING_CHUNK;
+	if (to > q->cap)
+		to = q->cap;
+	if (backing_populate(q->ring + have, to - have) < 0) {
+		domain_note_storage_failure();
+		shim_log_once("an instance's queue cannot grow (the file system is "
+			      "full?); IN_Q_OVERFLOW is queued for the events lost");
+		return false;
+	}
+	__atomic_store_n(&q->backed, to, __ATOMIC_RELAXED);
+	return true;
 }
 
 void queue_unmap(struct queue *q)
@@ -148,6 +219,7 @@ static void wreck(struct queue *q)
 	h->overflow_queued = 1;
 	*at(q, 0) = (struct wire){ .wd = -1, .mask = IN_Q_OVERFLOW };
 	h->tail = h->used = h->bytes = 16;
+	domain_note_lost_overflow();
 	shim_log_once("an instance's queue was found damaged; its events were "
 		      "dropped and IN_Q_OVERFLOW queued");
 }
@@ -336,8 +408,15 @@ static bool append(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
 {
 	struct queue_header *h = q->h;
 	uint64_t size = event_wire_size(namelen);
+	uint64_t end = h->tail + size > q->cap ? size : h->tail + size;
 	struct wire *w;
 
+	/* storage first (ring_room): the record, and 16 bytes after it for
+	 * the overflow that may have to follow; an overflow needs only itself */
+	if (!(mask & IN_Q_OVERFLOW))
+		end = end + 16 < q->cap ? end + 16 : q->cap;
+	if (!ring_room(q, h->tail + 16 > end ? h->tail + 16 : end))
+		return false;
 	if (h->tail + size > q->cap) {
 		uint64_t pad = q->cap - h->tail;
 		if (h->used + pad + size > q->cap)
@@ -388,6 +467,14 @@ int queue_add(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
 	} else {
 		queued = append(q, wd, mask, cookie, name, namelen);
 		ret = queued ? 1 : 0;
+		/* not stored (no storage for it): lost, and said so */
+		if (!queued && !h->overflow_queued &&
+		    append(q, -1, IN_Q_OVERFLOW, 0, NULL, 0)) {
+			h->overflow_queued = 1;
+			h->overflows++;
+			domain_note_lost_overflow();
+			queued = true;
+		}
 	}
 	{
 		int w = settle_token(q, waker, queued, &drain);

@@ -96,6 +96,8 @@ struct queue {
 	 * fields are shared memory, and may have been changed since */
 	uint64_t cap;
 	uint32_t max_events;
+	uint64_t backed;	/* ring bytes this process knows are backed
+				 * (queue.c, "Storage"); atomic */
 };
 
 /* Below this many tokens a write into the FIFO cannot block, whatever
@@ -118,7 +120,8 @@ struct queue_waker {
 
 /* Lay out a queue for max_events events in fd, a file just created (empty)
  * by the caller, and map it.  The caller gives the file its mode and owner
- * and closes fd; the mapping stays. */
+ * and closes fd; the mapping stays.  -ENOMEM when the file system cannot
+ * back its first pages (queue.c, "Storage"). */
 int queue_create(int fd, uint32_t max_events, struct queue *q);
 /* Map the queue file open on fd; validates its type, size and header.  Who
  * may own it is the caller's rule (the domain's), checked before. */
