@@ -119,10 +119,11 @@ static struct of_entry *enter(struct ofd *o)
 	memset(&data, 0, sizeof data);
 	data.flags = __atomic_load_n(&o->flags, __ATOMIC_ACQUIRE) & OFD_DATA_FLAGS;
 	data.inode = o->inode;
-	if (data.flags & OFD_DIR_KNOWN) {
-		data.dir = o->dir;
-		memcpy(data.name, o->name, sizeof data.name);
-	}
+	/* the names through their seqlock (fdnames.c): another thread may be
+	 * setting them (a renamed open file) while a fork enters the record;
+	 * without a steady answer the entry has no directory */
+	if ((data.flags & OFD_DIR_KNOWN) && !hook_record_names_get(o, &data.dir, data.name))
+		data.flags &= ~(uint32_t)OFD_DIR_KNOWN;
 	if (!o->share.idx)
 		__atomic_add_fetch(&ofd_shared, 1, __ATOMIC_RELAXED);
 	o->share = openfiles_alloc(&data);
