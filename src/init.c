@@ -38,8 +38,9 @@ __attribute__((constructor)) static void shim_init(void)
 	shim_config_load();
 	/* libuv (Node) would make its file changes through io_uring, where no
 	 * hook sees them; this makes it use the plain calls, in this process
-	 * and in the ones it starts.  libuv reads it at its first fs call. */
-	setenv("UV_USE_IO_URING", "0", 1);
+	 * and in the ones it starts.  libuv reads it at its first fs call.
+	 * A value the user set is the user's: kept. */
+	setenv("UV_USE_IO_URING", "0", 0);
 	if (fdtable_init() < 0) {
 		shim_log("no memory for the fd table; the shim is inert");
 		errno = saved;

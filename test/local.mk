@@ -189,3 +189,21 @@ check_PROGRAMS += test/chaos
 test_chaos_LDADD =
 TESTS += test/chaos.sh
 EXTRA_DIST += test/chaos.sh
+# issue 13, items 7, 9, 10, 12: per-fd objects and instance fds
+# (test/fd_objects.c)
+if HAVE_CRITERION
+TEST_BINARIES += test/fd_objects
+test_fd_objects_LDADD = $(LDADD) -lpthread
+endif
+if HAVE_CRITERION
+TEST_BINARIES += test/instance_calls test/fdinfo test/hazards
+endif
+# issue 13, item 13: configure under threads; a plain program for
+# check-tsan too
+check_PROGRAMS += test/config_threads
+TESTS += test/config_threads
+test_config_threads_LDADD = src/libinotify-shim.la -lpthread
+TSAN_TESTS += test/config_threads
+# run by it after exec; not a test itself
+check_PROGRAMS += test/fd_reader
+test_fd_reader_LDADD =

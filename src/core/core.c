@@ -140,11 +140,11 @@ int core_create(int nonblock, int cloexec, struct slot_ref *ref, int *fdp)
 	ret = core_lock(d);
 	if (ret < 0)
 		return -ENOMEM;
-	slot = registry_alloc_instance(d, (uint32_t)shim_config.max_queued_events,
-				       shim_config.max_user_instances);
+	slot = registry_alloc_instance(d, (uint32_t)SHIM_CONFIG(max_queued_events),
+				       SHIM_CONFIG(max_user_instances));
 	if (slot == -EMFILE && slot_reap(d) > 0)
-		slot = registry_alloc_instance(d, (uint32_t)shim_config.max_queued_events,
-					       shim_config.max_user_instances);
+		slot = registry_alloc_instance(d, (uint32_t)SHIM_CONFIG(max_queued_events),
+					       SHIM_CONFIG(max_user_instances));
 	if (slot < 0) {
 		domain_unlock(d);
 		return slot;
@@ -171,7 +171,7 @@ int core_create(int nonblock, int cloexec, struct slot_ref *ref, int *fdp)
 	ret = domain_file_share(d, fd);
 	if (ret == 0) {
 		struct queue fresh;
-		ret = queue_create(fd, (uint32_t)shim_config.max_queued_events, &fresh);
+		ret = queue_create(fd, (uint32_t)SHIM_CONFIG(max_queued_events), &fresh);
 		if (ret == 0)
 			queue_unmap(&fresh);
 	}
@@ -271,7 +271,7 @@ static int update_locked(struct domain *d, struct slot_ref ref,
 static int new_locked(struct domain *d, struct slot_ref ref,
 		      const struct inode_info *info, uint32_t mask)
 {
-	long limit = shim_config.max_user_watches;
+	long limit = SHIM_CONFIG(max_user_watches);
 	int widx;
 
 	const struct ident *id = &info->id;

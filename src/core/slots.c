@@ -4,9 +4,10 @@
  * The mapping cache is one entry per registry slot, private to the process.
  * An entry is published with a compare-and-swap, so two threads mapping the
  * same queue at once keep one mapping and drop the other; no lock is taken
- * and entries are mmap()ed, not malloc()ed, which keeps slot_queue() usable
- * from a signal handler (malloc is not async-signal-safe; mmap is a plain
- * system call).
+ * and entries are mmap()ed, not malloc()ed, and the files' names are made
+ * without snprintf, which keeps slot_queue() usable from a signal handler
+ * (malloc and snprintf are not async-signal-safe; mmap, open and the
+ * domain's *at() calls are plain system calls).
  *
  * The producer's wake looks in the process's fd table (instance/fdtable.h,
  * a private table of plain words that depends on nothing above this
@@ -49,14 +50,36 @@ static void entry_free(struct cached_queue *c)
 	munmap(c, sizeof *c);
 }
 
+/* "K-SLOT-GEN", without snprintf (not async-signal-safe): a signal
+ * handler's hook may name a queue or a FIFO (slot_queue, the wakes). */
+static void slot_name(char kind, struct slot_ref ref, char buf[SLOT_NAME_MAX])
+{
+	char *p = buf;
+
+	*p++ = kind;
+	for (int part = 0; part < 2; part++) {
+		uint32_t v = part ? ref.gen : ref.slot;
+		char digits[10];
+		int n = 0;
+
+		*p++ = '-';
+		do
+			digits[n++] = (char)('0' + v % 10);
+		while ((v /= 10));
+		while (n)
+			*p++ = digits[--n];
+	}
+	*p = 0;	/* at most 1 + 2 * 11 bytes and the 0: fits SLOT_NAME_MAX */
+}
+
 void slot_fifo_name(struct slot_ref ref, char buf[SLOT_NAME_MAX])
 {
-	snprintf(buf, SLOT_NAME_MAX, "f-%u-%u", ref.slot, ref.gen);
+	slot_name('f', ref, buf);
 }
 
 void slot_queue_name(struct slot_ref ref, char buf[SLOT_NAME_MAX])
 {
-	snprintf(buf, SLOT_NAME_MAX, "q-%u-%u", ref.slot, ref.gen);
+	slot_name('q', ref, buf);
 }
 
 /* Open and map the instance's queue file, by the domain's rule. */
@@ -173,7 +196,7 @@ static int held_fd(struct slot_ref ref)
 	}
 	high = fdtable_high();
 	fd = HELD_NONE;
-	for (int i = 0; i <= high && i < 65536; i++) {
+	for (int i = 0; i <= high; i++) {
 		if (holds(i, ref)) {
 			fd = (uint32_t)i;
 			break;

@@ -29,14 +29,16 @@
  * fast path reads watch_count).  The inode hash buckets are written under
  * the lock but with atomic stores, because the hooks' per-inode filter
  * (domain.h: domain_maybe_watched) reads them without it; so are the
- * counts watch_count and dirs_watched.  If a holder dies, the next locker rebuilds
- * every derived structure (hash chains, lists, free lists, counts) from the
- * records' own fields (domain.c: registry_repair), inside an odd
- * repair_seq, so that the filter never reads a watched inode's bucket as
- * empty while it does.  The lock is taken within the bound of
- * util/shlock.h (20 ms, 250 ms at most); stall is its stall word.  What a
- * taker gives up on is covered by IN_Q_OVERFLOW through lost[], a word per
- * instance slot set without the lock (core/slots.h: slot_lost).
+ * counts watch_count and dirs_watched.  If a process dies holding the lock
+ * (EOWNERDEAD), the next locker (domain.c: domain_lock) rebuilds every
+ * derived structure (hash chains, lists, free lists, live_instances,
+ * watch_count, dirs_watched) from the records' own fields (repair.c:
+ * registry_repair), inside an odd repair_seq, so that the filter never
+ * reads a watched inode's bucket as empty while it does; the cookie and
+ * excl_unlink_seen are kept as they are.  The lock is taken within the
+ * bound of util/shlock.h (20 ms, 250 ms at most); stall is its stall word.
+ * What a taker gives up on is covered by IN_Q_OVERFLOW through lost[], a
+ * word per instance slot set without the lock (core/slots.h: slot_lost).
  */
 #ifndef SHIM_DOMAIN_LAYOUT_H
 #define SHIM_DOMAIN_LAYOUT_H

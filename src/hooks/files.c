@@ -48,7 +48,8 @@ static uint32_t isdir_close_mask(const struct ofd *o)
 	return (o->flags & OFD_WRITE) ? IN_CLOSE_WRITE : IN_CLOSE_NOWRITE;
 }
 
-struct ofd *hook_record_new(int fd, const struct hook_obj *obj, int open_flags)
+/* A fresh record for obj, not yet in the table. */
+static struct ofd *record_make(const struct hook_obj *obj, int open_flags)
 {
 	struct ofd *o = ofd_new();
 
@@ -68,43 +69,53 @@ struct ofd *hook_record_new(int fd, const struct hook_obj *obj, int open_flags)
 		o->flags |= OFD_WRITE;
 	if (S_ISDIR(obj->inode.mode) && notify_dir_opened(&obj->inode.id))
 		o->flags |= OFD_OPENS_COUNTED;
-	fdtable_set_file(fd, o);
 	return o;
 }
 
+struct ofd *hook_record_new(int fd, const struct hook_obj *obj, int open_flags)
+{
+	struct ofd *o = record_make(obj, open_flags);
+
+	if (o)
+		fdtable_set_file(fd, o);
+	return o;
+}
+
+/* The record of fd, adopting an fd nobody knew.  Threads that adopt one
+ * fd at once agree on one record (fdtable_adopt(): the first to enter its
+ * record wins, the others free theirs); the word of a known fd is only
+ * read, never taken out and put back. */
 struct ofd *hook_fd_record(int fd)
 {
-	uint64_t word = fdtable_clear(fd);
+	uint64_t word = fdtable_word(fd);
 	struct hook_obj obj;
 	struct ofd *o;
 	int fl;
 
-	/* put back what was there; adopt only what nobody knew */
-	switch (fdword_kind(word)) {
-	case FD_FILE:
-		fdtable_set_file(fd, fdword_file(word));
+	if (fdword_kind(word) != FD_NONE)
 		return fdword_file(word);
-	case FD_INSTANCE:
-		fdtable_set_instance(fd, fdword_instance(word));
-		return NULL;
-	case FD_OTHER:
-		fdtable_set_other(fd);
-		return NULL;
-	case FD_NONE:
-		break;
-	}
 	if (obj_from_fd(fd, &obj) < 0)
 		return NULL;
 	if (S_ISFIFO(obj.inode.mode) || S_ISSOCK(obj.inode.mode) || !obj.has_dir) {
-		fdtable_set_other(fd);
+		fdtable_adopt(fd, NULL);
 		return NULL;
 	}
-	fl = fcntl(fd, F_GETFL);
+	fl = real_fcntl(fd, F_GETFL, 0);
 	if (fl < 0 || (fl & O_PATH))
 		return NULL;
-	o = hook_record_new(fd, &obj, fl);
-	if (o)
-		o->flags |= OFD_ADOPTED;
+	o = record_make(&obj, fl);
+	if (!o)
+		return NULL;
+	o->flags |= OFD_ADOPTED;
+	word = fdtable_adopt(fd, o);
+	if (fdword_file(word) != o) {
+		/* another thread adopted it first: nobody saw this one (its
+		 * directory open, if counted, is uncounted) */
+		hook_dir_uncount(o);
+		if (ofd_put(o))
+			ofd_free(o);
+		return fdword_file(word);
+	}
 	return o;
 }
 

@@ -12,8 +12,12 @@
  *     offset of each writable file is noted, stdio is flushed (what glibc
  *     would do a moment later), and a moved offset is IN_MODIFY; then the
  *     close events, walking the fds downwards;
- *   - at _exit and _Exit, only the close events (nothing is flushed; this
- *     path is async-signal-safe: no lock but the registry's, no malloc);
+ *   - at _exit and _Exit, only the close events (nothing is flushed, and
+ *     nothing is allocated).  This path takes the locks any hook takes
+ *     (registry.lock, the queues' locks, files.lock), each within its
+ *     bound (util/shlock.h) and in a section that holds asynchronous
+ *     signals back (util/sigdefer.h): a handler that calls _exit never
+ *     finds one held by its own thread;
  *   - last, the close of the image's own file and of its ELF interpreter,
  *     when this process was the last running the image (exec.c).
  *
@@ -57,7 +61,7 @@ static bool parent_holds(int fd)
 
 	if (parent <= 1)
 		return false;
-	return syscall(SYS_kcmp, getpid(), parent, KCMP_FILE, fd, fd) == 0;
+	return real_syscall(SYS_kcmp, getpid(), parent, KCMP_FILE, fd, fd, 0) == 0;
 }
 
 static bool due_at_exit(int fd, struct ofd *o)
