@@ -151,3 +151,11 @@ endif
 # names that the command has (tools/inotify-shim.bash-completion)
 TESTS += test/completion.sh
 EXTRA_DIST += test/completion.sh
+
+# issue 15: the scanner's snapshot and difference, on snapshots made by hand
+if HAVE_CRITERION
+TEST_BINARIES += test/scan_diff
+endif
+SCAN_SOURCES = src/scan/snapshot.c src/scan/snapshot.h src/scan/diff.c src/scan/diff.h
+test_scan_diff_SOURCES = test/scan_diff.c $(SCAN_SOURCES)
+test_scan_diff_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src
