@@ -26,36 +26,20 @@ static bool times_same(const struct scan_attr *a, const struct scan_attr *b)
 	return a->mtime == b->mtime && a->ctime == b->ctime;
 }
 
-/* A directory whose entries did not change: the same names, looked at
- * again one by one. */
-static int relook(struct scan_set *s, struct scan_obj *o, struct scan_snap *out)
-{
-	for (size_t i = 0; i < o->snap.n; i++) {
-		struct scan_attr a;
-		s->stats++;
-		if (scan_stat(o->fd, o->snap.e[i].name, &a) < 0)
-			continue;
-		if (scan_snap_add(out, o->snap.e[i].name, &a) < 0)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
 static int look(struct scan_set *s, struct scan_obj *o, struct scan_snap *out)
 {
+	struct scan_attr self;
 	int ret;
 
 	s->looks++;
 	if (!o->dir)
 		return s->stats++, scan_snap_self(o->fd, out);
-	*out = (struct scan_snap){ 0 };
-	if (o->snap.present && scan_stat(o->fd, "", &out->self) == 0 &&
-	    times_same(&out->self, &o->snap.self) && out->self.nlink > 0) {
-		out->present = true;
-		ret = relook(s, o, out);
-		if (ret < 0)
-			scan_snap_free(out);
-		return ret;
+	if (o->snap.present && scan_stat(o->fd, "", &self) == 0 &&
+	    times_same(&self, &o->snap.self) && self.nlink > 0) {
+		s->stats += o->snap.n + 1;
+		ret = scan_snap_relook(o->fd, &o->snap, &self, out);
+		if (ret != -ESTALE)
+			return ret;
 	}
 	ret = scan_snap_dir(o->fd, out);
 	s->stats += out->n + 1;

@@ -129,6 +129,28 @@ int scan_snap_dir(int fd, struct scan_snap *out)
 	return 0;
 }
 
+int scan_snap_relook(int fd, struct scan_snap *old, const struct scan_attr *self,
+		     struct scan_snap *out)
+{
+	*out = (struct scan_snap){ .present = true, .self = *self };
+	if (old->n) {
+		out->e = malloc(old->n * sizeof *out->e);
+		if (!out->e)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < old->n; i++) {
+		out->e[i] = (struct scan_entry){ .name = old->e[i].name };
+		if (scan_stat(fd, old->e[i].name, &out->e[i].a) < 0) {
+			free(out->e);
+			*out = (struct scan_snap){ 0 };
+			return -ESTALE;
+		}
+	}
+	out->n = out->cap = old->n;
+	old->lent = true;
+	return 0;
+}
+
 int scan_snap_self(int fd, struct scan_snap *out)
 {
 	int ret;
@@ -168,8 +190,9 @@ struct scan_entry *scan_snap_find(const struct scan_snap *s, const char *name)
 
 void scan_snap_free(struct scan_snap *s)
 {
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; !s->lent && i < s->n; i++)
 		free(s->e[i].name);
+	s->lent = false;
 	free(s->e);
 	s->e = NULL;
 	s->n = s->cap = 0;
