@@ -109,7 +109,7 @@ def start(kind, args, tree, work):
     if kind == "shim":
         dom = os.path.join(work, "dom")
         os.mkdir(dom, 0o700)
-        env = dict(os.environ, INOTIFY_SHIM_DOMAIN=dom)
+        env = dict(os.environ, INOTIFY_SHIM_DOMAIN=dom, INOTIFY_SHIM_SCAN="1")
         shim = os.path.join(args.builddir, "tools/inotify-shim")
         deny = os.path.join(args.builddir, "test/noinotify")
         w = Watcher([deny, shim, "run", "--", "inotifywait", "-q", "-m", "-r",

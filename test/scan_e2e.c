@@ -28,6 +28,8 @@ static void setup(void)
 {
 	scratch_enter();
 	cr_assert_eq(mkdir("d", 0755), 0);
+	/* this process's watches are recorded for the scanner (scan/paths.h) */
+	setenv("INOTIFY_SHIM_SCAN", "1", 1);
 	path_printf(status_path, sizeof status_path, "%s/scan.status",
 		    getenv("INOTIFY_SHIM_DOMAIN"));
 }
@@ -182,6 +184,21 @@ Test(scan, scanner_ends_when_the_domain_has_no_watch)
 	cr_expect_eq(wait_exit(p, 20000), 0, "it did not end: %s", slurp("err2"));
 }
 
+Test(scan, watches_are_recorded_only_when_asked)
+{
+	char paths[4096];
+	int fd;
+
+	unsetenv("INOTIFY_SHIM_SCAN");
+	path_printf(paths, sizeof paths, "%s/paths", getenv("INOTIFY_SHIM_DOMAIN"));
+	unlink(paths);
+	fd = inotify_init1(IN_NONBLOCK);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(inotify_add_watch(fd, "d", IN_CREATE), 1, "%s", strerror(errno));
+	cr_expect_neq(access(paths, F_OK), 0, "add_watch wrote %s unasked", paths);
+	close(fd);
+}
+
 /* Does pid still run (a zombie no reaper took does not)? */
 static bool running(pid_t pid)
 {
@@ -205,7 +222,8 @@ Test(scan, run_with_scan_starts_the_scanner)
 {
 	pid_t pid;
 
-	cr_assert_eq(tool("run --scan=20 -- true"), 0, "%s", slurp("err"));
+	cr_assert_eq(tool("run --scan=20 -- sh -c 'test \"$INOTIFY_SHIM_SCAN\" = 1'"), 0,
+		     "CMD's watches are not recorded: %s", slurp("err"));
 	cr_assert(wait_file_contains(status_path, "pid ", 20000),
 		  "no scanner was started");
 	/* not ours to wait for (run detached it): end it, and see it end */

@@ -40,7 +40,9 @@ static const char usage[] =
 	"      --debug                 log what the shim does to stderr\n"
 	"      --scan[=MS]             start the domain's scanner (inotify-shim scan,\n"
 	"                              its tick MS, default 50) if none runs, to see\n"
-	"                              changes made outside the shim\n"
+	"                              changes made outside the shim; sets\n"
+	"                              INOTIFY_SHIM_SCAN=1, so that CMD's watches\n"
+	"                              can be followed\n"
 	"  -h, --help                  show this help\n"
 	"  -V, --version               show the version\n"
 	"\n"
@@ -260,8 +262,11 @@ int cmd_run(int argc, char **argv)
 	}
 	if (optind >= argc)
 		cli_usage_error(prog, "no command to run");
-	if (scan)
+	if (scan) {
+		/* CMD records the paths it watches, for the scanner (scan/paths.h) */
+		setenv("INOTIFY_SHIM_SCAN", "1", 1);
 		start_scanner(prog, scan);
+	}
 	if (find_library(prog, lib, sizeof lib) < 0 || set_preload(prog, lib) < 0)
 		return 1;
 	execvp(argv[optind], argv + optind);

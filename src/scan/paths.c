@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,11 +21,22 @@
 
 #define PAD(n) (((n) + 7) & ~(size_t)7)
 
+/* Opened by its absolute path, in one system call, not through a fresh
+ * fd on the directory (domain_openat, three more): the record is a hint,
+ * which the scanner checks against the watched identity, and a directory
+ * replaced since domain_open only means that this hint is lost. */
 static int open_table(const struct domain *d)
 {
-	char why[128];
+	char why[128], path[PATH_MAX];
 	struct stat st;
-	int fd = domain_openat(d, SCAN_PATHS_FILE, O_WRONLY | O_APPEND | O_CREAT, 0600);
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof path, "%s/" SCAN_PATHS_FILE, d->dir) >= sizeof path)
+		return -ENAMETOOLONG;
+	fd = real_open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+				     O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
 
 	if (fd < 0)
 		return fd;
@@ -41,6 +53,20 @@ static int open_table(const struct domain *d)
 	return fd;
 }
 
+/* $INOTIFY_SHIM_SCAN, read once: set and not "0". */
+static bool wanted(void)
+{
+	static int want = -1;	/* a benign race: every thread finds the same */
+	int w = __atomic_load_n(&want, __ATOMIC_RELAXED);
+
+	if (w < 0) {
+		const char *v = getenv("INOTIFY_SHIM_SCAN");
+		w = v && *v && strcmp(v, "0");
+		__atomic_store_n(&want, w, __ATOMIC_RELAXED);
+	}
+	return w;
+}
+
 void scan_paths_note(const struct ident *id, const char *path)
 {
 	union {
@@ -50,7 +76,7 @@ void scan_paths_note(const struct ident *id, const char *path)
 	size_t dirlen = 0, len = strlen(path), total;
 	int saved = errno, fd;
 
-	if (!shim_domain || !len)
+	if (!shim_domain || !len || !wanted())
 		return;
 	if (path[0] != '/') {
 		if (!getcwd(buf.rec.path, PATH_MAX))
