@@ -178,7 +178,8 @@ static int by_inode(const void *x, const void *y)
 /* Pair each gone end with an appearing end of the same inode. */
 static void pair_moves(struct pass *p)
 {
-	qsort(p->ends, p->nends, sizeof *p->ends, by_inode);
+	if (p->nends > 1)
+		qsort(p->ends, p->nends, sizeof *p->ends, by_inode);
 	for (size_t i = 0; i + 1 < p->nends; i++) {
 		struct end *g = &p->ends[i], *n = &p->ends[i + 1];
 		if (!g->gone || n->gone || !same_inode(&g->e->a, &n->e->a))
@@ -371,7 +372,8 @@ static size_t select_ends(struct pass *p, struct end **list,
 	for (size_t i = 0; i < p->nends; i++)
 		if (want(p, &p->ends[i]))
 			list[n++] = &p->ends[i];
-	qsort(list, n, sizeof *list, cmp);
+	if (n > 1)
+		qsort(list, n, sizeof *list, cmp);
 	return n;
 }
 
