@@ -29,9 +29,10 @@
 
 #include "scan.h"
 
-#define SYNC_MS 500	/* the registry is read again at least this often */
+#define SYNC_MS 1000	/* the registry is read again at least this often */
 #define LOST_MS 50	/* and this often while a watched path is not found
 			 * (add_watch writes it just after the watch) */
+#define LOST_FOR_MS 2000	/* for so long after the watch appeared */
 
 int64_t scan_now_ms(void)
 {
@@ -178,32 +179,56 @@ static void drop(struct scan_obj *o)
 	scan_snap_free(&o->snap);
 }
 
-/* Under the registry lock: the watched identities, and which are dirs. */
-static int copy_watched(struct scan_obj **out, size_t *n)
+/* The watched identities, copied under the registry lock into a buffer
+ * kept between syncs and grown before the lock is taken: nothing is
+ * allocated while the hooks may wait for the lock. */
+struct wid {
+	struct ident id;
+	bool dir;
+};
+static struct wid *ids;
+static size_t ids_cap;
+
+static uint32_t inode_hwm(struct domain *d)
+{
+	uint32_t hwm = __atomic_load_n(&d->reg->inode_hwm, __ATOMIC_RELAXED);
+
+	return hwm >= REGISTRY_WATCHES ? REGISTRY_WATCHES - 1 : hwm;
+}
+
+static int copy_watched(size_t *n)
 {
 	struct domain *d = shim_domain;
-	struct scan_obj *o;
-	uint32_t hwm;
-	int ret = domain_lock(d);
 
-	if (ret < 0)
-		return ret;
-	hwm = d->reg->inode_hwm;
-	if (hwm >= REGISTRY_WATCHES)
-		hwm = REGISTRY_WATCHES - 1;
-	o = calloc(hwm + 1, sizeof *o);
-	*n = 0;
-	for (uint32_t i = 1; o && i <= hwm; i++) {
-		struct reg_inode *in = reg_inode(d, i);
-		if (!in || in->state != RECORD_USED || !in->marks)
+	for (int tries = 0; tries < 8; tries++) {
+		size_t want = (size_t)inode_hwm(d) + 1;
+		int ret;
+		if (want > ids_cap) {
+			struct wid *p = realloc(ids, (want + want / 4 + 64) * sizeof *p);
+			if (!p)
+				return -ENOMEM;
+			ids = p;
+			ids_cap = want + want / 4 + 64;
+		}
+		ret = domain_lock(d);
+		if (ret < 0)
+			return ret;
+		if ((size_t)inode_hwm(d) + 1 > ids_cap) {	/* grew meanwhile */
+			domain_unlock(d);
 			continue;
-		o[*n].id = in->id;
-		o[*n].dir = in->flags & INODE_DIR;
-		(*n)++;
+		}
+		*n = 0;
+		for (uint32_t i = 1, hwm = inode_hwm(d); i <= hwm; i++) {
+			struct reg_inode *in = reg_inode(d, i);
+			if (!in || in->state != RECORD_USED || !in->marks)
+				continue;
+			ids[*n].id = in->id;
+			ids[(*n)++].dir = in->flags & INODE_DIR;
+		}
+		domain_unlock(d);
+		return 0;
 	}
-	domain_unlock(d);
-	*out = o;
-	return o ? 0 : -ENOMEM;
+	return -EAGAIN;
 }
 
 static int rebuild_index(struct scan_set *s)
@@ -227,16 +252,24 @@ int scan_set_sync(struct scan_set *s, bool force)
 	size_t n;
 	int ret;
 
-	for (size_t i = 0; i < s->n; i++)
-		lost |= s->o[i].fd < 0;
+	/* a watch not found yet, made in the last seconds: its path may be
+	 * on its way (a watch of a process that did not record its path
+	 * stays unfound, and is not asked for again and again) */
+	for (size_t i = 0; i < s->n && !lost; i++)
+		lost = s->o[i].fd < 0 && now - s->o[i].changed_ms < LOST_FOR_MS;
 	if (!force && count == s->watch_count && now - s->synced_ms < SYNC_MS &&
 	    !(lost && now - s->synced_ms >= LOST_MS))
 		return (int)s->n;
 	read_paths(s);
-	ret = copy_watched(&o, &n);
+	ret = copy_watched(&n);
 	if (ret < 0)
-		return ret;
+		return ret == -EAGAIN ? (int)s->n : ret;
+	o = calloc(n ? n : 1, sizeof *o);
+	if (!o)
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
+		o[i].id = ids[i].id;
+		o[i].dir = ids[i].dir;
 		uintptr_t k = scan_itab_get(&s->index, &o[i].id);
 		if (k && !s->o[k - 1].gone) {
 			bool dir = o[i].dir;
@@ -267,6 +300,9 @@ int scan_set_sync(struct scan_set *s, bool force)
 
 void scan_set_free(struct scan_set *s)
 {
+	free(ids);
+	ids = NULL;
+	ids_cap = 0;
 	for (size_t i = 0; i < s->n; i++)
 		drop(&s->o[i]);
 	free(s->o);
