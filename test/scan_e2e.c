@@ -199,6 +199,80 @@ Test(scan, watches_are_recorded_only_when_asked)
 	close(fd);
 }
 
+/* Read events into all (from *n on) until IN_CLOSE_WRITE of name. */
+static void read_until_closed(int fd, struct ev *all, int *n, int max, const char *name)
+{
+	for (int waited = 0; waited < 20000; waited += 50) {
+		if (wait_readable(fd, 50))
+			*n += read_events(fd, all + *n, max - *n);
+		for (int i = 0; i < *n; i++)
+			if (all[i].mask == IN_CLOSE_WRITE && !strcmp(all[i].name, name))
+				return;
+		cr_assert_lt(*n, max, "too many events");
+	}
+	cr_assert_fail("no IN_CLOSE_WRITE of %s from the scanner", name);
+}
+
+Test(scan, change_by_a_process_under_the_shim_is_reported_by_its_hook_alone)
+{
+	static const uint32_t want[] = { IN_CREATE, IN_MODIFY, IN_CLOSE_WRITE, IN_ATTRIB,
+					 IN_MOVED_FROM, IN_MOVED_TO, IN_DELETE };
+	static const char *const names[] = { "f", "f", "f", "f", "f", "g", "g" };
+	struct ev all[256];
+	int fd = watch_and_scan(IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB |
+				IN_MOVE | IN_DELETE), n = 0, k = 0, w;
+	char marker[16];
+
+	/* each change by this process (under the shim: its hooks tell it),
+	 * then a change outside it, so that the scanner has looked at d
+	 * twice since (its IN_CLOSE_WRITE comes one look after) */
+	for (int step = 0; step < 4; step++) {
+		if (step == 0) {
+			w = open("d/f", O_WRONLY | O_CREAT, 0644);
+			cr_assert_geq(w, 0);
+			cr_assert_eq(write(w, "abc", 3), 3);
+			close(w);
+		} else if (step == 1) {
+			cr_assert_eq(chmod("d/f", 0600), 0);
+		} else if (step == 2) {
+			cr_assert_eq(rename("d/f", "d/g"), 0);
+		} else {
+			cr_assert_eq(unlink("d/g"), 0);
+		}
+		snprintf(marker, sizeof marker, "m%d", step);
+		outside(step == 0 ? "echo > d/m0" : step == 1 ? "echo > d/m1" :
+			step == 2 ? "echo > d/m2" : "echo > d/m3");
+		read_until_closed(fd, all, &n, 256, marker);
+	}
+	for (int i = 0; i < n; i++) {
+		if (all[i].name[0] == 'm')
+			continue;
+		cr_assert_lt(k, 7, "an event more: %s %s", mask_name(all[i].mask), all[i].name);
+		expect(&all[i], want[k], names[k]);
+		k++;
+	}
+	cr_expect_eq(k, 7, "%d events about f and g, not 7", k);
+	close(fd);
+}
+
+Test(scan, change_outside_after_a_hook_told_one_is_still_seen)
+{
+	struct ev ev[8];
+	int fd = watch_and_scan(IN_MODIFY), w, n;
+
+	w = open("d/f", O_WRONLY | O_CREAT, 0644);
+	cr_assert_geq(w, 0);
+	cr_assert_eq(write(w, "abc", 3), 3);
+	close(w);
+	n = wait_events(fd, ev, 8, 1, 20000);
+	cr_assert_eq(n, 1, "the hook's IN_MODIFY");
+	outside("echo more >> d/f");
+	n = wait_events(fd, ev, 8, 1, 20000);
+	cr_assert_eq(n, 1, "the scanner's IN_MODIFY of the change made outside");
+	expect(&ev[0], IN_MODIFY, "f");
+	close(fd);
+}
+
 /* Does pid still run (a zombie no reaper took does not)? */
 static bool running(pid_t pid)
 {

@@ -28,6 +28,9 @@ struct scan_obj {
 	struct scan_snap snap;	/* the last look (present false: none yet) */
 	int64_t changed_ms;	/* monotonic time of its last change seen */
 	int64_t looked_ms;	/* of its last look */
+	int64_t first_ns;	/* realtime of its first look: older hook
+				 * stamps say nothing (scan/hookstamp.h) */
+	int64_t looked_ns;	/* realtime of the start of its last look */
 };
 
 struct scan_itab {		/* identity -> value, open addressing */

@@ -7,11 +7,16 @@
  * reclaiming of dead instances follow the rules every source shares.
  * When issue 14's delivery entry point lands, this file is the only one
  * to point at it, with the origin "scanner".
+ *
+ * No double reports: before each operation, the bits that a hook already
+ * told are dropped (scan/hookstamp.h says how it knows).
  */
 #include <stddef.h>
 #include <sys/inotify.h>
 
+#include "domain/registry.h"
 #include "notify/notify.h"
+#include "scan/hookstamp.h"
 
 #include "scan.h"
 
@@ -29,10 +34,73 @@ static struct inode_info item_info(const struct scan_item *items, int i)
 	return info(it->now->present ? &it->now->self : &it->old->self);
 }
 
-static void one(const struct scan_item *items, struct scan_obj **objs,
-		const struct scan_op *op)
+/* The bits of mask about name in the record of id that a hook told. */
+static uint32_t told(const struct inode_info *rec, uint32_t mask, const char *name,
+		     int64_t t, int64_t since)
 {
+	struct domain *d = shim_domain;
+	struct reg_inode *in;
+	uint32_t bits = 0;
+
+	if (domain_lock(d) < 0)
+		return 0;
+	in = reg_inode(d, registry_find_inode(d, &rec->id));
+	if (in && in->state == RECORD_USED)
+		bits = hookstamp_told(in, mask, name, t, since);
+	domain_unlock(d);
+	return bits;
+}
+
+static int64_t since(struct scan_obj **objs, int item)
+{
+	return item >= 0 ? objs[item]->first_ns : 0;
+}
+
+/* The operation without what a hook told: false if nothing is left. */
+static bool untold(const struct scan_item *items, struct scan_obj **objs,
+		   struct scan_op *op)
+{
+	struct inode_info obj = info(&op->obj), dir;
+	int64_t t = op->obj.ctime;
+
+	switch (op->kind) {
+	case SCAN_CHILD:
+		if (op->item >= 0) {
+			dir = item_info(items, op->item);
+			op->mask &= ~told(&dir, op->mask, op->name, t, since(objs, op->item));
+		} else {
+			op->mask &= ~told(&obj, op->mask, NULL, t, 0);
+		}
+		return op->mask != 0;
+	case SCAN_ENTRY:
+		dir = item_info(items, op->item);
+		if (op->mask & IN_DELETE)	/* it went after the last look began */
+			t = objs[op->item]->looked_ns;
+		return !told(&dir, op->mask, op->name, t, since(objs, op->item));
+	case SCAN_MOVE:
+		if (op->item2 >= 0) {
+			dir = item_info(items, op->item2);
+			return !told(&dir, IN_MOVED_TO, op->name2, t, since(objs, op->item2));
+		}
+		dir = item_info(items, op->item);
+		return !told(&dir, IN_MOVED_FROM, op->name, t, since(objs, op->item));
+	case SCAN_SELF:
+		op->mask &= ~told(&obj, op->mask, NULL, t, since(objs, op->item));
+		return op->mask != 0;
+	case SCAN_GONE:		/* a hook's would have ended the watches */
+		return true;
+	}
+	return true;
+}
+
+static void one(const struct scan_item *items, struct scan_obj **objs,
+		const struct scan_op *orig)
+{
+	struct scan_op copy = *orig, *op = &copy;
 	struct inode_info obj = info(&op->obj), dir, dir2, target;
+
+	if (!untold(items, objs, op))
+		return;
 
 	switch (op->kind) {
 	case SCAN_CHILD:
@@ -71,6 +139,7 @@ static void one(const struct scan_item *items, struct scan_obj **objs,
 void scan_deliver(struct scan_set *s, const struct scan_item *items,
 		  struct scan_obj **objs, const struct scan_ops *ops)
 {
+	scan_origin = 1;	/* the scanner's own deliveries stamp nothing */
 	for (size_t i = 0; i < ops->n; i++)
 		one(items, objs, &ops->op[i]);
 	s->events += ops->n;

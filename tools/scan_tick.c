@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "scan.h"
@@ -20,6 +21,14 @@ struct tick {
 	bool *due;
 	size_t n;
 };
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static bool times_same(const struct scan_attr *a, const struct scan_attr *b)
 {
@@ -120,7 +129,7 @@ static bool entries_changed(const struct tick *t)
 static int pass(struct tick *t)
 {
 	struct scan_ops ops = { 0 };
-	int64_t now = scan_now_ms();
+	int64_t now = scan_now_ms(), start_ns = realtime_ns();
 	size_t first = t->n;
 	int ret = look_all(t, 0);
 
@@ -140,6 +149,9 @@ static int pass(struct tick *t)
 	}
 	for (size_t k = 0; k < t->n; k++) {
 		struct scan_obj *o = t->objs[k];
+		if (!o->snap.present)
+			o->first_ns = start_ns;
+		o->looked_ns = start_ns;
 		scan_snap_free(&o->snap);
 		o->snap = t->snaps[k];
 		o->looked_ms = now;

@@ -36,8 +36,8 @@
 #include "../util/ident.h"
 
 #define REGISTRY_MAGIC 0x5254534745524e49ULL /* "INREGSTR" */
-#define REGISTRY_VERSION 4	/* 2: hash buckets placed by locality; 3: excl_unlink_seen;
-				 * 4: dirs_watched, INODE_DIR */
+#define REGISTRY_VERSION 5	/* 2: hash buckets placed by locality; 3: excl_unlink_seen;
+				 * 4: dirs_watched, INODE_DIR; 5: reg_inode.hook_* */
 
 #define REGISTRY_INSTANCES 1024	/* slots; slot 0 is never used */
 #define REGISTRY_WATCHES (1u << 20)	/* watch records, and inode records */
@@ -45,12 +45,20 @@
 
 enum record_state { RECORD_FREE = 0, RECORD_USED = 1 };
 
+#define REG_HOOK_SLOTS 4
+
 struct reg_inode {
 	struct ident id;
 	uint32_t state;
 	uint32_t hash_next;	/* next inode in the same hash bucket */
 	uint32_t marks;		/* first watch on this inode */
 	uint32_t flags;		/* INODE_* */
+	/* the changes last delivered to its watches, so that the scanner does
+	 * not report them again (scan/hookstamp.h); hints, never validated */
+	uint32_t hook_next;
+	uint32_t hook_mask[REG_HOOK_SLOTS];
+	uint32_t hook_name[REG_HOOK_SLOTS];
+	uint64_t hook_ns[REG_HOOK_SLOTS];
 };
 
 /* The inode was unlinked while open somewhere: its IN_DELETE_SELF waits for
