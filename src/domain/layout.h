@@ -45,7 +45,7 @@
 
 enum record_state { RECORD_FREE = 0, RECORD_USED = 1 };
 
-#define REG_HOOK_SLOTS 4
+#define REG_HOOK_SLOTS 3	/* 32 bytes: a record of 72 */
 
 struct reg_inode {
 	struct ident id;
@@ -55,10 +55,10 @@ struct reg_inode {
 	uint32_t flags;		/* INODE_* */
 	/* the changes last delivered to its watches, so that the scanner does
 	 * not report them again (scan/hookstamp.h); hints, never validated */
-	uint32_t hook_next;
-	uint32_t hook_mask[REG_HOOK_SLOTS];
-	uint32_t hook_name[REG_HOOK_SLOTS];
-	uint64_t hook_ns[REG_HOOK_SLOTS];
+	uint32_t hook_name[REG_HOOK_SLOTS];	/* a hash of the name */
+	uint32_t hook_ms[REG_HOOK_SLOTS];	/* realtime ms, rounded up, mod 2^32 */
+	uint16_t hook_mask[REG_HOOK_SLOTS];	/* the event (all below 0x1000) */
+	uint16_t hook_next;
 };
 
 /* The inode was unlinked while open somewhere: its IN_DELETE_SELF waits for
