@@ -169,3 +169,8 @@ if HAVE_CRITERION
 TEST_BINARIES += test/scan_e2e
 endif
 test_scan_e2e_SOURCES = test/scan_e2e.c $(TOOL_TEST_HELPERS)
+if HAVE_CRITERION
+TEST_BINARIES += test/scan_hookstamp
+endif
+test_scan_hookstamp_SOURCES = test/scan_hookstamp.c src/scan/hookstamp.c src/scan/hookstamp.h
+test_scan_hookstamp_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src
