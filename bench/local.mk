@@ -21,3 +21,11 @@ bench: bench/bench$(EXEEXT) src/libinotify-shim.la test/noinotify$(EXEEXT)
 	$(builddir)/bench/bench$(EXEEXT) -s $(abs_builddir)/src/.libs/libinotify-shim.so \
 		-x $(abs_builddir)/test/noinotify$(EXEEXT) $(BENCH_ARGS)
 .PHONY: bench
+
+# issue 15: the scanner beside watchdog's PollingObserver and chokidar's
+# polling (bench/scan-bench.py says how; chokidar from $CHOKIDAR_DIR)
+SCAN_BENCH_ARGS =
+bench-scan: tools/inotify-shim$(EXEEXT) test/noinotify$(EXEEXT)
+	/usr/bin/python3 $(srcdir)/bench/scan-bench.py $(SCAN_BENCH_ARGS) $(abs_builddir)
+.PHONY: bench-scan
+EXTRA_DIST += bench/scan-bench.py

@@ -207,3 +207,25 @@ TSAN_TESTS += test/config_threads
 # run by it after exec; not a test itself
 check_PROGRAMS += test/fd_reader
 test_fd_reader_LDADD =
+# issue 15: the scanner's snapshot and difference, on snapshots made by hand
+if HAVE_CRITERION
+TEST_BINARIES += test/scan_diff
+endif
+SCAN_SOURCES = src/scan/snapshot.c src/scan/snapshot.h src/scan/diff.c src/scan/diff.h
+test_scan_diff_SOURCES = test/scan_diff.c $(SCAN_SOURCES)
+test_scan_diff_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src
+# issue 15: the scanner beside the kernel (outside test/noinotify: its
+# kernel side needs the kernel's inotify), and the scanner command
+TEST_EXTENSIONS += .scan
+SCAN_LOG_COMPILER = env INOTIFY_SHIM_TEST_BUILDDIR=$(abs_top_builddir) $(SHELL)
+TESTS += test/scan_kernel.scan
+EXTRA_DIST += test/scan_kernel.scan
+if HAVE_CRITERION
+TEST_BINARIES += test/scan_e2e
+endif
+test_scan_e2e_SOURCES = test/scan_e2e.c $(TOOL_TEST_HELPERS)
+if HAVE_CRITERION
+TEST_BINARIES += test/scan_hookstamp
+endif
+test_scan_hookstamp_SOURCES = test/scan_hookstamp.c src/scan/hookstamp.c src/scan/hookstamp.h
+test_scan_hookstamp_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src
