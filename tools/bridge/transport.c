@@ -1,0 +1,615 @@
+/*
+ * transport.c - bridge events through NATS JetStream, with the NATS C
+ * client (libnats); no protocol code of our own.
+ *
+ * Streams: one stream per root, "ISHIM_<NAME>", subjects
+ * "ishim.<NAME>.<host>".  Why not one stream with a subject per root: a
+ * stream's limits (messages, age) and its sequence are per stream, so
+ *   - a busy root cannot push another root's events out of the limits;
+ *   - a consumer reads its root's whole stream, so consecutive messages
+ *     have consecutive stream sequences and a jump is an exact, per-root
+ *     sign of loss (order.h), which one shared stream with filtered
+ *     consumers would not give;
+ *   - "events under root R were lost" is then the stream's own fact.
+ * The cost is one stream and one consumer per root: roots are few.
+ *
+ * Publishing: asynchronous (js_PublishAsync), with the JetStream message id
+ * "<host>.<incarnation>.<seq>" so that a resend within the stream's
+ * duplicate window (two minutes) is stored once.  seq counts every event of
+ * the root, also those whose publication failed, so consumers see the gap.
+ *
+ * Consuming: per root, an ephemeral push consumer that starts at "new"
+ * (DeliverNew), acknowledges nothing (AckNone: loss is detected, not
+ * repaired), with flow control and heartbeats.  Never a durable one: a
+ * restarted bridge starts from what is published after it subscribed, so
+ * it never delivers an event that happened while it was not running, nor
+ * one from before a watch it serves existed (bounded by the latency of the
+ * events in flight when the watch is made).  Own-host events (host equal to
+ * ours) are dropped, so that no host re-injects what it published.
+ *
+ * Loss, each turned into one "lost" for the root (coalesced until it was
+ * dispatched), after which the order's baselines are reset:
+ *   - the connection lost (disconnected callback): every root; once
+ *     reconnected, each root's consumer is made again at "new" (the old
+ *     one may be gone with its server), in the dispatching thread;
+ *   - a slow consumer, missed heartbeats or a sequence mismatch reported
+ *     by the library: that root, and its consumer is made again;
+ *   - a jump in the stream's or the origin's sequence (order.c);
+ *   - our own queue full (the dispatcher fell behind), or a record that
+ *     cannot be decoded.
+ *
+ * Threads: the library's threads (message callbacks, connection callbacks)
+ * only queue, under t->lock; decoding, ordering and the handlers run in
+ * bridge_transport_dispatch's thread.  Lock order: t->lock is a leaf.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <nats/nats.h>
+
+#include "order.h"
+#include "transport.h"
+
+#define ROOTS_MAX 64
+#define QUEUE_MAX 200000	/* queued messages before the root is lost */
+#define RESUB_RETRY_MS 200
+
+struct root {
+	char name[BRIDGE_ROOT_MAX + 1];
+	char stream[BRIDGE_ROOT_MAX + 8];
+	char filter[BRIDGE_ROOT_MAX + 16];
+	char subject[BRIDGE_ROOT_MAX + BRIDGE_HOST_MAX + 16];
+	natsSubscription *sub;
+	unsigned gen;		/* of sub; queued items of older ones are dropped */
+	uint64_t pub_seq;
+	bool lost_queued;	/* a "lost" is queued and not yet dispatched */
+	bool resub;		/* make the consumer again */
+	int64_t resub_after;	/* not before (nats_Now) */
+	struct order order;	/* dispatching thread only */
+	struct bridge_transport *t;
+};
+
+struct item {
+	struct item *next;
+	struct root *root;
+	unsigned gen;
+	natsMsg *msg;		/* NULL: "lost" */
+	uint64_t stream_seq;
+};
+
+struct bridge_transport {
+	char host[BRIDGE_HOST_MAX + 1];
+	uint64_t incarnation;
+	int replicas;
+	int64_t max_msgs, max_age_ms;
+	natsOptions *opts;
+	natsConnection *nc;
+	jsCtx *js;
+	int efd;
+
+	pthread_mutex_t lock;
+	struct root *roots[ROOTS_MAX];
+	int nroots;
+	struct item *head, **tail;
+	int queued;
+	bool closing;
+	struct bridge_stats stats;
+};
+
+static void wake(struct bridge_transport *t)
+{
+	uint64_t one = 1;
+	ssize_t r = write(t->efd, &one, sizeof(one));
+	(void)r;
+}
+
+/* t->lock held. */
+static void enqueue_locked(struct bridge_transport *t, struct item *it)
+{
+	it->next = NULL;
+	*t->tail = it;
+	t->tail = &it->next;
+	t->queued++;
+}
+
+/* t->lock held. */
+static void lost_locked(struct root *r, bool resub)
+{
+	struct bridge_transport *t = r->t;
+
+	if (resub)
+		r->resub = true;
+	if (r->lost_queued)
+		return;
+	struct item *it = calloc(1, sizeof(*it));
+	if (!it)
+		return;		/* retried by the next loss; nothing else to do */
+	it->root = r;
+	it->gen = r->gen;
+	r->lost_queued = true;
+	enqueue_locked(t, it);
+}
+
+static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
+		   void *closure)
+{
+	struct root *r = closure;
+	struct bridge_transport *t = r->t;
+	jsMsgMetaData *meta = NULL;
+	struct item *it = NULL;
+
+	(void)nc;
+	(void)sub;
+	if (natsMsg_GetMetaData(&meta, msg) == NATS_OK)
+		it = malloc(sizeof(*it));
+	pthread_mutex_lock(&t->lock);
+	if (it && t->queued < QUEUE_MAX && !r->lost_queued) {
+		it->root = r;
+		it->gen = r->gen;
+		it->msg = msg;
+		it->stream_seq = meta->Sequence.Stream;
+		enqueue_locked(t, it);
+		msg = NULL;
+		it = NULL;
+	} else {
+		lost_locked(r, false);
+	}
+	pthread_mutex_unlock(&t->lock);
+	wake(t);
+	free(it);
+	jsMsgMetaData_Destroy(meta);
+	natsMsg_Destroy(msg);
+}
+
+static void on_disconnected(natsConnection *nc, void *closure)
+{
+	struct bridge_transport *t = closure;
+
+	(void)nc;
+	pthread_mutex_lock(&t->lock);
+	t->stats.connected = 0;
+	if (!t->closing)
+		for (int i = 0; i < t->nroots; i++)
+			lost_locked(t->roots[i], true);
+	pthread_mutex_unlock(&t->lock);
+	wake(t);
+}
+
+static void on_reconnected(natsConnection *nc, void *closure)
+{
+	struct bridge_transport *t = closure;
+
+	(void)nc;
+	pthread_mutex_lock(&t->lock);
+	t->stats.connected = 1;
+	for (int i = 0; i < t->nroots; i++)
+		t->roots[i]->resub = true;
+	pthread_mutex_unlock(&t->lock);
+	wake(t);
+}
+
+static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
+		     void *closure)
+{
+	struct bridge_transport *t = closure;
+
+	(void)nc;
+	if (!sub)
+		return;
+	pthread_mutex_lock(&t->lock);
+	for (int i = 0; i < t->nroots; i++)
+		if (t->roots[i]->sub == sub)
+			lost_locked(t->roots[i], err != NATS_SLOW_CONSUMER);
+	pthread_mutex_unlock(&t->lock);
+	wake(t);
+}
+
+static void on_pub_error(jsCtx *js, jsPubAckErr *pae, void *closure)
+{
+	struct bridge_transport *t = closure;
+
+	(void)js;
+	(void)pae;
+	__atomic_add_fetch(&t->stats.publish_failed, 1, __ATOMIC_RELAXED);
+}
+
+static int set_servers(natsOptions *o, const char *list)
+{
+	char *copy = strdup(list), *save = NULL;
+	const char *urls[16];
+	int n = 0;
+
+	if (!copy)
+		return -1;
+	for (char *u = strtok_r(copy, ",", &save); u && n < 16;
+	     u = strtok_r(NULL, ",", &save))
+		urls[n++] = u;
+	natsStatus s = n ? natsOptions_SetServers(o, urls, n) : NATS_INVALID_ARG;
+	free(copy);
+	return s == NATS_OK ? 0 : -1;
+}
+
+static natsStatus make_options(struct bridge_transport *t, const char *servers)
+{
+	natsStatus s = natsOptions_Create(&t->opts);
+
+	if (s == NATS_OK && set_servers(t->opts, servers))
+		s = NATS_INVALID_ARG;
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxReconnect(t->opts, -1);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectWait(t->opts, 100);
+	if (s == NATS_OK)
+		s = natsOptions_SetTimeout(t->opts, 2000);
+	if (s == NATS_OK)
+		s = natsOptions_SetPingInterval(t->opts, 1000);
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxPingsOut(t->opts, 2);
+	if (s == NATS_OK)
+		s = natsOptions_SetDisconnectedCB(t->opts, on_disconnected, t);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectedCB(t->opts, on_reconnected, t);
+	if (s == NATS_OK)
+		s = natsOptions_SetErrorHandler(t->opts, on_error, t);
+	return s;
+}
+
+struct bridge_transport *bridge_transport_open(const struct bridge_transport_config *c,
+					       char *err, size_t errsize)
+{
+	struct bridge_transport *t = calloc(1, sizeof(*t));
+	jsOptions jo;
+
+	if (!t) {
+		snprintf(err, errsize, "out of memory");
+		return NULL;
+	}
+	if (!bridge_token_valid(c->host)) {
+		snprintf(err, errsize, "host id '%s': 1 to 64 of A-Z a-z 0-9 _ -", c->host);
+		free(t);
+		return NULL;
+	}
+	strcpy(t->host, c->host);
+	while (!t->incarnation)
+		if (getrandom(&t->incarnation, sizeof(t->incarnation), 0) < 0)
+			t->incarnation = (uint64_t)nats_NowInNanoSeconds() ^ (uint64_t)getpid();
+	t->replicas = c->replicas > 0 ? c->replicas : 1;
+	t->max_msgs = c->max_msgs > 0 ? c->max_msgs : 1000000;
+	t->max_age_ms = c->max_age_ms > 0 ? c->max_age_ms : 3600 * 1000;
+	t->tail = &t->head;
+	t->stats.connected = 1;
+	pthread_mutex_init(&t->lock, NULL);
+	t->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	natsStatus s = t->efd < 0 ? NATS_SYS_ERROR : nats_Open(-1);
+	if (s == NATS_OK)
+		s = make_options(t, c->servers);
+	if (s == NATS_OK)
+		s = natsConnection_Connect(&t->nc, t->opts);
+	if (s == NATS_OK) {
+		jsOptions_Init(&jo);
+		jo.PublishAsync.ErrHandler = on_pub_error;
+		jo.PublishAsync.ErrHandlerClosure = t;
+		jo.PublishAsync.MaxPending = 65536;
+		s = natsConnection_JetStream(&t->js, t->nc, &jo);
+	}
+	if (s != NATS_OK) {
+		snprintf(err, errsize, "%s: %s", c->servers, natsStatus_GetText(s));
+		bridge_transport_close(t);
+		return NULL;
+	}
+	return t;
+}
+
+static natsStatus ensure_stream(struct bridge_transport *t, struct root *r,
+				jsErrCode *jerr)
+{
+	jsStreamInfo *si = NULL;
+	jsStreamConfig sc;
+	const char *subjects[] = { r->filter };
+
+	natsStatus s = js_GetStreamInfo(&si, t->js, r->stream, NULL, jerr);
+	if (s == NATS_OK) {
+		jsStreamInfo_Destroy(si);
+		return s;
+	}
+	if (s != NATS_NOT_FOUND)
+		return s;
+	jsStreamConfig_Init(&sc);
+	sc.Name = r->stream;
+	sc.Subjects = subjects;
+	sc.SubjectsLen = 1;
+	sc.Storage = js_FileStorage;
+	sc.Discard = js_DiscardOld;
+	sc.MaxMsgs = t->max_msgs;
+	sc.MaxAge = t->max_age_ms * 1000000;
+	sc.Replicas = t->replicas;
+	sc.Duplicates = (int64_t)120 * 1000000000;
+	s = js_AddStream(&si, t->js, &sc, NULL, jerr);
+	if (s != NATS_OK && *jerr == JSStreamNameExistErr)
+		s = NATS_OK;	/* another bridge made it meanwhile */
+	jsStreamInfo_Destroy(si);
+	return s;
+}
+
+/* Make r's consumer at "new"; called without t->lock. */
+static natsStatus subscribe(struct bridge_transport *t, struct root *r,
+			    jsErrCode *jerr)
+{
+	jsSubOptions so;
+	natsSubscription *sub = NULL;
+
+	jsSubOptions_Init(&so);
+	so.Stream = r->stream;
+	so.Config.DeliverPolicy = js_DeliverNew;
+	so.Config.AckPolicy = js_AckNone;
+	so.Config.FlowControl = true;
+	so.Config.Heartbeat = (int64_t)1000 * 1000000;
+	natsStatus s = js_Subscribe(&sub, t->js, r->filter, on_msg, r, NULL, &so, jerr);
+	if (s == NATS_OK)
+		natsSubscription_SetPendingLimits(sub, 1 << 20, 256 << 20);
+	pthread_mutex_lock(&t->lock);
+	natsSubscription *old = r->sub;
+	if (s == NATS_OK) {
+		r->sub = sub;
+		r->gen++;
+		r->resub = false;
+	} else {
+		r->resub = true;
+		r->resub_after = nats_Now() + RESUB_RETRY_MS;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (s == NATS_OK && old) {
+		natsSubscription_Unsubscribe(old);
+		natsSubscription_Destroy(old);
+	}
+	return s;
+}
+
+int bridge_transport_add_root(struct bridge_transport *t, const char *name,
+			      char *err, size_t errsize)
+{
+	jsErrCode jerr = 0;
+	struct root *r;
+
+	if (!bridge_token_valid(name)) {
+		snprintf(err, errsize, "root name '%s': 1 to 64 of A-Z a-z 0-9 _ -", name);
+		return -1;
+	}
+	if (t->nroots == ROOTS_MAX || !(r = calloc(1, sizeof(*r)))) {
+		snprintf(err, errsize, "too many roots");
+		return -1;
+	}
+	r->t = t;
+	strcpy(r->name, name);
+	snprintf(r->stream, sizeof(r->stream), "ISHIM_%s", name);
+	snprintf(r->filter, sizeof(r->filter), "ishim.%s.>", name);
+	snprintf(r->subject, sizeof(r->subject), "ishim.%s.%s", name, t->host);
+	natsStatus s = ensure_stream(t, r, &jerr);
+	if (s == NATS_OK) {
+		pthread_mutex_lock(&t->lock);
+		t->roots[t->nroots++] = r;
+		pthread_mutex_unlock(&t->lock);
+		s = subscribe(t, r, &jerr);
+		if (s == NATS_OK)
+			return 0;
+		pthread_mutex_lock(&t->lock);
+		t->nroots--;
+		pthread_mutex_unlock(&t->lock);
+	}
+	snprintf(err, errsize, "root %s: %s (JetStream error %d)", name,
+		 natsStatus_GetText(s), (int)jerr);
+	free(r);
+	return -1;
+}
+
+static struct root *root_find(struct bridge_transport *t, const char *name)
+{
+	for (int i = 0; i < t->nroots; i++)
+		if (!strcmp(t->roots[i]->name, name))
+			return t->roots[i];
+	return NULL;
+}
+
+int bridge_transport_publish_raw(struct bridge_transport *t,
+				 const struct bridge_event *ev)
+{
+	unsigned char buf[BRIDGE_RECORD_MAX];
+	char id[BRIDGE_HOST_MAX + 48];
+	jsPubOptions po;
+	char subject[BRIDGE_ROOT_MAX + BRIDGE_HOST_MAX + 16];
+
+	int len = bridge_record_encode(ev, buf, sizeof(buf));
+	if (len < 0)
+		return -1;
+	snprintf(subject, sizeof(subject), "ishim.%s.%s", ev->root, ev->host);
+	snprintf(id, sizeof(id), "%s.%016" PRIx64 ".%" PRIu64, ev->host,
+		 ev->incarnation, ev->seq);
+	jsPubOptions_Init(&po);
+	po.MsgId = id;
+	if (js_PublishAsync(t->js, subject, buf, len, &po) != NATS_OK) {
+		__atomic_add_fetch(&t->stats.publish_failed, 1, __ATOMIC_RELAXED);
+		return -1;
+	}
+	__atomic_add_fetch(&t->stats.published, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int bridge_transport_publish(struct bridge_transport *t, struct bridge_event *ev)
+{
+	pthread_mutex_lock(&t->lock);
+	struct root *r = root_find(t, ev->root);
+	if (r)
+		ev->seq = ++r->pub_seq;
+	pthread_mutex_unlock(&t->lock);
+	if (!r)
+		return -1;
+	strcpy(ev->host, t->host);
+	ev->incarnation = t->incarnation;
+	return bridge_transport_publish_raw(t, ev);
+}
+
+int bridge_transport_flush(struct bridge_transport *t, int timeout_ms)
+{
+	jsPubOptions po;
+
+	jsPubOptions_Init(&po);
+	po.MaxWait = timeout_ms;
+	return js_PublishAsyncComplete(t->js, &po) == NATS_OK ? 0 : -1;
+}
+
+int bridge_transport_fd(struct bridge_transport *t)
+{
+	return t->efd;
+}
+
+/* Make again the consumers that need it (their retry time come). */
+static void resubscribe_due(struct bridge_transport *t)
+{
+	for (int i = 0; i < t->nroots; i++) {
+		struct root *r = t->roots[i];
+		jsErrCode jerr = 0;
+		pthread_mutex_lock(&t->lock);
+		bool due = r->resub && t->stats.connected &&
+			   nats_Now() >= r->resub_after;
+		pthread_mutex_unlock(&t->lock);
+		if (due)
+			subscribe(t, r, &jerr);
+	}
+}
+
+/* One queued item: decode, order, hand over.  Returns 1 if handed. */
+static int dispatch_one(struct bridge_transport *t, struct item *it,
+			const struct bridge_handlers *h)
+{
+	struct root *r = it->root;
+	struct bridge_event ev;
+
+	if (!it->msg) {
+		order_reset(&r->order);
+		t->stats.losses++;
+		h->lost(h->arg, r->name);
+		return 1;
+	}
+	if (it->gen != r->gen)
+		return 0;	/* from a consumer replaced after a loss */
+	if (bridge_record_decode((const unsigned char *)natsMsg_GetData(it->msg),
+				 (size_t)natsMsg_GetDataLength(it->msg), &ev) ||
+	    strcmp(ev.root, r->name)) {
+		order_reset(&r->order);
+		t->stats.losses++;
+		h->lost(h->arg, r->name);
+		return 1;
+	}
+	unsigned v = order_check(&r->order, it->stream_seq, &ev);
+	int n = 0;
+	if (v & ORDER_LOST) {
+		t->stats.losses++;
+		h->lost(h->arg, r->name);
+		n++;
+	}
+	if (!(v & ORDER_DELIVER)) {
+		t->stats.duplicates++;
+		return n;
+	}
+	if (!strcmp(ev.host, t->host))
+		return n;	/* our own, back from the server */
+	t->stats.received++;
+	h->event(h->arg, &ev);
+	return n + 1;
+}
+
+int bridge_transport_dispatch(struct bridge_transport *t, int timeout_ms,
+			      const struct bridge_handlers *h)
+{
+	struct pollfd p = { .fd = t->efd, .events = POLLIN };
+	uint64_t count;
+	int n = 0;
+
+	resubscribe_due(t);
+	pthread_mutex_lock(&t->lock);
+	bool empty = !t->head;
+	pthread_mutex_unlock(&t->lock);
+	if (empty && timeout_ms > 0)
+		poll(&p, 1, timeout_ms);
+	if (read(t->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		return -1;
+	pthread_mutex_lock(&t->lock);
+	struct item *list = t->head;
+	t->head = NULL;
+	t->tail = &t->head;
+	t->queued = 0;
+	for (struct item *it = list; it; it = it->next)
+		if (!it->msg)
+			it->root->lost_queued = false;
+	pthread_mutex_unlock(&t->lock);
+	while (list) {
+		struct item *it = list;
+		list = it->next;
+		n += dispatch_one(t, it, h);
+		natsMsg_Destroy(it->msg);
+		free(it);
+	}
+	resubscribe_due(t);
+	return n;
+}
+
+int64_t bridge_transport_stream_msgs(struct bridge_transport *t, const char *name)
+{
+	char stream[BRIDGE_ROOT_MAX + 8];
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+
+	snprintf(stream, sizeof(stream), "ISHIM_%s", name);
+	if (js_GetStreamInfo(&si, t->js, stream, NULL, &jerr) != NATS_OK)
+		return -1;
+	int64_t n = (int64_t)si->State.Msgs;
+	jsStreamInfo_Destroy(si);
+	return n;
+}
+
+void bridge_transport_stats(struct bridge_transport *t, struct bridge_stats *s)
+{
+	pthread_mutex_lock(&t->lock);
+	*s = t->stats;
+	s->published = __atomic_load_n(&t->stats.published, __ATOMIC_RELAXED);
+	s->publish_failed = __atomic_load_n(&t->stats.publish_failed, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void bridge_transport_close(struct bridge_transport *t)
+{
+	if (!t)
+		return;
+	pthread_mutex_lock(&t->lock);
+	t->closing = true;
+	pthread_mutex_unlock(&t->lock);
+	for (int i = 0; i < t->nroots; i++) {
+		if (t->roots[i]->sub) {
+			natsSubscription_Unsubscribe(t->roots[i]->sub);
+			natsSubscription_Destroy(t->roots[i]->sub);
+		}
+	}
+	jsCtx_Destroy(t->js);
+	natsConnection_Destroy(t->nc);
+	natsOptions_Destroy(t->opts);
+	for (struct item *it = t->head, *next; it; it = next) {
+		next = it->next;
+		natsMsg_Destroy(it->msg);
+		free(it);
+	}
+	for (int i = 0; i < t->nroots; i++)
+		free(t->roots[i]);
+	if (t->efd >= 0)
+		close(t->efd);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
