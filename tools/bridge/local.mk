@@ -7,10 +7,18 @@ BRIDGE_TRANSPORT = \
 	tools/bridge/record.c tools/bridge/record.h \
 	tools/bridge/order.c tools/bridge/order.h \
 	tools/bridge/transport.c tools/bridge/transport.h
+BRIDGE_COMMAND = \
+	tools/bridge/roots.c tools/bridge/roots.h \
+	tools/bridge/expect.c tools/bridge/expect.h \
+	tools/bridge/inject.c tools/bridge/inject.h tools/bridge/overflow.c \
+	tools/bridge/tap.c tools/bridge/tap.h
+tools_inotify_shim_CPPFLAGS += -I$(srcdir)/tools
+# the command: cmd.c says "built without NATS" when libnats is missing
+tools_inotify_shim_SOURCES += tools/bridge/cmd.c
 if HAVE_NATS
-tools_inotify_shim_SOURCES += $(BRIDGE_TRANSPORT)
+tools_inotify_shim_SOURCES += $(BRIDGE_TRANSPORT) $(BRIDGE_COMMAND)
 tools_inotify_shim_CFLAGS += $(NATS_CFLAGS)
 tools_inotify_shim_LDADD += $(NATS_LIBS)
 else
-EXTRA_DIST += $(BRIDGE_TRANSPORT)
+EXTRA_DIST += $(BRIDGE_TRANSPORT) $(BRIDGE_COMMAND)
 endif
