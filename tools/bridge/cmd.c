@@ -163,6 +163,9 @@ static int run(const char *prog, struct bridge_transport_config *c, const char *
 {
 	char err[512];
 
+	/* the bridge's own instance reads for every host: a queue of 262,144
+	 * events, not a watcher's 16,384, unless the user chose */
+	setenv("INOTIFY_SHIM_MAX_QUEUED_EVENTS", "262144", 0);
 	if (cli_open_domain(prog, domain) < 0)
 		return 1;
 	struct bridge_transport *t = bridge_transport_open(c, err, sizeof(err));

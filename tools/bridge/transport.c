@@ -12,6 +12,10 @@
  *     consumers would not give;
  *   - "events under root R were lost" is then the stream's own fact.
  * The cost is one stream and one consumer per root: roots are few.
+ * The streams are in memory (replicated in a cluster): no consumer ever
+ * replays them (below), so a file store would only slow every event; a
+ * restarted server loses what it held, which its consumers report as
+ * lost anyway, and the stream is made again when they resubscribe.
  *
  * Publishing: asynchronous (js_PublishAsync), with the JetStream message id
  * "<host>.<incarnation>.<seq>" so that a resend within the stream's
@@ -243,6 +247,10 @@ static natsStatus make_options(struct bridge_transport *t, const char *servers)
 
 	if (s == NATS_OK && set_servers(t->opts, servers))
 		s = NATS_INVALID_ARG;
+	/* one event is one message, sent at once: the library's flusher
+	 * would hold it for up to a millisecond */
+	if (s == NATS_OK)
+		s = natsOptions_SetSendAsap(t->opts, true);
 	if (s == NATS_OK)
 		s = natsOptions_SetMaxReconnect(t->opts, -1);
 	if (s == NATS_OK)
@@ -327,7 +335,7 @@ static natsStatus ensure_stream(struct bridge_transport *t, struct root *r,
 	sc.Name = r->stream;
 	sc.Subjects = subjects;
 	sc.SubjectsLen = 1;
-	sc.Storage = js_FileStorage;
+	sc.Storage = js_MemoryStorage;	/* see the top: nothing is replayed */
 	sc.Discard = js_DiscardOld;
 	sc.MaxMsgs = t->max_msgs;
 	sc.MaxAge = t->max_age_ms * 1000000;
@@ -481,6 +489,14 @@ static void resubscribe_due(struct bridge_transport *t)
 		bool due = r->resub && t->stats.connected &&
 			   nats_Now() >= r->resub_after;
 		pthread_mutex_unlock(&t->lock);
+		/* the stream is made again too: in memory, it went with a
+		 * restarted server */
+		if (due && ensure_stream(t, r, &jerr) != NATS_OK) {
+			pthread_mutex_lock(&t->lock);
+			r->resub_after = nats_Now() + RESUB_RETRY_MS;
+			pthread_mutex_unlock(&t->lock);
+			continue;
+		}
 		if (due)
 			subscribe(t, r, &jerr);
 	}
