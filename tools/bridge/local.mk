@@ -22,3 +22,11 @@ tools_inotify_shim_LDADD += $(NATS_LIBS)
 else
 EXTRA_DIST += $(BRIDGE_TRANSPORT) $(BRIDGE_COMMAND)
 endif
+
+# ---- the bridge's systemd user unit (systemduserunitdir: configure.ac)
+systemduserunit_DATA = tools/bridge/inotify-shim-bridge@.service
+CLEANFILES += tools/bridge/inotify-shim-bridge@.service
+EXTRA_DIST += tools/bridge/inotify-shim-bridge@.service.in
+tools/bridge/inotify-shim-bridge@.service: $(srcdir)/tools/bridge/inotify-shim-bridge@.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) tools/bridge && \
+	sed 's|@bindir[@]|$(bindir)|g' $(srcdir)/tools/bridge/inotify-shim-bridge@.service.in >$@
