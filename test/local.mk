@@ -161,9 +161,9 @@ endif
 # ---- the bridge (issue 16): its record and ordering (no server), its
 # transport against real nats-server processes on 127.0.0.1; bridge_check.sh
 # says plainly when those are skipped (no libnats, or no nats-server)
-TESTS += test/bridge_check.sh test/bridge_e2e.sh
+TESTS += test/bridge_check.sh test/bridge_e2e.sh test/bridge_faults.sh
 EXTRA_DIST += test/bridge_check.sh test/bridge_nats.h test/bridge_e2e.sh \
-	test/bridge_e2e.out
+	test/bridge_e2e.out test/bridge_faults.sh
 if HAVE_CRITERION
 TEST_BINARIES += test/bridge_record
 test_bridge_record_SOURCES = test/bridge_record.c tools/bridge/record.c \
