@@ -23,7 +23,8 @@ events=create,modify,attrib,close_write,moved_from,moved_to,delete,delete_self,m
 
 # the writer's changes, run in the tree
 changes='echo hello > d1/f; echo more >> d1/f; mv d1/f d1/g; mv d1/g d2/g
-	chmod 600 d2/g; mkdir e; rmdir e; rm d2/g; rmdir d3; touch end'
+	chmod 600 d2/g; mkdir e; rmdir e; rm d2/g; rmdir d3
+	mv d1 d4; echo x > d4/h; mv d4/h d2/h; touch end'
 
 # wait_for FILE TEXT: up to 30 s for FILE to hold TEXT
 wait_for() {
