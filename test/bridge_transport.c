@@ -237,6 +237,49 @@ Test(bridge_transport, each_hosts_events_arrive_in_its_order)
 	bridge_transport_close(c);
 }
 
+Test(bridge_transport, falling_behind_gives_one_loss_then_events_again)
+{
+	one_server();
+	struct bridge_transport *a = open_host("a", srv[0].url, 1);
+	struct bridge_transport_config c = { .servers = srv[0].url, .host = "b",
+					     .queue_max = 100 };
+	char err[256];
+	struct bridge_transport *b = bridge_transport_open(&c, err, sizeof(err));
+	struct bridge_event ev;
+	struct bridge_stats st;
+	struct seen s = { 0 };
+
+	cr_assert(b, "%s", err);
+	cr_assert_eq(bridge_transport_add_root(b, "proj", err, sizeof(err)), 0, "%s", err);
+	for (int i = 0; i < 1000; i++) {
+		event(&ev, "", "f", i % 2 ? IN_MODIFY : IN_ACCESS);
+		cr_assert_eq(bridge_transport_publish(a, &ev), 0);
+	}
+	cr_assert_eq(bridge_transport_flush(a, 10000), 0);
+	/* b does not dispatch until all 1000 reached it: 100 queued, the rest
+	 * dropped */
+	int64_t end = now_ms() + 20000;
+	do
+		bridge_transport_stats(b, &st);
+	while (st.dropped < 900 && now_ms() < end && usleep(10000) == 0);
+	cr_assert_eq(st.dropped, 900);
+	DISPATCH_UNTIL(b, &s, s.losses == 1, 10000);
+	cr_expect_eq(s.events, 100);
+	cr_expect_eq(s.last[0], 100);
+	cr_expect_eq(s.losses, 1);
+	/* and it goes on */
+	event(&ev, "", "g", IN_CREATE);
+	cr_assert_eq(bridge_transport_publish(a, &ev), 0);
+	cr_assert_eq(bridge_transport_flush(a, 5000), 0);
+	DISPATCH_UNTIL(b, &s, s.events == 101, 10000);
+	cr_expect_eq(s.events, 101);
+	cr_expect_str_eq(s.ev.name, "g");
+	cr_expect_eq(s.ev.seq, 1001);
+	cr_expect_eq(s.losses, 1);
+	bridge_transport_close(a);
+	bridge_transport_close(b);
+}
+
 /* A publisher thread: host "a", events as fast as the client queues them,
  * until stop; seq of the last one. */
 struct burst {

@@ -55,6 +55,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nats/nats.h>
@@ -63,7 +64,7 @@
 #include "transport.h"
 
 #define ROOTS_MAX 64
-#define QUEUE_MAX 200000	/* queued messages before the root is lost */
+#define QUEUE_MAX 200000	/* default of queue_max */
 #define RESUB_RETRY_MS 200
 
 struct root {
@@ -94,6 +95,7 @@ struct bridge_transport {
 	uint64_t incarnation;
 	int replicas;
 	int64_t max_msgs, max_age_ms;
+	int queue_max;
 	natsOptions *opts;
 	natsConnection *nc;
 	jsCtx *js;
@@ -105,6 +107,8 @@ struct bridge_transport {
 	struct item *head, **tail;
 	int queued;
 	bool closing;
+	bool closed;		/* the library's closed callback ran */
+	pthread_cond_t closed_cond;
 	struct bridge_stats stats;
 };
 
@@ -155,7 +159,7 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 	if (natsMsg_GetMetaData(&meta, msg) == NATS_OK)
 		it = malloc(sizeof(*it));
 	pthread_mutex_lock(&t->lock);
-	if (it && t->queued < QUEUE_MAX && !r->lost_queued) {
+	if (it && t->queued < t->queue_max && !r->lost_queued) {
 		it->root = r;
 		it->gen = r->gen;
 		it->msg = msg;
@@ -164,6 +168,7 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 		msg = NULL;
 		it = NULL;
 	} else {
+		t->stats.dropped++;
 		lost_locked(r, false);
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -185,6 +190,18 @@ static void on_disconnected(natsConnection *nc, void *closure)
 			lost_locked(t->roots[i], true);
 	pthread_mutex_unlock(&t->lock);
 	wake(t);
+}
+
+/* The library's last callback for the connection: after it, t may go. */
+static void on_closed(natsConnection *nc, void *closure)
+{
+	struct bridge_transport *t = closure;
+
+	(void)nc;
+	pthread_mutex_lock(&t->lock);
+	t->closed = true;
+	pthread_cond_broadcast(&t->closed_cond);
+	pthread_mutex_unlock(&t->lock);
 }
 
 static void on_reconnected(natsConnection *nc, void *closure)
@@ -266,6 +283,8 @@ static natsStatus make_options(struct bridge_transport *t, const char *servers)
 	if (s == NATS_OK)
 		s = natsOptions_SetReconnectedCB(t->opts, on_reconnected, t);
 	if (s == NATS_OK)
+		s = natsOptions_SetClosedCB(t->opts, on_closed, t);
+	if (s == NATS_OK)
 		s = natsOptions_SetErrorHandler(t->opts, on_error, t);
 	return s;
 }
@@ -292,9 +311,11 @@ struct bridge_transport *bridge_transport_open(const struct bridge_transport_con
 	t->replicas = c->replicas > 0 ? c->replicas : 1;
 	t->max_msgs = c->max_msgs > 0 ? c->max_msgs : 1000000;
 	t->max_age_ms = c->max_age_ms > 0 ? c->max_age_ms : 3600 * 1000;
+	t->queue_max = c->queue_max > 0 ? c->queue_max : QUEUE_MAX;
 	t->tail = &t->head;
 	t->stats.connected = 1;
 	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->closed_cond, NULL);
 	t->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
 	natsStatus s = t->efd < 0 ? NATS_SYS_ERROR : nats_Open(-1);
@@ -615,6 +636,19 @@ void bridge_transport_close(struct bridge_transport *t)
 		}
 	}
 	jsCtx_Destroy(t->js);
+	if (t->nc) {
+		/* the callbacks run on the library's thread, after the close
+		 * returns: wait for the last one (bounded) before freeing t */
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 5;
+		natsConnection_Close(t->nc);
+		pthread_mutex_lock(&t->lock);
+		while (!t->closed &&
+		       pthread_cond_timedwait(&t->closed_cond, &t->lock, &until) == 0)
+			;
+		pthread_mutex_unlock(&t->lock);
+	}
 	natsConnection_Destroy(t->nc);
 	natsOptions_Destroy(t->opts);
 	for (struct item *it = t->head, *next; it; it = next) {
@@ -627,5 +661,6 @@ void bridge_transport_close(struct bridge_transport *t)
 	if (t->efd >= 0)
 		close(t->efd);
 	pthread_mutex_destroy(&t->lock);
+	pthread_cond_destroy(&t->closed_cond);
 	free(t);
 }

@@ -24,6 +24,8 @@ struct bridge_transport_config {
 	int replicas;		/* of each root's stream; 0: 1 */
 	int64_t max_msgs;	/* stream limit per root; 0: 1,000,000 */
 	int64_t max_age_ms;	/* stream limit per root; 0: one hour */
+	int queue_max;		/* messages received and not yet dispatched
+				 * before the root is lost; 0: 200,000 */
 };
 
 /* Called by bridge_transport_dispatch: an event of another host, in that
@@ -73,6 +75,7 @@ int64_t bridge_transport_stream_msgs(struct bridge_transport *t, const char *nam
 /* Counters for ps and the tests. */
 struct bridge_stats {
 	uint64_t published, publish_failed, received, duplicates, losses;
+	uint64_t dropped;	/* received while the queue was full or lost */
 	int connected;
 };
 void bridge_transport_stats(struct bridge_transport *t, struct bridge_stats *s);
