@@ -6,7 +6,8 @@
 BRIDGE_TRANSPORT = \
 	tools/bridge/record.c tools/bridge/record.h \
 	tools/bridge/order.c tools/bridge/order.h \
-	tools/bridge/transport.c tools/bridge/transport.h
+	tools/bridge/transport.c tools/bridge/transport.h \
+	tools/bridge/consume.c tools/bridge/transport_int.h
 BRIDGE_COMMAND = \
 	tools/bridge/roots.c tools/bridge/roots.h \
 	tools/bridge/expect.c tools/bridge/expect.h \

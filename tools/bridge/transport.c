@@ -45,6 +45,9 @@
  * Threads: the library's threads (message callbacks, connection callbacks)
  * only queue, under t->lock; decoding, ordering and the handlers run in
  * bridge_transport_dispatch's thread.  Lock order: t->lock is a leaf.
+ *
+ * This file: the connection, the streams, publication, closing; consume.c:
+ * the consumers, the queue and the dispatch.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -58,125 +61,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <nats/nats.h>
-
-#include "order.h"
-#include "transport.h"
-
-#define ROOTS_MAX 64
-#define QUEUE_MAX 200000	/* default of queue_max */
-#define RESUB_RETRY_MS 200
-
-struct root {
-	char name[BRIDGE_ROOT_MAX + 1];
-	char stream[BRIDGE_ROOT_MAX + 8];
-	char filter[BRIDGE_ROOT_MAX + 16];
-	char subject[BRIDGE_ROOT_MAX + BRIDGE_HOST_MAX + 16];
-	natsSubscription *sub;
-	unsigned gen;		/* of sub; queued items of older ones are dropped */
-	uint64_t pub_seq;
-	bool lost_queued;	/* a "lost" is queued and not yet dispatched */
-	bool resub;		/* make the consumer again */
-	int64_t resub_after;	/* not before (nats_Now) */
-	struct order order;	/* dispatching thread only */
-	struct bridge_transport *t;
-};
-
-struct item {
-	struct item *next;
-	struct root *root;
-	unsigned gen;
-	natsMsg *msg;		/* NULL: "lost" */
-	uint64_t stream_seq;
-};
-
-struct bridge_transport {
-	char host[BRIDGE_HOST_MAX + 1];
-	uint64_t incarnation;
-	int replicas;
-	int64_t max_msgs, max_age_ms;
-	int queue_max;
-	natsOptions *opts;
-	natsConnection *nc;
-	jsCtx *js;
-	int efd;
-
-	pthread_mutex_t lock;
-	struct root *roots[ROOTS_MAX];
-	int nroots;
-	struct item *head, **tail;
-	int queued;
-	bool closing;
-	bool closed;		/* the library's closed callback ran */
-	pthread_cond_t closed_cond;
-	struct bridge_stats stats;
-};
-
-static void wake(struct bridge_transport *t)
-{
-	uint64_t one = 1;
-	ssize_t r = write(t->efd, &one, sizeof(one));
-	(void)r;
-}
-
-/* t->lock held. */
-static void enqueue_locked(struct bridge_transport *t, struct item *it)
-{
-	it->next = NULL;
-	*t->tail = it;
-	t->tail = &it->next;
-	t->queued++;
-}
-
-/* t->lock held. */
-static void lost_locked(struct root *r, bool resub)
-{
-	struct bridge_transport *t = r->t;
-
-	if (resub)
-		r->resub = true;
-	if (r->lost_queued)
-		return;
-	struct item *it = calloc(1, sizeof(*it));
-	if (!it)
-		return;		/* retried by the next loss; nothing else to do */
-	it->root = r;
-	it->gen = r->gen;
-	r->lost_queued = true;
-	enqueue_locked(t, it);
-}
-
-static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
-		   void *closure)
-{
-	struct root *r = closure;
-	struct bridge_transport *t = r->t;
-	jsMsgMetaData *meta = NULL;
-	struct item *it = NULL;
-
-	(void)nc;
-	(void)sub;
-	if (natsMsg_GetMetaData(&meta, msg) == NATS_OK)
-		it = malloc(sizeof(*it));
-	pthread_mutex_lock(&t->lock);
-	if (it && t->queued < t->queue_max && !r->lost_queued) {
-		it->root = r;
-		it->gen = r->gen;
-		it->msg = msg;
-		it->stream_seq = meta->Sequence.Stream;
-		enqueue_locked(t, it);
-		msg = NULL;
-		it = NULL;
-	} else {
-		t->stats.dropped++;
-		lost_locked(r, false);
-	}
-	pthread_mutex_unlock(&t->lock);
-	wake(t);
-	free(it);
-	jsMsgMetaData_Destroy(meta);
-	natsMsg_Destroy(msg);
-}
+#include "transport_int.h"
 
 static void on_disconnected(natsConnection *nc, void *closure)
 {
@@ -187,9 +72,9 @@ static void on_disconnected(natsConnection *nc, void *closure)
 	t->stats.connected = 0;
 	if (!t->closing)
 		for (int i = 0; i < t->nroots; i++)
-			lost_locked(t->roots[i], true);
+			tr_lost_locked(t->roots[i], true);
 	pthread_mutex_unlock(&t->lock);
-	wake(t);
+	tr_wake(t);
 }
 
 /* The library's last callback for the connection: after it, t may go. */
@@ -214,7 +99,7 @@ static void on_reconnected(natsConnection *nc, void *closure)
 	for (int i = 0; i < t->nroots; i++)
 		t->roots[i]->resub = true;
 	pthread_mutex_unlock(&t->lock);
-	wake(t);
+	tr_wake(t);
 }
 
 static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
@@ -228,9 +113,9 @@ static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
 	pthread_mutex_lock(&t->lock);
 	for (int i = 0; i < t->nroots; i++)
 		if (t->roots[i]->sub == sub)
-			lost_locked(t->roots[i], err != NATS_SLOW_CONSUMER);
+			tr_lost_locked(t->roots[i], err != NATS_SLOW_CONSUMER);
 	pthread_mutex_unlock(&t->lock);
-	wake(t);
+	tr_wake(t);
 }
 
 static void on_pub_error(jsCtx *js, jsPubAckErr *pae, void *closure)
@@ -338,7 +223,7 @@ struct bridge_transport *bridge_transport_open(const struct bridge_transport_con
 	return t;
 }
 
-static natsStatus ensure_stream(struct bridge_transport *t, struct root *r,
+natsStatus tr_ensure_stream(struct bridge_transport *t, struct root *r,
 				jsErrCode *jerr)
 {
 	jsStreamInfo *si = NULL;
@@ -369,40 +254,6 @@ static natsStatus ensure_stream(struct bridge_transport *t, struct root *r,
 	return s;
 }
 
-/* Make r's consumer at "new"; called without t->lock. */
-static natsStatus subscribe(struct bridge_transport *t, struct root *r,
-			    jsErrCode *jerr)
-{
-	jsSubOptions so;
-	natsSubscription *sub = NULL;
-
-	jsSubOptions_Init(&so);
-	so.Stream = r->stream;
-	so.Config.DeliverPolicy = js_DeliverNew;
-	so.Config.AckPolicy = js_AckNone;
-	so.Config.FlowControl = true;
-	so.Config.Heartbeat = (int64_t)1000 * 1000000;
-	natsStatus s = js_Subscribe(&sub, t->js, r->filter, on_msg, r, NULL, &so, jerr);
-	if (s == NATS_OK)
-		natsSubscription_SetPendingLimits(sub, 1 << 20, 256 << 20);
-	pthread_mutex_lock(&t->lock);
-	natsSubscription *old = r->sub;
-	if (s == NATS_OK) {
-		r->sub = sub;
-		r->gen++;
-		r->resub = false;
-	} else {
-		r->resub = true;
-		r->resub_after = nats_Now() + RESUB_RETRY_MS;
-	}
-	pthread_mutex_unlock(&t->lock);
-	if (s == NATS_OK && old) {
-		natsSubscription_Unsubscribe(old);
-		natsSubscription_Destroy(old);
-	}
-	return s;
-}
-
 int bridge_transport_add_root(struct bridge_transport *t, const char *name,
 			      char *err, size_t errsize)
 {
@@ -422,12 +273,12 @@ int bridge_transport_add_root(struct bridge_transport *t, const char *name,
 	snprintf(r->stream, sizeof(r->stream), "ISHIM_%s", name);
 	snprintf(r->filter, sizeof(r->filter), "ishim.%s.>", name);
 	snprintf(r->subject, sizeof(r->subject), "ishim.%s.%s", name, t->host);
-	natsStatus s = ensure_stream(t, r, &jerr);
+	natsStatus s = tr_ensure_stream(t, r, &jerr);
 	if (s == NATS_OK) {
 		pthread_mutex_lock(&t->lock);
 		t->roots[t->nroots++] = r;
 		pthread_mutex_unlock(&t->lock);
-		s = subscribe(t, r, &jerr);
+		s = tr_subscribe(t, r, &jerr);
 		if (s == NATS_OK)
 			return 0;
 		pthread_mutex_lock(&t->lock);
@@ -495,109 +346,6 @@ int bridge_transport_flush(struct bridge_transport *t, int timeout_ms)
 	return js_PublishAsyncComplete(t->js, &po) == NATS_OK ? 0 : -1;
 }
 
-int bridge_transport_fd(struct bridge_transport *t)
-{
-	return t->efd;
-}
-
-/* Make again the consumers that need it (their retry time come). */
-static void resubscribe_due(struct bridge_transport *t)
-{
-	for (int i = 0; i < t->nroots; i++) {
-		struct root *r = t->roots[i];
-		jsErrCode jerr = 0;
-		pthread_mutex_lock(&t->lock);
-		bool due = r->resub && t->stats.connected &&
-			   nats_Now() >= r->resub_after;
-		pthread_mutex_unlock(&t->lock);
-		/* the stream is made again too: in memory, it went with a
-		 * restarted server */
-		if (due && ensure_stream(t, r, &jerr) != NATS_OK) {
-			pthread_mutex_lock(&t->lock);
-			r->resub_after = nats_Now() + RESUB_RETRY_MS;
-			pthread_mutex_unlock(&t->lock);
-			continue;
-		}
-		if (due)
-			subscribe(t, r, &jerr);
-	}
-}
-
-/* One queued item: decode, order, hand over.  Returns 1 if handed. */
-static int dispatch_one(struct bridge_transport *t, struct item *it,
-			const struct bridge_handlers *h)
-{
-	struct root *r = it->root;
-	struct bridge_event ev;
-
-	if (!it->msg) {
-		order_reset(&r->order);
-		t->stats.losses++;
-		h->lost(h->arg, r->name);
-		return 1;
-	}
-	if (it->gen != r->gen)
-		return 0;	/* from a consumer replaced after a loss */
-	if (bridge_record_decode((const unsigned char *)natsMsg_GetData(it->msg),
-				 (size_t)natsMsg_GetDataLength(it->msg), &ev) ||
-	    strcmp(ev.root, r->name)) {
-		order_reset(&r->order);
-		t->stats.losses++;
-		h->lost(h->arg, r->name);
-		return 1;
-	}
-	unsigned v = order_check(&r->order, it->stream_seq, &ev);
-	int n = 0;
-	if (v & ORDER_LOST) {
-		t->stats.losses++;
-		h->lost(h->arg, r->name);
-		n++;
-	}
-	if (!(v & ORDER_DELIVER)) {
-		t->stats.duplicates++;
-		return n;
-	}
-	if (!strcmp(ev.host, t->host))
-		return n;	/* our own, back from the server */
-	t->stats.received++;
-	h->event(h->arg, &ev);
-	return n + 1;
-}
-
-int bridge_transport_dispatch(struct bridge_transport *t, int timeout_ms,
-			      const struct bridge_handlers *h)
-{
-	struct pollfd p = { .fd = t->efd, .events = POLLIN };
-	uint64_t count;
-	int n = 0;
-
-	resubscribe_due(t);
-	pthread_mutex_lock(&t->lock);
-	bool empty = !t->head;
-	pthread_mutex_unlock(&t->lock);
-	if (empty && timeout_ms > 0)
-		poll(&p, 1, timeout_ms);
-	if (read(t->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-		return -1;
-	pthread_mutex_lock(&t->lock);
-	struct item *list = t->head;
-	t->head = NULL;
-	t->tail = &t->head;
-	t->queued = 0;
-	for (struct item *it = list; it; it = it->next)
-		if (!it->msg)
-			it->root->lost_queued = false;
-	pthread_mutex_unlock(&t->lock);
-	while (list) {
-		struct item *it = list;
-		list = it->next;
-		n += dispatch_one(t, it, h);
-		natsMsg_Destroy(it->msg);
-		free(it);
-	}
-	resubscribe_due(t);
-	return n;
-}
 
 int64_t bridge_transport_stream_msgs(struct bridge_transport *t, const char *name)
 {
@@ -664,3 +412,4 @@ void bridge_transport_close(struct bridge_transport *t)
 	pthread_cond_destroy(&t->closed_cond);
 	free(t);
 }
+
