@@ -41,6 +41,11 @@ side kernel "" "" latency "$nl"
 side kernel "" "" rate "$nr"
 side kernel "" "" rate "$nr" "$rate"
 
+# what a writer under the shim pays, nothing watched (A's domain, before
+# A's bridge watches the tree), and then with the tree bridged
+ov="env INOTIFY_SHIM_DOMAIN=$work/domA $shim run -- $bench overhead $work/tree 200000"
+echo "writer under the shim, nothing watched: $($ov)"
+
 env -u LD_PRELOAD "$nats" -a 127.0.0.1 -p -1 -js -sd "$work/nats" -l "$work/nats.log" &
 pids="$pids $!"
 wait_for "$work/nats.log" "Server is ready"
@@ -57,3 +62,4 @@ echo "through the bridge (two domains, nats-server on 127.0.0.1):"
 side bridge "$wa" "$wr" latency "$nl"
 side bridge "$wa" "$wr" rate "$nr"
 side bridge "$wa" "$wr" rate "$nr" "$rate"
+echo "writer under the shim, the tree bridged: $($ov)"

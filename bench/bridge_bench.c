@@ -7,6 +7,7 @@
  *
  *   bridge_bench watch latency|rate DIR N SHM   (start first)
  *   bridge_bench write latency|rate DIR N SHM [RATE]
+ *   bridge_bench overhead DIR N      (alone: ns per pwrite, the best of 5)
  *
  * latency: N pwrites, alternating two files, each after the watcher read
  * the one before; the watcher prints p50 and p99 of writer-call-to-read.
@@ -162,8 +163,35 @@ static int write_side(const char *mode, const char *dir, long n, struct shared *
 	return 0;
 }
 
+/* What a writer pays per call: N pwrites to one file, five times. */
+static int overhead(const char *dir, long n)
+{
+	char path[PATH_MAX];
+	double best = 0;
+
+	snprintf(path, sizeof(path), "%s/o", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		perror(path);
+		return 1;
+	}
+	for (int round = 0; round < 5; round++) {
+		int64_t t = now_ns();
+		for (long i = 0; i < n; i++)
+			if (pwrite(fd, "x", 1, 0) != 1)
+				return 1;
+		double per = (double)(now_ns() - t) / n;
+		if (!round || per < best)
+			best = per;
+	}
+	printf("overhead: %.1f ns per pwrite (best of 5 x %ld)\n", best, n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && !strcmp(argv[1], "overhead"))
+		return overhead(argv[2], strtol(argv[3], NULL, 10));
 	if (argc < 6 || (strcmp(argv[2], "latency") && strcmp(argv[2], "rate"))) {
 		fprintf(stderr, "usage: %s watch|write latency|rate DIR N SHM [RATE]\n", argv[0]);
 		return 2;
