@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -94,6 +95,8 @@ static void child(const struct nats_srv *s, const char *log)
 	int n = 0;
 
 	unsetenv("LD_PRELOAD");
+	/* a test that crashes takes its servers with it */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	snprintf(port, sizeof(port), "%d", s->port);
 	argv[n++] = "nats-server";
 	argv[n++] = "-a";
