@@ -66,6 +66,7 @@
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -73,6 +74,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -83,6 +85,7 @@
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
 #define NWRITERS 8
+#define MAX_WRITERS 64
 #define ELSEWHERE 10000
 
 static double now(void)
@@ -409,14 +412,40 @@ static void m_tree(const char *data)
 /* 8 writers create files named wW-SEQ in a watched directory; the reader
  * checks, writer by writer, that the sequence has no gap before the first
  * IN_Q_OVERFLOW it reads. */
-static void m_writers(long n, const char *work, bool late)
+struct wthread {
+	const char *dir;
+	int w;
+	long per;
+};
+
+/* One writer: per files w<W>-<i>, created and closed, in order. */
+static void *write_files(void *arg)
+{
+	const struct wthread *t = arg;
+	char p[PATH_MAX];
+
+	for (long i = 0; i < t->per; i++) {
+		snprintf(p, sizeof p, "%s/w%d-%ld", t->dir, t->w, i);
+		int f = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (f < 0)
+			_exit(1);
+		close(f);
+	}
+	return NULL;
+}
+
+/* nw writers (processes, or threads of one process when threads), n files
+ * in all, in one watched directory of work; one reader checks each
+ * writer's sequence.  late: read only once the writers are done. */
+static void m_writers(long n, const char *work, bool late, int nw, bool threads)
 {
 	static char buf[1 << 16] __attribute__((aligned(8)));
-	long per = n / NWRITERS, got = 0, over = 0, gaps_before = 0, disorder = 0;
-	long next[NWRITERS] = { 0 };
-	pid_t pid[NWRITERS];
+	long per = n / nw, got = 0, over = 0, gaps_before = 0, disorder = 0;
+	long next[MAX_WRITERS] = { 0 };
+	struct wthread t[MAX_WRITERS];
+	pid_t pid[MAX_WRITERS];
 	char dir[PATH_MAX];
-	int running = NWRITERS;
+	int running = threads ? 1 : nw;
 
 	snprintf(dir, sizeof dir, "%s/w", work);
 	if (mkdir(dir, 0755))
@@ -426,21 +455,33 @@ static void m_writers(long n, const char *work, bool late)
 		die("inotify_init1");
 	if (inotify_add_watch(in, dir, IN_CREATE) < 0)
 		die("inotify_add_watch");
+	for (int w = 0; w < nw; w++)
+		t[w] = (struct wthread){ dir, w, per };
 	double t0 = now();
-	for (int w = 0; w < NWRITERS; w++) {
-		pid[w] = fork();
-		if (pid[w] < 0)
+	if (threads) {
+		pid[0] = fork();
+		if (pid[0] < 0)
 			die("fork");
-		if (pid[w] == 0) {
-			char p[PATH_MAX];
-			for (long i = 0; i < per; i++) {
-				snprintf(p, sizeof p, "%s/w%d-%ld", dir, w, i);
-				int f = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
-				if (f < 0)
+		if (pid[0] == 0) {
+			pthread_t th[MAX_WRITERS];
+			close(in);	/* writers are other programs: no fd on the instance */
+			for (int w = 0; w < nw; w++)
+				if (pthread_create(&th[w], NULL, write_files, &t[w]))
 					_exit(1);
-				close(f);
-			}
+			for (int w = 0; w < nw; w++)
+				pthread_join(th[w], NULL);
 			_exit(0);
+		}
+	} else {
+		for (int w = 0; w < nw; w++) {
+			pid[w] = fork();
+			if (pid[w] < 0)
+				die("fork");
+			if (pid[w] == 0) {
+				close(in);
+				write_files(&t[w]);
+				_exit(0);
+			}
 		}
 	}
 	struct pollfd pf = { .fd = in, .events = POLLIN };
@@ -463,7 +504,7 @@ static void m_writers(long n, const char *work, bool late)
 					}
 					got++;
 					if (sscanf(ev->name, "w%d-%ld", &w, &seq) != 2 || w < 0 ||
-					    w >= NWRITERS) {
+					    w >= nw) {
 						disorder++;
 						continue;
 					}
@@ -481,12 +522,35 @@ static void m_writers(long n, const char *work, bool late)
 			break;
 	}
 	double t1 = now();
+	/* CPU time of the reader and of the writers (waited for, all of them):
+	 * less moved by other load on the machine than the wall time */
+	struct rusage self, kids;
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
+	double cpu = self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec +
+		     kids.ru_stime.tv_sec + (self.ru_utime.tv_usec + self.ru_stime.tv_usec +
+					     kids.ru_utime.tv_usec + kids.ru_stime.tv_usec) / 1e6;
 	/* with no overflow, every event must have come */
-	long lost = over ? gaps_before : n - got;
+	long lost = over ? gaps_before : per * nw - got;
 	printf("ns_per_event=%.1f events_per_s=%.0f received=%ld overflows=%ld "
-	       "lost_before_overflow=%ld out_of_order=%ld\n",
-	       (t1 - t0) / n * 1e9, n / (t1 - t0), got, over, lost, disorder);
+	       "lost_before_overflow=%ld out_of_order=%ld cpu_ns_per_event=%.1f\n",
+	       (t1 - t0) / (per * nw) * 1e9, per * nw / (t1 - t0), got, over, lost, disorder,
+	       cpu / (per * nw) * 1e9);
 	close(in);
+}
+
+/* The scaling workloads (issue 12) run on tmpfs, whatever $TMPDIR is, so
+ * that the disk is not the figure. */
+static void m_writers_tmpfs(long n, bool threads)
+{
+	char work[] = "/dev/shm/inotify-shim-bench-w.XXXXXX", cmd[64];
+
+	if (!mkdtemp(work))
+		die("mkdtemp");
+	m_writers(n, work, false, threads ? 64 : 8, threads);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench: could not remove %s\n", work);
 }
 
 static int child(int argc, char **argv)
@@ -511,8 +575,10 @@ static int child(int argc, char **argv)
 	else if (!strcmp(mode, "watches")) m_watches(n, data, false);
 	else if (!strcmp(mode, "million")) m_watches(n, data, true);
 	else if (!strcmp(mode, "tree")) m_tree(data);
-	else if (!strcmp(mode, "writers")) m_writers(n, work, false);
-	else if (!strcmp(mode, "writers_q1k")) m_writers(n, work, true);
+	else if (!strcmp(mode, "writers")) m_writers(n, work, false, NWRITERS, false);
+	else if (!strcmp(mode, "writers_q1k")) m_writers(n, work, true, NWRITERS, false);
+	else if (!strcmp(mode, "writers8")) m_writers_tmpfs(n, false);
+	else if (!strcmp(mode, "threads64")) m_writers_tmpfs(n, true);
 	else {
 		fprintf(stderr, "bench: unknown mode %s\n", mode);
 		return 2;
@@ -536,10 +602,10 @@ struct workload {
 	long n;
 	int reps;		/* 0: the -r default */
 	const char *what;
-	struct metric m[6];
+	struct metric m[8];
 	const char *control;	/* side 2, the kernel under the filter, runs this
 				 * mode (overhead10k's holder needs an inotify) */
-	double values[3][6][64];	/* [side][metric][rep] */
+	double values[3][8][64];	/* [side][metric][rep] */
 	int nvalues[3];
 };
 
@@ -565,6 +631,14 @@ static struct workload workloads[] = {
 	  .m = { { "ns_per_event", TIME, 0 }, { "events_per_s", INFO, 0 }, { "received", INFO, 0 },
 	    { "overflows", INFO, 0 }, { "lost_before_overflow", INFO, 0 },
 	    { "out_of_order", INFO, 0 } } },
+	{ .name = "writers8", .n = 400000, .reps = 3, .what = "8 writer processes x 50,000 creates, tmpfs",
+	  .m = { { "ns_per_event", TIME, 1.3 }, { "events_per_s", INFO, 0 }, { "received", INFO, 0 },
+	    { "overflows", INFO, 0 }, { "lost_before_overflow", INFO, 0 },
+	    { "out_of_order", INFO, 0 }, { "cpu_ns_per_event", TIME, 0 } } },
+	{ .name = "threads64", .n = 32000, .reps = 3, .what = "64 writer threads x 500 creates, tmpfs",
+	  .m = { { "ns_per_event", TIME, 1.3 }, { "events_per_s", INFO, 0 }, { "received", INFO, 0 },
+	    { "overflows", INFO, 0 }, { "lost_before_overflow", INFO, 0 },
+	    { "out_of_order", INFO, 0 }, { "cpu_ns_per_event", TIME, 0 } } },
 	{ .name = "writers_q1k", .n = 80000, .reps = 1, .what = "queues of 1024 events, read late",
 	  .m = { { "ns_per_event", TIME, 0 }, { "events_per_s", INFO, 0 }, { "received", INFO, 0 },
 	    { "overflows", INFO, 0 }, { "lost_before_overflow", INFO, 0 },
@@ -803,7 +877,7 @@ static bool run_side(struct workload *w, int side)
 		return false;
 	}
 	int k = w->nvalues[side]++;
-	for (int m = 0; m < 6 && w->m[m].key; m++) {
+	for (int m = 0; m < 8 && w->m[m].key; m++) {
 		char pat[80];
 		snprintf(pat, sizeof pat, "%s=", w->m[m].key);
 		char *p = line;
@@ -838,7 +912,7 @@ static void report(struct workload *w)
 	int nk = w->nvalues[0], ns = w->nvalues[1];
 
 	printf("%-12s N=%-8ld %s (median of %d)\n", w->name, w->n, w->what, nk < ns ? nk : ns);
-	for (int m = 0; m < 6 && w->m[m].key; m++) {
+	for (int m = 0; m < 8 && w->m[m].key; m++) {
 		const struct metric *mt = &w->m[m];
 		double k = nk ? median(w->values[0][m], nk) : NAN;
 		double s = ns ? median(w->values[1][m], ns) : NAN;

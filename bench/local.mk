@@ -12,7 +12,7 @@ bench_bench_SOURCES = bench/bench.c
 bench_bench_CPPFLAGS = -D_GNU_SOURCE
 # measured code: optimised, and never instrumented by SANITIZE_CFLAGS
 bench_bench_CFLAGS = -std=gnu11 -O2 -Wall -Wextra
-bench_bench_LDADD = -lm
+bench_bench_LDADD = -lm -lpthread
 CLEANFILES += bench/bench$(EXEEXT)
 EXTRA_DIST += bench/README
 

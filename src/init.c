@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "domain/domain.h"
+#include "hooks/exec.h"
 #include "hooks/files.h"
 #include "instance/fdtable.h"
 #include "instance/instance.h"
@@ -37,8 +38,9 @@ __attribute__((constructor)) static void shim_init(void)
 	shim_config_load();
 	/* libuv (Node) would make its file changes through io_uring, where no
 	 * hook sees them; this makes it use the plain calls, in this process
-	 * and in the ones it starts.  libuv reads it at its first fs call. */
-	setenv("UV_USE_IO_URING", "0", 1);
+	 * and in the ones it starts.  libuv reads it at its first fs call.
+	 * A value the user set is the user's: kept. */
+	setenv("UV_USE_IO_URING", "0", 0);
 	if (fdtable_init() < 0) {
 		shim_log("no memory for the fd table; the shim is inert");
 		errno = saved;
@@ -49,9 +51,12 @@ __attribute__((constructor)) static void shim_init(void)
 		shim_log("no domain (%s); events will not be seen", strerror(-ret));
 	else {
 		frontend_after_exec();
-		/* the files this image inherited, and the close events of
-		 * those that exec closed */
+		/* the exec's own events (hooks/exec.c) around the files this
+		 * image inherited, and the close events of those that exec
+		 * closed */
+		exec_image_start();
 		share_after_exec();
+		exec_image_started();
 	}
 	pthread_atfork(before_fork, NULL, after_fork_child);
 	errno = saved;

@@ -2,6 +2,9 @@
  * helpers.c - see helpers.h.
  */
 #include "helpers.h"
+#include "inotify-shim.h"
+
+#include <criterion/criterion.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,11 +26,13 @@ extern char **environ;
 
 static char scratch[PATH_MAX];
 static char previous[PATH_MAX];
+static int fds_at_enter = -1;
 
 const char *scratch_enter(void)
 {
 	const char *base = getenv("TMPDIR");
 
+	fds_at_enter = count_fds();
 	snprintf(scratch, sizeof scratch, "%s/inotify-shim-scratch.XXXXXX",
 		 base && *base ? base : "/tmp");
 	if (!mkdtemp(scratch))
@@ -36,12 +42,208 @@ const char *scratch_enter(void)
 	return scratch;
 }
 
+void scratch_setup(void)
+{
+	scratch_enter();
+}
+
+/* errno is set to this before every call of the probe */
+#define SENTINEL 7919
+
+static int probe_bad;
+
+static void probe_check(const char *what, bool ok)
+{
+	int e = errno;
+
+	if (ok && e != SENTINEL) {
+		fprintf(stderr, "errno probe: %s succeeded and set errno to %d (%s)\n",
+			what, e, strerror(e));
+		probe_bad++;
+	}
+}
+
+/* call, which succeeded when ok (an expression over r_), leaves errno */
+#define PROBE(call, ok)                                                        \
+	({                                                                     \
+		errno = SENTINEL;                                              \
+		long r_ = (long)(call);                                        \
+		probe_check(#call, (ok));                                      \
+		r_;                                                            \
+	})
+#define PROBE_FD(call) ((int)PROBE(call, r_ >= 0))
+#define PROBE_0(call) PROBE(call, r_ == 0)
+
+static void probe_files(void)
+{
+	char buf[64];
+	int fd, d;
+
+	fd = PROBE_FD(open("errno-probe", O_CREAT | O_RDWR | O_TRUNC, 0600));
+	if (fd < 0)
+		return;
+	PROBE(write(fd, "abc", 3), r_ == 3);
+	PROBE(pwrite(fd, "d", 1, 3), r_ == 1);
+	PROBE(lseek(fd, 0, SEEK_SET), r_ == 0);
+	PROBE(read(fd, buf, sizeof buf), r_ == 4);
+	PROBE(pread(fd, buf, 1, 0), r_ == 1);
+	PROBE_0(ftruncate(fd, 2));
+	PROBE_0(fchmod(fd, 0640));
+	PROBE_0(futimens(fd, NULL));
+	d = PROBE_FD(dup(fd));
+	if (d >= 0) {
+		PROBE(dup2(fd, d), r_ == d);
+		PROBE_0(close(d));
+	}
+	d = PROBE_FD(fcntl(fd, F_DUPFD_CLOEXEC, 0));
+	if (d >= 0)
+		PROBE_0(close(d));
+	PROBE(fcntl(fd, F_GETFL), r_ >= 0);
+	PROBE_0(close(fd));
+}
+
+static void probe_streams(void)
+{
+	char buf[64];
+	FILE *f = (FILE *)PROBE(fopen("errno-probe", "a+"), r_ != 0);
+
+	if (!f)
+		return;
+	PROBE(fputs("xyz\n", f), r_ >= 0);
+	PROBE(fprintf(f, "%d\n", 42), r_ == 3);
+	PROBE_0(fflush(f));
+	PROBE_0(fseek(f, 0, SEEK_SET));
+	PROBE(fgets(buf, sizeof buf, f), r_ != 0);
+	PROBE_0(fclose(f));
+}
+
+static void probe_names(void)
+{
+	DIR *dir;
+	int fd;
+
+	PROBE_0(rename("errno-probe", "errno-probe.2"));
+	PROBE_0(link("errno-probe.2", "errno-probe.3"));
+	PROBE_0(unlink("errno-probe.3"));
+	PROBE_0(chmod("errno-probe.2", 0600));
+	PROBE_0(truncate("errno-probe.2", 0));
+	PROBE_0(mkdir("errno-probe.d", 0700));
+	fd = PROBE_FD(openat(AT_FDCWD, "errno-probe.d", O_RDONLY | O_DIRECTORY));
+	if (fd >= 0)
+		PROBE_0(close(fd));
+	dir = (DIR *)PROBE(opendir("errno-probe.d"), r_ != 0);
+	if (dir) {
+		while (PROBE(readdir(dir), true))
+			;
+		PROBE_0(closedir(dir));
+	}
+	PROBE_0(rmdir("errno-probe.d"));
+	PROBE_0(unlink("errno-probe.2"));
+}
+
+static void probe_event(struct inotify_shim_watch *w, int wd, uint32_t mask, uint32_t cookie,
+			const char *name, void *user)
+{
+	(void)w, (void)wd, (void)mask, (void)cookie, (void)name;
+	++*(int *)user;
+}
+
+/* Weak: test/kernel-check.sh links the helpers without the library. */
+#pragma weak inotify_shim_handle_new
+#pragma weak inotify_shim_watch_init
+#pragma weak inotify_shim_handle_add_watch
+#pragma weak inotify_shim_handle_find_update_watch
+#pragma weak inotify_shim_handle_dispatch
+#pragma weak inotify_shim_handle_rm_wd
+#pragma weak inotify_shim_handle_destroy
+
+/* the consumer API (include/inotify-shim.h), where the library is linked */
+static void probe_consumer(void)
+{
+	static const struct inotify_shim_operations ops = { .handle_event = probe_event };
+	struct inotify_shim_watch w;
+	struct inotify_shim_handle *h;
+	int events = 0, wd, fd;
+
+	if (!inotify_shim_handle_new)
+		return;
+	h = (struct inotify_shim_handle *)PROBE(inotify_shim_handle_new(&ops, &events), r_ != 0);
+	if (!h)
+		return;
+	inotify_shim_watch_init(&w);
+	wd = (int)PROBE(inotify_shim_handle_add_watch(h, &w, ".", IN_CREATE | IN_DELETE), r_ > 0);
+	PROBE(inotify_shim_handle_find_update_watch(h, ".", IN_CREATE | IN_DELETE), r_ == wd);
+	fd = PROBE_FD(open("errno-probe.c", O_CREAT | O_WRONLY, 0600));
+	if (fd >= 0)
+		PROBE_0(close(fd));
+	PROBE_0(unlink("errno-probe.c"));
+	PROBE(inotify_shim_handle_dispatch(h), r_ >= 0);
+	if (wd > 0)
+		PROBE_0(inotify_shim_handle_rm_wd(h, wd));
+	PROBE(inotify_shim_handle_dispatch(h), r_ >= 0);
+	PROBE((inotify_shim_handle_destroy(h), 0), true);
+}
+
+int errno_probe(void)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	int in, wd, n, saved = errno;
+
+	probe_bad = 0;
+	in = PROBE_FD(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+	wd = in < 0 ? -1 : (int)PROBE(inotify_add_watch(in, ".", IN_ALL_EVENTS), r_ > 0);
+	probe_files();
+	probe_streams();
+	probe_names();
+	probe_consumer();
+	if (in >= 0) {
+		PROBE_0(ioctl(in, FIONREAD, &n));
+		if (wait_readable(in, 0))
+			PROBE(read(in, buf, sizeof buf), r_ > 0);
+		if (wd > 0)
+			PROBE_0(inotify_rm_watch(in, wd));
+		PROBE_0(close(in));
+	}
+	errno = saved;
+	return probe_bad;
+}
+
+/* Criterion counts no assertion made in a .fini (nor a crash there): a
+ * fixture failure is written to INOTIFY_SHIM_TEST_FIXTURE_LOG, and
+ * test/run-test.sh fails the test binary when that file is not empty. */
+static void fixture_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fixture_fail(const char *fmt, ...)
+{
+	const char *log = getenv("INOTIFY_SHIM_TEST_FIXTURE_LOG");
+	const struct criterion_test *t = criterion_current_test;
+	char msg[512];
+	va_list ap;
+	FILE *f;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "fixture: %s::%s: %s\n", t ? t->category : "?", t ? t->name : "?", msg);
+	if (log && *log && (f = fopen(log, "a"))) {
+		fprintf(f, "%s::%s: %s\n", t ? t->category : "?", t ? t->name : "?", msg);
+		fclose(f);
+	}
+}
+
 void scratch_leave(void)
 {
 	char cmd[PATH_MAX + 32];
+	int fds, bad;
 
 	if (!scratch[0])
 		return;
+	bad = errno_probe();
+	if (bad)
+		fixture_fail("%d call(s) through the shim succeeded and changed errno "
+			     "(\"errno probe\" lines above)", bad);
+	fds = count_fds();
+	if (fds != fds_at_enter)
+		fixture_fail("fd leaked: %d open at the start, %d at the end", fds_at_enter, fds);
 	if (chdir(previous) < 0 && chdir("/") < 0)
 		abort();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch);

@@ -21,9 +21,23 @@
 #define IN_MASK_CREATE 0x10000000
 #endif
 
-/* A fresh directory, made the current one; removed by scratch_leave(). */
+/* The shared fixture.  Every suite's .init calls scratch_enter() first
+ * (or is scratch_setup), and its .fini calls scratch_leave() last:
+ *   - a fresh directory, made the current one, removed at the end;
+ *   - the fds open at the start must be the fds open at the end (a test
+ *     that leaks an fd fails);
+ *   - at the end, in the state the test left (its instances, watches and
+ *     records), a probe of successful calls through the shim, each with
+ *     errno set to a sentinel before it, must leave errno alone (a hook
+ *     that changes errno on success fails every test).
+ * The kernel's inotify is denied to every test by test/run-test.sh. */
 const char *scratch_enter(void);
+void scratch_setup(void);	/* scratch_enter() as a Criterion .init */
 void scratch_leave(void);
+
+/* The probe of scratch_leave(), on its own: the number of calls that
+ * succeeded and changed errno (each one reported on stderr). */
+int errno_probe(void);
 
 /* One event as read, with its name copied out. */
 struct ev {

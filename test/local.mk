@@ -157,6 +157,56 @@ EXTRA_DIST += test/completion.sh
 if HAVE_CRITERION
 TEST_BINARIES += test/storage test/damaged_files test/sharing test/quiet
 endif
+# issue 13, items 1, 2, 4 and 5: scenarios run on the kernel and on the
+# shim, compared byte for byte (test/divergences_notify.fuzz); a plain
+# program, without the shim linked: the .fuzz side preloads it
+check_PROGRAMS += test/divergences_notify
+test_divergences_notify_LDADD =
+TESTS += test/divergences_notify.fuzz
+EXTRA_DIST += test/divergences_notify.fuzz
+
+# issue 13 (items 3, 6, 8): exec of a watched file, IN_UNMOUNT, and libc
+# reached through a dlopen handle
+if HAVE_CRITERION
+TEST_BINARIES += test/unmount test/dl_handles test/exec_events
+endif
+# run by test/exec_events: a program whose ELF interpreter is a copy of
+# ld.so that the test makes in a directory of the build, and watches
+check_PROGRAMS += test/exec_interp
+test_exec_interp_SOURCES = test/exec_interp.c
+test_exec_interp_LDADD =
+test_exec_interp_LDFLAGS = -no-install -Wl,--dynamic-linker=$(abs_builddir)/test/exec-interp.d/ld.so
+CLEANFILES += test/exec-interp.d/ld.so
+EXTRA_DIST += test/programs/dl_handles.py
+# issue 12: no process waits on another without bound; a holder stopped or
+# killed inside each lock of the domain (test/bounded_waits.c)
+if HAVE_CRITERION
+TEST_BINARIES += test/bounded_waits
+endif
+# issue 12: writers and watchers stopped and killed at random while three
+# watchers account for every event of the live writers (test/chaos.c)
+check_PROGRAMS += test/chaos
+test_chaos_LDADD =
+TESTS += test/chaos.sh
+EXTRA_DIST += test/chaos.sh
+# issue 13, items 7, 9, 10, 12: per-fd objects and instance fds
+# (test/fd_objects.c)
+if HAVE_CRITERION
+TEST_BINARIES += test/fd_objects
+test_fd_objects_LDADD = $(LDADD) -lpthread
+endif
+if HAVE_CRITERION
+TEST_BINARIES += test/instance_calls test/fdinfo test/hazards
+endif
+# issue 13, item 13: configure under threads; a plain program for
+# check-tsan too
+check_PROGRAMS += test/config_threads
+TESTS += test/config_threads
+test_config_threads_LDADD = src/libinotify-shim.la -lpthread
+TSAN_TESTS += test/config_threads
+# run by it after exec; not a test itself
+check_PROGRAMS += test/fd_reader
+test_fd_reader_LDADD =
 
 # ---- the bridge (issue 16): its record and ordering (no server), its
 # transport against real nats-server processes on 127.0.0.1; bridge_check.sh

@@ -16,6 +16,8 @@
 #include "helpers.h"
 #include "inotify-shim.h"
 
+TestSuite(mode, .init = scratch_setup, .fini = scratch_leave);
+
 /* Is fd one of the emulation's instances (a FIFO of the domain)? */
 static bool emulated(int fd)
 {

@@ -311,12 +311,30 @@ Test(quiet, a_shell_meeting_a_damaged_queue_says_so_with_debugging)
 }
 
 /* A process dies holding the registry's lock (the test hook of
- * domain.h); the next shell repairs the registry. */
+ * util/shlock.h); the next shell repairs the registry.  A watcher runs, so
+ * that the dying writer's event and the shell's take the lock (a program's
+ * start takes none). */
 static void shell_repairs_the_registry(const char *debug, struct run *sh)
 {
 	char held[PATH_MAX], env[PATH_MAX + 40], f[PATH_MAX + 16];
 	char outp[] = "/tmp/quiet-out.XXXXXX", errp[] = "/tmp/quiet-err.XXXXXX";
-	struct run t;
+	char wout[] = "/tmp/quiet-out.XXXXXX", werr[] = "/tmp/quiet-err.XXXXXX";
+	char ready[PATH_MAX], go[PATH_MAX + 8], a1[PATH_MAX + 16], self[PATH_MAX];
+	struct run t, w;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+
+	cr_assert_gt(n, 0);
+	self[n] = 0;
+	path_printf(ready, sizeof ready, "%s/ready", base);
+	path_printf(go, sizeof go, "%s.go", ready);
+	snprintf(a1, sizeof a1, "QUIET_ARG1=%s", watched);
+	char *wargv[] = { self, NULL };
+	setenv("QUIET_CHILD", "watch", 1);
+	setenv("QUIET_ARG2", ready, 1);
+	pid_t watcher = start(wargv, NULL, a1, wout, werr);
+	unsetenv("QUIET_CHILD");
+	unsetenv("QUIET_ARG2");
+	cr_assert(wait_until(exists, ready, 20000), "the watcher never got ready");
 
 	path_printf(held, sizeof held, "%s/held", base);
 	snprintf(env, sizeof env, "INOTIFY_SHIM_TEST_HOLD_LOCK=%s", held);
@@ -329,6 +347,9 @@ static void shell_repairs_the_registry(const char *debug, struct run *sh)
 	kill(pid, SIGKILL);
 	finish(pid, outp, errp, &t);
 	shell(sh, debug, NULL);
+	close(creat(go, 0600));
+	kill(watcher, SIGKILL);
+	finish(watcher, wout, werr, &w);
 }
 
 Test(quiet, a_shell_meeting_a_repair_of_the_registry_prints_nothing)

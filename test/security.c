@@ -19,7 +19,7 @@
 
 #include "helpers.h"
 
-TestSuite(security, .init = (void (*)(void))scratch_enter, .fini = scratch_leave,
+TestSuite(security, .init = scratch_setup, .fini = scratch_leave,
 	  .timeout = 60);
 
 static const char *domain_dir(void)

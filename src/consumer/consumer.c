@@ -130,7 +130,7 @@ SHIM_EXPORT struct inotify_shim_handle *
 inotify_shim_handle_new(const struct inotify_shim_operations *ops, void *user)
 {
 	struct inotify_shim_handle *h;
-	int fd, ret;
+	int fd, ret, saved;
 
 	if (!ops || !ops->handle_event) {
 		errno = EINVAL;
@@ -143,7 +143,9 @@ inotify_shim_handle_new(const struct inotify_shim_operations *ops, void *user)
 		return NULL;
 	}
 	h->nbuckets = 16;
+	saved = errno;
 	ret = core_create(1, 1, &h->ref, &fd);
+	errno = saved;	/* the core's internal calls are not the caller's */
 	if (ret < 0) {
 		free(h->buckets);
 		free(h);
@@ -163,7 +165,16 @@ SHIM_EXPORT int inotify_shim_handle_fd(const struct inotify_shim_handle *h)
 	return h ? h->fd : -1;
 }
 
-/* ---- watches */
+/* ---- watches
+ *
+ * These answer with their return value: errno is left as it was
+ * (KEEP_ERRNO restores it on every return). */
+
+static void restore_errno(const int *saved)
+{
+	errno = *saved;
+}
+#define KEEP_ERRNO int saved_errno_ __attribute__((cleanup(restore_errno))) = errno
 
 SHIM_EXPORT void inotify_shim_watch_init(struct inotify_shim_watch *w)
 {
@@ -198,6 +209,7 @@ SHIM_EXPORT int inotify_shim_handle_add_watch(struct inotify_shim_handle *h,
 					      struct inotify_shim_watch *w,
 					      const char *path, uint32_t mask)
 {
+	KEEP_ERRNO;
 	int wd, ret;
 
 	if (!h || !w)
@@ -230,6 +242,7 @@ SHIM_EXPORT int inotify_shim_handle_add_watch(struct inotify_shim_handle *h,
 SHIM_EXPORT int inotify_shim_handle_find_update_watch(struct inotify_shim_handle *h,
 						      const char *path, uint32_t mask)
 {
+	KEEP_ERRNO;
 	struct inotify_shim_watch *w;
 	int wd, ret;
 
@@ -252,6 +265,8 @@ SHIM_EXPORT int inotify_shim_handle_find_update_watch(struct inotify_shim_handle
 
 SHIM_EXPORT int inotify_shim_handle_rm_wd(struct inotify_shim_handle *h, int wd)
 {
+	KEEP_ERRNO;
+
 	return h ? core_rm_wd(h->ref, wd) : -EINVAL;
 }
 
@@ -295,7 +310,10 @@ SHIM_EXPORT int inotify_shim_handle_dispatch(struct inotify_shim_handle *h)
 	/* hold the handle: a handler may destroy it */
 	__atomic_add_fetch(&h->refs, 1, __ATOMIC_RELAXED);
 	for (;;) {
+		int saved = errno;
 		ssize_t n = core_read(h->ref, h->fd, buf, sizeof buf);
+
+		errno = saved;
 		if (n == -EAGAIN || n == 0)
 			break;
 		if (n < 0) {
@@ -316,6 +334,8 @@ SHIM_EXPORT int inotify_shim_handle_dispatch(struct inotify_shim_handle *h)
 
 SHIM_EXPORT void inotify_shim_handle_destroy(struct inotify_shim_handle *h)
 {
+	KEEP_ERRNO;
+
 	if (!h)
 		return;
 	/* the seed's inotify_destroy: every watch ends without an event */

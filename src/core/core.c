@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <string.h>
+#include <time.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -20,6 +22,7 @@
 #include "../notify/notify.h"
 #include "../util/config.h"
 #include "../util/real.h"
+#include "../util/shlock.h"
 
 #define WATCH_FLAGS (IN_ONESHOT | IN_EXCL_UNLINK)
 
@@ -39,6 +42,52 @@ int core_check_mask_flags(uint32_t mask)
 	return 0;
 }
 
+/* Holders that exec closed, found by the constructor without the lock
+ * (instance.c: frontend_after_exec) and forgotten at the next lock. */
+#define FORGET_MAX 64
+static struct {
+	struct slot_ref ref;
+	int fd;
+} forget[FORGET_MAX];
+static uint32_t nforget;
+
+void core_forget_holder(struct slot_ref ref, int fd)
+{
+	uint32_t i = __atomic_load_n(&nforget, __ATOMIC_RELAXED);
+
+	if (i >= FORGET_MAX)
+		return;	/* left in the record: only inotify-shim ps shows it */
+	forget[i].ref = ref;
+	forget[i].fd = fd;
+	__atomic_store_n(&nforget, i + 1, __ATOMIC_RELEASE);
+}
+
+static void forget_locked(struct domain *d)
+{
+	uint32_t n = __atomic_exchange_n(&nforget, 0, __ATOMIC_ACQ_REL);
+	int pid = (int)getpid();
+
+	for (uint32_t i = 0; i < n && i < FORGET_MAX; i++) {
+		struct reg_instance *inst = reg_instance(d, forget[i].ref.slot);
+
+		if (!inst || inst->state != RECORD_USED || inst->gen != forget[i].ref.gen)
+			continue;
+		registry_remove_holder(d, forget[i].ref.slot, pid, forget[i].fd);
+		if (!slot_alive(d, forget[i].ref.slot))
+			slot_reclaim(d, forget[i].ref.slot);
+	}
+}
+
+/* registry.lock (domain_lock, bounded), then what the constructor left. */
+static int core_lock(struct domain *d)
+{
+	int ret = domain_lock(d);
+
+	if (ret == 0 && __builtin_expect(__atomic_load_n(&nforget, __ATOMIC_RELAXED) != 0, 0))
+		forget_locked(d);
+	return ret;
+}
+
 static struct reg_instance *live_instance(struct domain *d, struct slot_ref ref)
 {
 	struct reg_instance *inst = reg_instance(d, ref.slot);
@@ -55,7 +104,7 @@ int core_valid(struct slot_ref ref)
 
 	if (!d)
 		return -ENOMEM;
-	ret = domain_lock(d);
+	ret = core_lock(d);
 	if (ret < 0)
 		return ret;
 	ret = live_instance(d, ref) ? 0 : -EINVAL;
@@ -71,7 +120,7 @@ static void undo_create(struct domain *d, struct slot_ref ref)
 	domain_unlinkat(d, name);
 	slot_queue_name(ref, name);
 	domain_unlinkat(d, name);
-	if (domain_lock(d) == 0) {
+	if (core_lock(d) == 0) {
 		registry_free_instance(d, ref.slot);
 		domain_unlock(d);
 	}
@@ -88,14 +137,14 @@ int core_create(int nonblock, int cloexec, struct slot_ref *ref, int *fdp)
 
 	if (!d)
 		return -ENOMEM;
-	ret = domain_lock(d);
+	ret = core_lock(d);
 	if (ret < 0)
 		return -ENOMEM;
-	slot = registry_alloc_instance(d, (uint32_t)shim_config.max_queued_events,
-				       shim_config.max_user_instances);
+	slot = registry_alloc_instance(d, (uint32_t)SHIM_CONFIG(max_queued_events),
+				       SHIM_CONFIG(max_user_instances));
 	if (slot == -EMFILE && slot_reap(d) > 0)
-		slot = registry_alloc_instance(d, (uint32_t)shim_config.max_queued_events,
-					       shim_config.max_user_instances);
+		slot = registry_alloc_instance(d, (uint32_t)SHIM_CONFIG(max_queued_events),
+					       SHIM_CONFIG(max_user_instances));
 	if (slot < 0) {
 		domain_unlock(d);
 		return slot;
@@ -122,7 +171,7 @@ int core_create(int nonblock, int cloexec, struct slot_ref *ref, int *fdp)
 	ret = domain_file_share(d, fd);
 	if (ret == 0) {
 		struct queue fresh;
-		ret = queue_create(fd, (uint32_t)shim_config.max_queued_events, &fresh);
+		ret = queue_create(fd, (uint32_t)SHIM_CONFIG(max_queued_events), &fresh);
 		if (ret == 0)
 			queue_unmap(&fresh);
 	}
@@ -153,7 +202,7 @@ int core_create(int nonblock, int cloexec, struct slot_ref *ref, int *fdp)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	ret = domain_lock(d);
+	ret = core_lock(d);
 	if (ret < 0) {
 		real_close(fd);
 		ret = -ENOMEM;
@@ -180,7 +229,7 @@ static int resolve(const char *path, uint32_t mask, struct inode_info *info)
 
 	if (!path)
 		return -EFAULT;
-	ret = ident_stat(AT_FDCWD, path, nofollow, info);
+	ret = ident_stat_watch(AT_FDCWD, path, nofollow, info);
 	if (ret < 0)
 		return ret;
 	if ((mask & IN_ONLYDIR) && !S_ISDIR(info->mode))
@@ -222,13 +271,15 @@ static int update_locked(struct domain *d, struct slot_ref ref,
 static int new_locked(struct domain *d, struct slot_ref ref,
 		      const struct inode_info *info, uint32_t mask)
 {
-	long limit = shim_config.max_user_watches;
+	long limit = SHIM_CONFIG(max_user_watches);
 	int widx;
 
 	const struct ident *id = &info->id;
 	bool isdir = S_ISDIR(info->mode);
 
-	if (registry_find_mark(d, registry_find_inode(d, id), ref.slot))
+	uint32_t iidx = registry_find_inode(d, id);
+
+	if (registry_find_mark(d, iidx, ref.slot))
 		return -EEXIST;
 	widx = registry_add_watch(d, ref.slot, id, isdir, mask & IN_ALL_EVENTS,
 				  mask & WATCH_FLAGS, limit);
@@ -237,6 +288,8 @@ static int new_locked(struct domain *d, struct slot_ref ref,
 					  mask & WATCH_FLAGS, limit);
 	if (widx < 0)
 		return widx;
+	if (isdir && !iidx)	/* open files may have been renamed into it */
+		notify_dir_newly_watched_locked(d);
 	return d->watches[widx].wd;
 }
 
@@ -254,7 +307,7 @@ static int watch_op(struct slot_ref ref, const char *path, uint32_t mask,
 	ret = resolve(path, mask, &info);
 	if (ret < 0)
 		return ret;
-	ret = domain_lock(d);
+	ret = core_lock(d);
 	if (ret < 0)
 		return -ENOMEM;
 	if (!live_instance(d, ref))
@@ -295,9 +348,9 @@ int core_rm_wd(struct slot_ref ref, int32_t wd)
 
 	if (!d)
 		return -EINVAL;
-	ret = domain_lock(d);
+	ret = core_lock(d);
 	if (ret < 0)
-		return -EINVAL;
+		return ret == -ETIMEDOUT ? -ENOMEM : -EINVAL;
 	widx = live_instance(d, ref) ? registry_find_wd(d, ref.slot, wd) : 0;
 	if (widx)
 		notify_watch_ended_locked(d, widx);
@@ -309,7 +362,7 @@ void core_destroy_watches(struct slot_ref ref)
 {
 	struct domain *d = shim_domain;
 
-	if (!d || domain_lock(d) < 0)
+	if (!d || core_lock(d) < 0)
 		return;
 	if (live_instance(d, ref))
 		registry_remove_watches(d, ref.slot);
@@ -401,6 +454,36 @@ out:
 	return took;
 }
 
+static bool nonblocking(int fd)
+{
+	int flags = real_fcntl(fd, F_GETFL, 0L);
+
+	return flags < 0 || (flags & O_NONBLOCK);
+}
+
+/* The queue's lock was not had within its bound (util/shlock.h): a holder
+ * is stopped or slow inside it.  What can be read without it is the
+ * overflow of events lost meanwhile (queue.h, "Lost events"): that alone,
+ * or -EAGAIN.  A blocking reader waits the bound once more and retries
+ * (a signal's handler runs in that wait, and the read goes on, as with
+ * SA_RESTART). */
+static ssize_t read_without_lock(struct queue *q, int fd, void *buf, size_t count)
+{
+	static const struct inotify_event overflow = { .wd = -1, .mask = IN_Q_OVERFLOW };
+	struct timespec bound = { 0, SHLOCK_WAIT_MS * 1000000L };
+
+	if (count < sizeof overflow)
+		return -EINVAL;	/* something is queued, and no event fits */
+	if (queue_take_lost(q)) {
+		domain_note_lost_overflow();
+		memcpy(buf, &overflow, sizeof overflow);
+		return sizeof overflow;
+	}
+	if (!nonblocking(fd))
+		nanosleep(&bound, NULL);
+	return -EAGAIN;
+}
+
 ssize_t core_read(struct slot_ref ref, int fd, void *buf, size_t count)
 {
 	struct domain *d = shim_domain;
@@ -419,6 +502,12 @@ ssize_t core_read(struct slot_ref ref, int fd, void *buf, size_t count)
 		 * alone, below. */
 		if (!queue_idle(q))
 			n = queue_read(q, buf, count, &waker);
+		if (n == -ETIMEDOUT) {
+			n = read_without_lock(q, fd, buf, count);
+			if (n == -EAGAIN && !nonblocking(fd))
+				continue;	/* waited a bound: try again */
+			return n;
+		}
 		if (n != 0)
 			return n;
 		/* Empty: wait on the FIFO the way the fd's own flags say.
@@ -463,7 +552,7 @@ void core_hold(struct slot_ref ref, int fd)
 {
 	struct domain *d = shim_domain;
 
-	if (!d || domain_lock(d) < 0)
+	if (!d || core_lock(d) < 0)
 		return;
 	if (live_instance(d, ref))
 		registry_add_holder(d, ref.slot, (int)getpid(), fd);
@@ -474,7 +563,7 @@ void core_release(struct slot_ref ref, int fd)
 {
 	struct domain *d = shim_domain;
 
-	if (!d || domain_lock(d) < 0)
+	if (!d || core_lock(d) < 0)
 		return;
 	if (live_instance(d, ref)) {
 		registry_remove_holder(d, ref.slot, (int)getpid(), fd);

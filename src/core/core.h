@@ -9,7 +9,10 @@
  * self-deletion) for every consumer alike.
  *
  * Functions return a negative errno on failure, never touch errno, and
- * take registry.lock themselves (never held on entry).
+ * take registry.lock themselves (never held on entry), within the bound of
+ * util/shlock.h: past it an inotify call fails with ENOMEM (as the
+ * kernel's do when it cannot allocate), and holder bookkeeping (dup, fork,
+ * close) is skipped (liveness is the FIFO's open count, not the records).
  */
 #ifndef SHIM_CORE_H
 #define SHIM_CORE_H
@@ -74,6 +77,10 @@ int core_queued_bytes(struct slot_ref ref, int *bytes);
  * after a close, reclaim the instance if nobody holds it any more. */
 void core_hold(struct slot_ref ref, int fd);
 void core_release(struct slot_ref ref, int fd);
+
+/* This process no longer holds ref at fd (exec closed it): forget the
+ * holder the next time the registry lock is had.  Takes no lock. */
+void core_forget_holder(struct slot_ref ref, int fd);
 
 /* Is ref a live instance? */
 int core_valid(struct slot_ref ref);

@@ -4,9 +4,10 @@
  * The mapping cache is one entry per registry slot, private to the process.
  * An entry is published with a compare-and-swap, so two threads mapping the
  * same queue at once keep one mapping and drop the other; no lock is taken
- * and entries are mmap()ed, not malloc()ed, which keeps slot_queue() usable
- * from a signal handler (malloc is not async-signal-safe; mmap is a plain
- * system call).
+ * and entries are mmap()ed, not malloc()ed, and the files' names are made
+ * without snprintf, which keeps slot_queue() usable from a signal handler
+ * (malloc and snprintf are not async-signal-safe; mmap, open and the
+ * domain's *at() calls are plain system calls).
  *
  * The producer's wake looks in the process's fd table (instance/fdtable.h,
  * a private table of plain words that depends on nothing above this
@@ -49,14 +50,36 @@ static void entry_free(struct cached_queue *c)
 	munmap(c, sizeof *c);
 }
 
+/* "K-SLOT-GEN", without snprintf (not async-signal-safe): a signal
+ * handler's hook may name a queue or a FIFO (slot_queue, the wakes). */
+static void slot_name(char kind, struct slot_ref ref, char buf[SLOT_NAME_MAX])
+{
+	char *p = buf;
+
+	*p++ = kind;
+	for (int part = 0; part < 2; part++) {
+		uint32_t v = part ? ref.gen : ref.slot;
+		char digits[10];
+		int n = 0;
+
+		*p++ = '-';
+		do
+			digits[n++] = (char)('0' + v % 10);
+		while ((v /= 10));
+		while (n)
+			*p++ = digits[--n];
+	}
+	*p = 0;	/* at most 1 + 2 * 11 bytes and the 0: fits SLOT_NAME_MAX */
+}
+
 void slot_fifo_name(struct slot_ref ref, char buf[SLOT_NAME_MAX])
 {
-	snprintf(buf, SLOT_NAME_MAX, "f-%u-%u", ref.slot, ref.gen);
+	slot_name('f', ref, buf);
 }
 
 void slot_queue_name(struct slot_ref ref, char buf[SLOT_NAME_MAX])
 {
-	snprintf(buf, SLOT_NAME_MAX, "q-%u-%u", ref.slot, ref.gen);
+	slot_name('q', ref, buf);
 }
 
 /* Open and map the instance's queue file, by the domain's rule. */
@@ -101,6 +124,8 @@ struct queue *slot_queue(struct domain *d, struct slot_ref ref)
 		entry_free(fresh);
 		return NULL;
 	}
+	fresh->q.lost = &d->reg->lost[ref.slot];
+	fresh->q.lost_gen = ref.gen;
 	if (!__atomic_compare_exchange_n(&cache[ref.slot], &c, fresh, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		queue_unmap(&fresh->q);
@@ -171,7 +196,7 @@ static int held_fd(struct slot_ref ref)
 	}
 	high = fdtable_high();
 	fd = HELD_NONE;
-	for (int i = 0; i <= high && i < 65536; i++) {
+	for (int i = 0; i <= high; i++) {
 		if (holds(i, ref)) {
 			fd = (uint32_t)i;
 			break;
@@ -395,4 +420,93 @@ int slot_reap(struct domain *d)
 		}
 	}
 	return n;
+}
+
+/* Wakes that could not be made (no fd left to map the queue or open the
+ * FIFO), made again at this process's next pass and at its exit. */
+#define UNWOKEN_MAX 8
+static uint64_t unwoken[UNWOKEN_MAX];	/* gen << 32 | slot, 0: none */
+static uint32_t unwoken_count;
+
+static bool wake_lost(struct domain *d, struct slot_ref ref)
+{
+	struct queue_waker waker;
+	struct queue *q = slot_queue(d, ref);
+
+	if (!q)
+		return false;
+	slot_producer_waker(&ref, &waker);
+	queue_wake_lost(q, &waker);
+	return true;
+}
+
+static void remember_unwoken(struct slot_ref ref)
+{
+	uint64_t w = (uint64_t)ref.gen << 32 | ref.slot, zero;
+
+	for (int i = 0; i < UNWOKEN_MAX; i++) {
+		zero = 0;
+		if (__atomic_load_n(&unwoken[i], __ATOMIC_RELAXED) == w)
+			return;
+		if (__atomic_compare_exchange_n(&unwoken[i], &zero, w, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED)) {
+			__atomic_add_fetch(&unwoken_count, 1, __ATOMIC_RELAXED);
+			return;
+		}
+	}
+	/* more than 8 at once: the readers find the mark at their next read */
+}
+
+void slot_wake_unwoken(struct domain *d)
+{
+	if (__builtin_expect(!__atomic_load_n(&unwoken_count, __ATOMIC_RELAXED), 1) || !d)
+		return;
+	for (int i = 0; i < UNWOKEN_MAX; i++) {
+		uint64_t w = __atomic_exchange_n(&unwoken[i], 0, __ATOMIC_ACQ_REL);
+		struct slot_ref ref = { (uint32_t)w, (uint32_t)(w >> 32) };
+
+		if (!w)
+			continue;
+		__atomic_sub_fetch(&unwoken_count, 1, __ATOMIC_RELAXED);
+		/* only if it is still unread, and still that instance */
+		if (__atomic_load_n(&d->reg->lost[ref.slot], __ATOMIC_ACQUIRE) == ref.gen &&
+		    !wake_lost(d, ref))
+			remember_unwoken(ref);
+	}
+}
+
+__attribute__((destructor)) static void wake_unwoken_at_exit(void)
+{
+	int saved = errno;
+
+	slot_wake_unwoken(shim_domain);
+	errno = saved;
+}
+
+void slot_lost(struct domain *d, struct slot_ref ref)
+{
+	if (ref.slot == 0 || ref.slot >= REGISTRY_INSTANCES || ref.gen == 0)
+		return;
+	__atomic_add_fetch(&d->reg->lost_events, 1, __ATOMIC_RELAXED);
+	if (__atomic_exchange_n(&d->reg->lost[ref.slot], ref.gen, __ATOMIC_ACQ_REL) == ref.gen)
+		return;	/* pending already: its reader was woken then */
+	if (!wake_lost(d, ref))
+		remember_unwoken(ref);	/* no fd: woken later */
+}
+
+void slot_lost_all(struct domain *d)
+{
+	/* a repair under way recounts nwatches from 0: every instance then */
+	bool repairing = __atomic_load_n(&d->reg->repair_seq, __ATOMIC_ACQUIRE) & 1;
+
+	for (uint32_t slot = 1; slot < REGISTRY_INSTANCES; slot++) {
+		struct reg_instance *inst = &d->instances[slot];
+		struct slot_ref ref;
+
+		if (__atomic_load_n(&inst->state, __ATOMIC_RELAXED) != RECORD_USED ||
+		    (!repairing && !__atomic_load_n(&inst->nwatches, __ATOMIC_RELAXED)))
+			continue;
+		ref = (struct slot_ref){ slot, __atomic_load_n(&inst->gen, __ATOMIC_RELAXED) };
+		slot_lost(d, ref);
+	}
 }

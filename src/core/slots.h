@@ -38,6 +38,20 @@ struct queue *slot_queue(struct domain *d, struct slot_ref ref);
  * closes it again; -ENXIO when the instance has no holder left. */
 void slot_producer_waker(struct slot_ref *ref, struct queue_waker *out);
 
+/* Lost events, without any lock (queue.h, "Lost events"): an event that
+ * could not be queued to instance ref within the bound, or at all, marks
+ * the instance lost (its next read, or the next producer that has its
+ * lock, queues one IN_Q_OVERFLOW) and wakes its reader once, when the
+ * queue can be mapped and its FIFO written (with no fd left, the wake is
+ * made again by slot_wake_unwoken(), which every event pass of this
+ * process calls, and at its exit; the reader also finds the mark at its
+ * next read).  slot_lost_all does that for every
+ * instance that has a watch, read from the records without the lock: for
+ * an event that could not even be matched to its watches. */
+void slot_lost(struct domain *d, struct slot_ref ref);
+void slot_lost_all(struct domain *d);
+void slot_wake_unwoken(struct domain *d);
+
 /* Does some process hold the instance's fd?  A slot whose fd is not yet
  * open counts as alive while its creator lives. */
 bool slot_alive(struct domain *d, uint32_t slot);

@@ -74,13 +74,12 @@
 #include "sharing.h"
 #include "../util/log.h"
 #include "../util/real.h"
+#include "../util/shlock.h"
 #include "../util/sigdefer.h"
 
 struct domain *shim_domain;
 static struct domain the_domain;
 
-/* Test hook (domain.h): $INOTIFY_SHIM_TEST_HOLD_LOCK, read once at open. */
-static const char *hold_lock_file;
 
 /* The registry's geometry: the same constants give the same offsets in
  * every process, so a registry whose header disagrees is not ours. */
@@ -463,9 +462,6 @@ int domain_open(void)
 
 	if (shim_domain)
 		return 0;
-	hold_lock_file = getenv("INOTIFY_SHIM_TEST_HOLD_LOCK");
-	if (hold_lock_file && hold_lock_file[0] != '/')
-		hold_lock_file = NULL;
 	compute_geometry(&g);
 	ret = resolve_dir(d->dir);
 	if (ret < 0)
@@ -523,28 +519,15 @@ void domain_note_refusal(void)
 	note(offsetof(struct registry, refusals));
 }
 
-/* The test hook: announce that the lock is held, then wait to be killed. */
-static void hold_lock_forever(void)
-{
-	int fd = real_open(hold_lock_file, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-			   0600);
-	if (fd >= 0)
-		real_close(fd);
-	for (;;)
-		pause();
-}
-
+/* registry.lock: the bounded wait of util/shlock.h. */
 int domain_lock(struct domain *d)
 {
 	int r;
 
 	sigdefer_begin();
-	r = pthread_mutex_lock(&d->reg->lock);
-	if (r == 0) {
-		if (__builtin_expect(hold_lock_file != NULL, 0))
-			hold_lock_forever();
+	r = shlock_take(&d->reg->lock, &d->reg->stall, SHLOCK_REGISTRY);
+	if (r == 0)
 		return 0;
-	}
 	if (r == EOWNERDEAD) {
 		registry_repair(d);
 		pthread_mutex_consistent(&d->reg->lock);
@@ -554,7 +537,8 @@ int domain_lock(struct domain *d)
 		return 0;
 	}
 	sigdefer_end();
-	shim_log_once("the domain registry lock failed: %s", strerror(r));
+	if (r != ETIMEDOUT)
+		shim_log_once("the domain registry lock failed: %s", strerror(r));
 	return -r;
 }
 

@@ -64,10 +64,15 @@
  *     registry no one else sees, and refuses the new file when it next
  *     backs records (inotify_add_watch then fails with ENOSPC).
  *
- * Lock order (the kernel's, with the domain's names):
+ * Lock order (the kernel's, with the domain's names), and every wait's
+ * bound (util/shlock.h: 20 ms, up to 250 ms while the holder runs):
  *   registry.lock                    instances, inodes, watches, wds
  *     queue.lock of one instance     that instance's events
- * A queue lock is never held while taking the registry lock.
+ *   files.lock                       a leaf (openfiles.h), alone
+ * A queue lock is never held while taking the registry lock.  No process
+ * waits on another without bound: a taker that gives up covers what it
+ * could not do with IN_Q_OVERFLOW (core/slots.h: slot_lost), and the
+ * hooks' filter and the constructor take no lock at all.
  */
 #ifndef SHIM_DOMAIN_H
 #define SHIM_DOMAIN_H
@@ -145,20 +150,32 @@ static inline uint32_t domain_inode_bucket(const struct ident *id)
  * true may come from another inode of the same bucket (about 1 % of inodes
  * with 10,000 watched ones), and the caller then looks properly, under the
  * lock.  A watch added while the hook runs may or may not see its event, as
- * with the kernel's own marks; while registry_repair() rebuilds the buckets
- * (a holder died), the filter may say false for a watched inode. */
+ * with the kernel's own marks.  While registry_repair() rebuilds the
+ * buckets (a holder died), they may read empty: the repair makes
+ * registry.repair_seq odd before and even again after, and a read that
+ * overlaps it (a seqlock's reader) answers "maybe", so that the caller
+ * waits for the lock and finds the watch once it is rebuilt. */
 static inline bool domain_maybe_watched(const struct ident *id)
 {
 	struct domain *d = shim_domain;
+	uint32_t seq, bucket;
 
-	return d && __atomic_load_n(&d->reg->watch_count, __ATOMIC_RELAXED) != 0 &&
-	       __atomic_load_n(&d->inode_buckets[domain_inode_bucket(id)],
-			       __ATOMIC_RELAXED) != 0;
+	if (!d || __atomic_load_n(&d->reg->watch_count, __ATOMIC_RELAXED) == 0)
+		return false;
+	seq = __atomic_load_n(&d->reg->repair_seq, __ATOMIC_ACQUIRE);
+	bucket = __atomic_load_n(&d->inode_buckets[domain_inode_bucket(id)],
+				 __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return bucket != 0 || (seq & 1) ||
+	       __atomic_load_n(&d->reg->repair_seq, __ATOMIC_RELAXED) != seq;
 }
 
-/* Take and release registry.lock.  domain_lock repairs the registry if the
- * previous holder died; it returns 0, or a negative errno when the lock is
- * unusable (the caller then gives up the operation).
+/* Take and release registry.lock.  domain_lock waits within the bounds of
+ * util/shlock.h; it repairs the registry if the previous holder died.  It
+ * returns 0, -ETIMEDOUT when it gave up (the holder is stopped, or slow
+ * past the bound), or another negative errno when the lock is unusable:
+ * the caller then gives up the operation and covers what it loses with
+ * IN_Q_OVERFLOW (notify.c) or fails it (core.c: ENOMEM).
  *
  * Signals: asynchronous signals are blocked from before the lock is taken
  * until after it is released (util/sigdefer.h), so a signal handler that
@@ -167,13 +184,11 @@ static inline bool domain_maybe_watched(const struct ident *id)
  * call it interrupted.  The same holds for queue.lock and files.lock.  The
  * lock is also PTHREAD_MUTEX_ERRORCHECK, so a re-entry that still happened
  * (a synchronous signal's handler) fails with EDEADLK instead of hanging,
- * and that event is skipped.  Other threads simply wait for the lock, as
- * they would for any file system call.
+ * and that event is skipped.  Other threads wait for the lock, within the
+ * bound.
  *
- * Test hook: when $INOTIFY_SHIM_TEST_HOLD_LOCK names an absolute path at
- * domain_open(), the first domain_lock() that succeeds creates that file
- * and then pauses forever with the lock held, so that a test can kill the
- * process there (test/faults.c).  Unset, it costs one predicted branch. */
+ * Test hook: $INOTIFY_SHIM_TEST_HOLD_LOCK (util/shlock.h) parks the
+ * process inside this lock, a queue lock or files.lock. */
 int domain_lock(struct domain *d);
 void domain_unlock(struct domain *d);
 
@@ -215,7 +230,8 @@ void domain_note_storage_failure(void);
 void domain_note_refusal(void);
 
 /* Rebuild every derived structure of the registry from the records.
- * Called with the lock held, after a holder died. */
+ * Called with the lock held, after a holder died.  The buckets are
+ * rebuilt inside an odd repair_seq (domain_maybe_watched). */
 void registry_repair(struct domain *d);
 
 #endif

@@ -7,7 +7,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,15 +31,60 @@ int domain_dir_open(const struct domain *d)
 	return fd;
 }
 
+/* Is the directory at d->dir still the one checked at domain_open?  By
+ * path, without an fd. */
+static bool dir_still_ours(const struct domain *d)
+{
+	struct stat st;
+
+	return lstat(d->dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_dev == d->dir_dev &&
+	       st.st_ino == d->dir_ino;
+}
+
+/* With one fd left (RLIMIT_NOFILE nearly reached: issue 12), the file is
+ * opened by its path instead of through a directory fd, between two checks
+ * of the directory's identity, and the file must be on its device.  A
+ * same-user process could swap the directory between those checks; it
+ * could ptrace us as well. */
+static int openat_one_fd(const struct domain *d, const char *name, int flags, mode_t mode)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd, e;
+
+	if (strchr(name, '/') ||
+	    snprintf(path, sizeof path, "%s/%s", d->dir, name) >= (int)sizeof path)
+		return -ENAMETOOLONG;
+	if (!dir_still_ours(d))
+		return -ESTALE;
+	fd = real_open(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		real_close(fd);
+		return -e;
+	}
+	if (st.st_dev != d->dir_dev || !dir_still_ours(d)) {
+		real_close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
 int domain_openat(const struct domain *d, const char *name, int flags, mode_t mode)
 {
 	int dfd = domain_dir_open(d), fd, e;
 
+	if (dfd == -EMFILE || dfd == -ENFILE)
+		return openat_one_fd(d, name, flags, mode);
 	if (dfd < 0)
 		return dfd;
 	fd = real_openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
 	e = errno;
 	real_close(dfd);
+	if (fd < 0 && (e == EMFILE || e == ENFILE))
+		return openat_one_fd(d, name, flags, mode);
 	return fd < 0 ? -e : fd;
 }
 

@@ -29,9 +29,16 @@
  * fast path reads watch_count).  The inode hash buckets are written under
  * the lock but with atomic stores, because the hooks' per-inode filter
  * (domain.h: domain_maybe_watched) reads them without it; so are the
- * counts watch_count and dirs_watched.  If a holder dies, the next locker rebuilds
- * every derived structure (hash chains, lists, free lists, counts) from the
- * records' own fields (domain.c: registry_repair).
+ * counts watch_count and dirs_watched.  If a process dies holding the lock
+ * (EOWNERDEAD), the next locker (domain.c: domain_lock) rebuilds every
+ * derived structure (hash chains, lists, free lists, live_instances,
+ * watch_count, dirs_watched) from the records' own fields (repair.c:
+ * registry_repair), inside an odd repair_seq, so that the filter never
+ * reads a watched inode's bucket as empty while it does; the cookie and
+ * excl_unlink_seen are kept as they are.  The lock is taken within the
+ * bound of util/shlock.h (20 ms, 250 ms at most); stall is its stall word.
+ * What a taker gives up on is covered by IN_Q_OVERFLOW through lost[], a
+ * word per instance slot set without the lock (core/slots.h: slot_lost).
  */
 #ifndef SHIM_DOMAIN_LAYOUT_H
 #define SHIM_DOMAIN_LAYOUT_H
@@ -42,9 +49,10 @@
 #include "../util/ident.h"
 
 #define REGISTRY_MAGIC 0x5254534745524e49ULL /* "INREGSTR" */
-#define REGISTRY_VERSION 5	/* 2: hash buckets placed by locality; 3: excl_unlink_seen;
+#define REGISTRY_VERSION 6	/* 2: hash buckets placed by locality; 3: excl_unlink_seen;
 				 * 4: dirs_watched, INODE_DIR;
-				 * 5: backed records, the storage/sharing/quiet counters */
+				 * 5: backed records, the storage/sharing/quiet counters;
+				 * 6: the bounded waits' group (repair_seq, stall, lost) */
 
 #define REGISTRY_INSTANCES 1024	/* slots; slot 0 is never used */
 #define REGISTRY_WATCHES (1u << 20)	/* watch records, and inode records */
@@ -66,6 +74,10 @@ struct reg_inode {
 /* The inode is a directory (set when the record is made; counted in
  * registry.dirs_watched). */
 #define INODE_DIR 0x2
+/* Bits 16-31: how many open-file records of processes under the shim hold
+ * this directory (notify.h notify_dir_opened()); a hint that says when
+ * the fds of other processes are worth looking at. */
+#define INODE_OPENS_SHIFT 16
 
 struct reg_watch {
 	uint32_t state;
@@ -124,6 +136,19 @@ struct registry {
 	uint32_t dirs_watched;	/* atomic: inode records of directories (the
 				 * open hook asks before looking up a
 				 * file's directory) */
+
+	/* -- the bounded waits (util/shlock.h, core/slots.h), read and written
+	 * without the lock, every one with atomics -- */
+	uint32_t repair_seq;	/* odd while registry_repair() rebuilds the
+				 * buckets: the filter then says "maybe" */
+	uint32_t stall;		/* registry.lock's stall word (shlock.h) */
+	uint32_t lost_events;	/* statistics: events covered by an overflow
+				 * because they could not be queued */
+	uint32_t lost_reserved;
+	/* per slot: the gen of the instance that lost events since its last
+	 * read (0: none); its next read or locked add queues IN_Q_OVERFLOW */
+	uint32_t lost[REGISTRY_INSTANCES];
+	/* -- end of the bounded waits' group -- */
 
 	pthread_mutex_t lock;
 	/* protected by lock */

@@ -15,8 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/slots.h"
 #include "../util/log.h"
 #include "../util/real.h"
+#include "../util/shlock.h"
 #include "../util/sigdefer.h"
 #include "backing.h"
 #include "domain.h"
@@ -217,6 +219,10 @@ static void repair(void)
 	t->repairs++;
 }
 
+/* files.lock's stall word (util/shlock.h): this process's own, since the
+ * table's header has no room for it. */
+static uint32_t stall;
+
 int openfiles_lock(void)
 {
 	int r;
@@ -224,7 +230,7 @@ int openfiles_lock(void)
 	if (!table)
 		return -ENODEV;
 	sigdefer_begin();
-	r = pthread_mutex_lock(&table->lock);
+	r = shlock_take(&table->lock, &stall, SHLOCK_FILES);
 	if (r == 0)
 		return 0;
 	if (r == EOWNERDEAD) {
@@ -235,6 +241,11 @@ int openfiles_lock(void)
 		return 0;
 	}
 	sigdefer_end();
+	if (r == ETIMEDOUT && domain_watching()) {
+		/* the caller gives up: a close event it would have decided
+		 * may be lost, on any instance */
+		slot_lost_all(shim_domain);
+	}
 	return -r;
 }
 

@@ -36,7 +36,12 @@
  * registry.lock or a queue lock) and nothing else is locked while it is
  * held; the close events are given after it is released.  A holder that
  * died with it held leaves entries that are repaired at the next lock
- * (counts clamped, empty entries freed, pid_refs recounted).
+ * (counts clamped, empty entries freed, pid_refs recounted).  It is taken
+ * within the bound of util/shlock.h (20 ms, up to 250 ms while its holder
+ * runs); openfiles_lock() then fails with -ETIMEDOUT, the caller gives up
+ * what it was doing, and, since a close event may be lost with it, every
+ * instance that has a watch is marked lost (core/slots.h: slot_lost_all),
+ * so that it gets IN_Q_OVERFLOW.
  *
  * Everything read from the file is validated: the header against the
  * compiled geometry, every index and count against the compiled

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -415,20 +417,63 @@ void registry_free_instance(struct domain *d, uint32_t slot)
 		d->reg->live_instances--;
 }
 
-void registry_add_holder(struct domain *d, uint32_t slot, int pid, int fd)
+/* Is holder h of inst gone: its process dead, or its fd no longer the
+ * instance's FIFO (closed, or reused for another file)?  Asked only when
+ * the list is full.  A holder that cannot be asked (another uid's
+ * process) is taken as alive. */
+static bool holder_gone(const struct reg_instance *inst, const struct reg_holder *h)
+{
+	char link[64];
+	struct stat st;
+	int saved = errno;
+	bool gone;
+
+	if (h->pid <= 0)
+		return true;
+	if (kill(h->pid, 0) < 0 && errno == ESRCH) {
+		gone = true;
+	} else {
+		snprintf(link, sizeof link, "/proc/%d/fd/%d", (int)h->pid, (int)h->fd);
+		if (stat(link, &st) == 0)
+			gone = st.st_ino != inst->fifo_ino || st.st_dev != inst->fifo_dev;
+		else
+			gone = errno == ENOENT;
+	}
+	errno = saved;
+	return gone;
+}
+
+/* Drop the holders that are gone; returns how many are left. */
+static uint32_t prune_holders(struct reg_instance *inst)
+{
+	uint32_t n = inst->nholders < HOLDERS_PER_INSTANCE ? inst->nholders
+							    : HOLDERS_PER_INSTANCE;
+
+	for (uint32_t i = 0; i < n;) {
+		if (holder_gone(inst, &inst->holders[i]))
+			inst->holders[i] = inst->holders[--n];
+		else
+			i++;
+	}
+	inst->nholders = n;
+	return n;
+}
+
+bool registry_add_holder(struct domain *d, uint32_t slot, int pid, int fd)
 {
 	struct reg_instance *inst = reg_instance(d, slot);
 
 	if (!inst || inst->state != RECORD_USED)
-		return;
+		return false;
 	for (uint32_t i = 0; i < inst->nholders && i < HOLDERS_PER_INSTANCE; i++)
 		if (inst->holders[i].pid == pid && inst->holders[i].fd == fd)
-			return;
-	if (inst->nholders < HOLDERS_PER_INSTANCE) {
-		inst->holders[inst->nholders].pid = pid;
-		inst->holders[inst->nholders].fd = fd;
-		inst->nholders++;
-	}
+			return true;
+	if (inst->nholders >= HOLDERS_PER_INSTANCE && prune_holders(inst) >= HOLDERS_PER_INSTANCE)
+		return false;	/* every listed holder is alive (registry.h) */
+	inst->holders[inst->nholders].pid = pid;
+	inst->holders[inst->nholders].fd = fd;
+	inst->nholders++;
+	return true;
 }
 
 void registry_remove_holder(struct domain *d, uint32_t slot, int pid, int fd)

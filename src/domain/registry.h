@@ -100,8 +100,15 @@ void registry_remove_watches(struct domain *d, uint32_t slot);
 /* Remove every watch of the instance (without events) and free its slot. */
 void registry_free_instance(struct domain *d, uint32_t slot);
 
-/* Holders: the (pid, fd) pairs known to hold an instance's fd. */
-void registry_add_holder(struct domain *d, uint32_t slot, int pid, int fd);
+/* Holders: the (pid, fd) pairs known to hold an instance's fd.  The list
+ * has HOLDERS_PER_INSTANCE places; when it is full, the holders that are
+ * gone (dead, or their fd closed) are dropped first.  With that many live
+ * holders, a new one is not listed (false): nothing depends on the list
+ * but the after-exec adoption, which then finds the process's fds by
+ * their FIFO (instance.c), and what others see (inotify-shim ps, another
+ * process's /proc/PID/fdinfo).  A listed holder is never dropped while it
+ * holds the fd. */
+bool registry_add_holder(struct domain *d, uint32_t slot, int pid, int fd);
 void registry_remove_holder(struct domain *d, uint32_t slot, int pid, int fd);
 
 #endif

@@ -4,9 +4,19 @@
  * The records' state fields are the truth; every link, list, hash chain,
  * free list and count is derived from them here.  A watch whose instance or
  * inode is not USED, or whose fields are out of range, is dropped.
+ *
+ * Other processes' hooks read the inode buckets without the lock
+ * (domain.h: domain_maybe_watched).  The rebuild clears them first, so it
+ * is bracketed by repair_seq, a seqlock's sequence: odd from before the
+ * first bucket is cleared until after the last one is rebuilt, and a read
+ * that overlaps it answers "maybe watched".  No watched inode is ever
+ * skipped because a repair ran: its event waits for the lock (within the
+ * bound of util/shlock.h) or is covered by IN_Q_OVERFLOW.
  */
 #include "domain.h"
 #include "registry.h"
+
+#include "../util/shlock.h"
 
 #include <string.h>
 
@@ -14,6 +24,11 @@ void registry_repair(struct domain *d)
 {
 	struct registry *r = d->reg;
 	uint32_t live = 0, count = 0, dirs = 0;
+	uint32_t seq = __atomic_load_n(&r->repair_seq, __ATOMIC_RELAXED);
+
+	/* odd, even if a holder died inside an earlier repair */
+	__atomic_store_n(&r->repair_seq, (seq | 1) + 2, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 
 	/* no record above what is backed was ever handed out (layout.h) */
 	if (r->inode_hwm > registry_inodes_backed(d))
@@ -37,6 +52,7 @@ void registry_repair(struct domain *d)
 		live++;
 	}
 	r->live_instances = live;
+	shlock_test_point(SHLOCK_REPAIR);	/* test/bounded_waits.c */
 
 	r->inode_free = 0;
 	for (uint32_t i = r->inode_hwm; i >= 1; i--) {
@@ -96,4 +112,6 @@ void registry_repair(struct domain *d)
 	}
 	__atomic_store_n(&r->watch_count, count, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->dirs_watched, dirs, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&r->repair_seq, (seq | 1) + 3, __ATOMIC_RELAXED);
 }

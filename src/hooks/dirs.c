@@ -8,10 +8,17 @@
  * libc calls getdents when its buffer is empty: at the first readdir and
  * at the one that finds the end (which returns NULL).  A listing that fits
  * one buffer, the common case, gets the kernel's two IN_ACCESS events.
+ * A directory removed while open lists nothing and gives no IN_ACCESS;
+ * its close events and IN_DELETE_SELF come at closedir, as close()'s
+ * (files.c), which asks here whether it is the last holder.  A record of
+ * a watched directory is counted on its inode in the registry while it is
+ * open (notify.h notify_dir_opened()), so that a removal looks at other
+ * processes' fds only when one may hold it.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 
 #include "hooks/families.h"
 #include "hooks/files.h"
@@ -50,6 +57,13 @@ static struct ofd *dir_record(DIR *dir, int *fdp)
 	return fd >= 0 ? fdtable_file(fd) : NULL;
 }
 
+static bool removed(int fd)
+{
+	struct inode_info now;
+
+	return ident_fstat(fd, &now) == 0 && now.nlink == 0;
+}
+
 int hook_pre_readdir(struct hook_ctx *c, DIR *dir)
 {
 	c->ptr = dir;
@@ -64,6 +78,11 @@ void hook_post_readdir(struct hook_ctx *c, intptr_t ret)
 	struct ofd *o = dir_record(c->ptr, &fd);
 
 	if (!o)
+		return;
+	/* getdents of a removed directory fails with ENOENT and gives no
+	 * IN_ACCESS (the kernel's iterate_dir()); libc's readdir takes the
+	 * ENOENT for the end of the listing and restores errno, so ask */
+	if (!ret && !hook_record_quiet(o) && removed(fd))
 		return;
 	if (ret && (__atomic_load_n(&o->flags, __ATOMIC_RELAXED) & OFD_LISTING))
 		return;		/* served from libc's buffer */
@@ -106,6 +125,40 @@ void hook_post_closedir(struct hook_ctx *c, intptr_t ret)
 {
 	(void)ret;
 	hook_closed(c->fd, c->word, &c->facts);
+}
+
+/* ---- directories removed while open (names.c report_dir_gone()) */
+
+/* The last fd here on a counted directory record is closing: uncount it,
+ * unless another process holds the record too (fork; that one uncounts
+ * it at its own last close; an exec'd image's copy is not counted, and
+ * leaves the count high, which costs only a look). */
+void hook_dir_uncount(struct ofd *o)
+{
+	uint32_t fl = __atomic_load_n(&o->flags, __ATOMIC_RELAXED);
+
+	if (!(fl & OFD_OPENS_COUNTED) || (o->share.idx && share_others_hold(o)))
+		return;
+	fl = __atomic_fetch_and(&o->flags, ~(uint32_t)OFD_OPENS_COUNTED, __ATOMIC_RELAXED);
+	if (fl & OFD_OPENS_COUNTED)
+		notify_dir_closed(&o->inode.id);
+}
+
+/* Before the last close of fd on the record o of a directory removed
+ * while fds held it (names.c): is this its last holder?  A lease cannot
+ * tell for a directory (files.c probe_last_opener()), so the fds are
+ * looked at (objects.h obj_dir_held()). */
+bool hook_dir_last_holder(int fd, struct ofd *o)
+{
+	char path[PATH_MAX];
+
+	if (!notify_take_delete_pending(&o->inode.id))
+		return false;
+	if (obj_fd_path(fd, path, sizeof path) < 0 ||
+	    !obj_dir_held(path, &o->inode.id, fd, notify_dir_maybe_open(&o->inode.id)))
+		return true;
+	notify_mark_delete_pending(&o->inode.id);
+	return false;
 }
 
 /* ---- chdir, fchdir: the working directory the open hook keeps

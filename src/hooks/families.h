@@ -4,15 +4,19 @@
  *
  * For family F, hook_pre_F(ctx, ...) runs before the real call.  It
  * returns:
- *   HOOK_SKIP    nothing can match: call the real function and return.  On
- *                this path the pre function makes no system call and takes
- *                no lock (it reads the registry's watch count and the fd
- *                table, nothing else);
+ *   HOOK_SKIP    call the real function and return, as if unhooked.  Pre
+ *                functions return it as soon as nothing can match: with no
+ *                system call and no lock when the fd table and the
+ *                registry's atomic counts can tell (nothing watched in the
+ *                domain), and otherwise only after looking, which may cost
+ *                system calls (an unlink or rename whose path cannot be
+ *                looked up, names.c; a stream whose fd is adopted and
+ *                found not to be a file, stdio.c);
  *   HOOK_RUN     call the real function, then hook_post_F(ctx, ret) with
  *                ctx->err holding the real call's errno;
  *   HOOK_FAIL    return failure with errno ctx->err (an instance fd refusing
  *                a write);
- *   HOOK_RETURN  return ctx->ret without the real call (lseek on one).
+ *   HOOK_RETURN  return ctx->ret without the real call.
  * Pre and post functions may change errno freely: the wrappers restore it.
  */
 #ifndef SHIM_HOOKS_FAMILIES_H
@@ -170,7 +174,6 @@ FAMILY(stream_seek, FILE *stream);
 FAMILY(tmpfile, int unused);
 FAMILY(fclose, FILE *stream);
 FAMILY(fflush, FILE *stream);
-FAMILY(exec, int unused);
 
 #undef FAMILY
 

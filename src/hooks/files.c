@@ -24,7 +24,9 @@
  * IN_DELETE_SELF of an unlinked file waits for its last close (names.c marks
  * the inode).  At the last close of a record whose inode is so marked, a
  * write lease on the fd tells whether any other process still has the file
- * open: the kernel grants it only to the sole opener.
+ * open: the kernel grants it only to the sole opener.  A removed directory
+ * waits the same way; no lease is granted on one, so the fds are looked at
+ * instead (dirs.c, hook_dir_last_holder()).
  */
 #include "hooks/files.h"
 
@@ -46,13 +48,15 @@ static uint32_t isdir_close_mask(const struct ofd *o)
 	return (o->flags & OFD_WRITE) ? IN_CLOSE_WRITE : IN_CLOSE_NOWRITE;
 }
 
-struct ofd *hook_record_new(int fd, const struct hook_obj *obj, int open_flags)
+/* A fresh record for obj, not yet in the table. */
+static struct ofd *record_make(const struct hook_obj *obj, int open_flags)
 {
 	struct ofd *o = ofd_new();
 
 	if (!o)
 		return NULL;
 	o->inode = obj->inode;
+	o->names_stamp = hook_rename_epoch();
 	if (obj->dir_late) {
 		o->flags |= OFD_DIR_LATE;
 	} else if (obj->has_dir) {
@@ -63,43 +67,55 @@ struct ofd *hook_record_new(int fd, const struct hook_obj *obj, int open_flags)
 	}
 	if ((open_flags & O_ACCMODE) != O_RDONLY)
 		o->flags |= OFD_WRITE;
-	fdtable_set_file(fd, o);
+	if (S_ISDIR(obj->inode.mode) && notify_dir_opened(&obj->inode.id))
+		o->flags |= OFD_OPENS_COUNTED;
 	return o;
 }
 
+struct ofd *hook_record_new(int fd, const struct hook_obj *obj, int open_flags)
+{
+	struct ofd *o = record_make(obj, open_flags);
+
+	if (o)
+		fdtable_set_file(fd, o);
+	return o;
+}
+
+/* The record of fd, adopting an fd nobody knew.  Threads that adopt one
+ * fd at once agree on one record (fdtable_adopt(): the first to enter its
+ * record wins, the others free theirs); the word of a known fd is only
+ * read, never taken out and put back. */
 struct ofd *hook_fd_record(int fd)
 {
-	uint64_t word = fdtable_clear(fd);
+	uint64_t word = fdtable_word(fd);
 	struct hook_obj obj;
 	struct ofd *o;
 	int fl;
 
-	/* put back what was there; adopt only what nobody knew */
-	switch (fdword_kind(word)) {
-	case FD_FILE:
-		fdtable_set_file(fd, fdword_file(word));
+	if (fdword_kind(word) != FD_NONE)
 		return fdword_file(word);
-	case FD_INSTANCE:
-		fdtable_set_instance(fd, fdword_instance(word));
-		return NULL;
-	case FD_OTHER:
-		fdtable_set_other(fd);
-		return NULL;
-	case FD_NONE:
-		break;
-	}
 	if (obj_from_fd(fd, &obj) < 0)
 		return NULL;
 	if (S_ISFIFO(obj.inode.mode) || S_ISSOCK(obj.inode.mode) || !obj.has_dir) {
-		fdtable_set_other(fd);
+		fdtable_adopt(fd, NULL);
 		return NULL;
 	}
-	fl = fcntl(fd, F_GETFL);
+	fl = real_fcntl(fd, F_GETFL, 0);
 	if (fl < 0 || (fl & O_PATH))
 		return NULL;
-	o = hook_record_new(fd, &obj, fl);
-	if (o)
-		o->flags |= OFD_ADOPTED;
+	o = record_make(&obj, fl);
+	if (!o)
+		return NULL;
+	o->flags |= OFD_ADOPTED;
+	word = fdtable_adopt(fd, o);
+	if (fdword_file(word) != o) {
+		/* another thread adopted it first: nobody saw this one (its
+		 * directory open, if counted, is uncounted) */
+		hook_dir_uncount(o);
+		if (ofd_put(o))
+			ofd_free(o);
+		return fdword_file(word);
+	}
 	return o;
 }
 
@@ -107,11 +123,12 @@ struct ofd *hook_fd_record(int fd)
  * is watched now; *asked holds the answer.  Returns o's flags after. */
 static uint32_t ask_dir(struct ofd *o, int fd, struct hook_obj *asked)
 {
-	uint32_t fl = __atomic_load_n(&o->flags, __ATOMIC_ACQUIRE);
+	uint32_t fl = __atomic_load_n(&o->flags, __ATOMIC_ACQUIRE), stamp;
 
 	asked->has_dir = false;
 	if (!(fl & OFD_DIR_LATE) || fd < 0 || !domain_dirs_watched())
 		return fl;
+	stamp = hook_rename_epoch();
 	if (obj_from_fd(fd, asked) < 0)
 		asked->has_dir = false;
 	fl = __atomic_fetch_or(&o->flags, OFD_DIR_ASKING, __ATOMIC_ACQUIRE);
@@ -119,11 +136,8 @@ static uint32_t ask_dir(struct ofd *o, int fd, struct hook_obj *asked)
 		return fl;	/* another thread sets it; this one uses its answer */
 	if (!(fl & OFD_DIR_LATE))	/* another thread has set it */
 		return __atomic_and_fetch(&o->flags, ~(uint32_t)OFD_DIR_ASKING, __ATOMIC_RELEASE);
-	if (asked->has_dir) {
-		o->dir = asked->dir;
-		memcpy(o->name, asked->name, sizeof o->name);
+	if (asked->has_dir && hook_record_names_set(o, &asked->dir, asked->name, stamp))
 		__atomic_or_fetch(&o->flags, OFD_DIR_KNOWN, __ATOMIC_RELEASE);
-	}
 	/* without an answer, the directory stays unknown, as an adopted
 	 * fd's whose path cannot be found */
 	return __atomic_and_fetch(&o->flags, ~(uint32_t)(OFD_DIR_LATE | OFD_DIR_ASKING),
@@ -137,22 +151,29 @@ void hook_record_ask_dir(struct ofd *o, int fd)
 	ask_dir(o, fd, &asked);
 }
 
-static void record_event(struct ofd *o, int fd, bool unlinked, uint32_t mask)
+/* excl_fd: the fd that tells IN_EXCL_UNLINK whether the file is unlinked,
+ * or -1 with unlinked saying it. */
+static void record_event(struct ofd *o, int fd, int excl_fd, bool unlinked, uint32_t mask)
 {
 	struct hook_obj asked;
 	struct notify_obj t = {
 		.inode = &o->inode,
-		.fd = fd,
+		.fd = excl_fd,
 		.unlinked = unlinked,
 	};
+	struct inode_info dir;
+	char name[NAME_MAX + 1] __attribute__((aligned(8)));
 	uint32_t fl;
 
 	if (hook_record_quiet(o))	/* the IN_OPEN and close of most files */
 		return;
 	fl = ask_dir(o, fd, &asked);
 	if (fl & OFD_DIR_KNOWN) {
-		t.dir = &o->dir;
-		t.name = o->name;
+		hook_record_follow(o, fd);	/* fdnames.c */
+		if (hook_record_names_get(o, &dir, name)) {
+			t.dir = &dir;
+			t.name = name;
+		}
 	} else if (asked.has_dir) {
 		t.dir = &asked.dir;
 		t.name = asked.name;
@@ -162,12 +183,12 @@ static void record_event(struct ofd *o, int fd, bool unlinked, uint32_t mask)
 
 void hook_record_event(struct ofd *o, int fd, uint32_t mask)
 {
-	record_event(o, fd, false, mask);
+	record_event(o, fd, fd, false, mask);
 }
 
 void hook_record_event_closed(struct ofd *o, bool unlinked, uint32_t mask)
 {
-	record_event(o, -1, unlinked, mask);
+	record_event(o, -1, -1, unlinked, mask);
 }
 
 void hook_fd_event(int fd, uint32_t mask)
@@ -176,6 +197,14 @@ void hook_fd_event(int fd, uint32_t mask)
 
 	if (o)
 		hook_record_event(o, fd, mask);
+}
+
+void hook_fd_change(int fd, uint32_t mask)
+{
+	struct ofd *o = hook_fd_record(fd);
+
+	if (o)
+		record_event(o, fd, -1, false, mask);
 }
 
 /* Before the real close of the last fd on a record: is this the last
@@ -208,10 +237,15 @@ void hook_closing(int fd, uint64_t word, struct close_facts *facts)
 	bool self, excl;
 
 	facts->last_opener = facts->unlinked = false;
-	if (!o || __atomic_load_n(&o->refs, __ATOMIC_RELAXED) != 1 || hook_record_quiet(o))
+	if (!o || __atomic_load_n(&o->refs, __ATOMIC_RELAXED) != 1)
+		return;
+	hook_dir_uncount(o);	/* dirs.c */
+	if (hook_record_quiet(o))
 		return;
 	/* the close events come after the fd is gone */
 	fl = ask_dir(o, fd, &asked);
+	if (fl & OFD_DIR_KNOWN)
+		hook_record_follow(o, fd);
 	/* The facts matter only to a watch on the file (last_opener:
 	 * IN_DELETE_SELF) or, when one has IN_EXCL_UNLINK, on its directory
 	 * (unlinked).  A file closed in a watched directory, the common case,
@@ -225,7 +259,8 @@ void hook_closing(int fd, uint64_t word, struct close_facts *facts)
 	facts->unlinked = excl ? ident_fd_unlinked(fd, &now) : now.nlink == 0;
 	/* another process holding this open file keeps the inode alive */
 	if (now.nlink == 0 && !(o->share.idx && share_others_hold(o)))
-		facts->last_opener = probe_last_opener(fd, o);
+		facts->last_opener = S_ISDIR(now.mode) ? hook_dir_last_holder(fd, o)
+						       : probe_last_opener(fd, o);
 }
 
 /* fd, on record o, was closed: drop its reference, and give the close
@@ -544,8 +579,12 @@ int hook_pre_attr_fd(struct hook_ctx *c, int fd, uint32_t mask)
 
 void hook_post_attr_fd(struct hook_ctx *c, intptr_t ret)
 {
-	if (ret == 0)
-		hook_fd_event(c->fd, c->mask);
+	if (ret != 0)
+		return;
+	if (c->mask & HOOK_THROUGH_FILE)
+		hook_fd_event(c->fd, c->mask & ~HOOK_THROUGH_FILE);
+	else
+		hook_fd_change(c->fd, c->mask);
 }
 
 int hook_pre_seek(struct hook_ctx *c, int fd)

@@ -12,8 +12,14 @@
  *     offset of each writable file is noted, stdio is flushed (what glibc
  *     would do a moment later), and a moved offset is IN_MODIFY; then the
  *     close events, walking the fds downwards;
- *   - at _exit and _Exit, only the close events (nothing is flushed; this
- *     path is async-signal-safe: no lock but the registry's, no malloc).
+ *   - at _exit and _Exit, only the close events (nothing is flushed, and
+ *     nothing is allocated).  This path takes the locks any hook takes
+ *     (registry.lock, the queues' locks, files.lock), each within its
+ *     bound (util/shlock.h) and in a section that holds asynchronous
+ *     signals back (util/sigdefer.h): a handler that calls _exit never
+ *     finds one held by its own thread;
+ *   - last, the close of the image's own file and of its ELF interpreter,
+ *     when this process was the last running the image (exec.c).
  *
  * Which records close at exit: the kernel gives a close event only when
  * the open file's last reference goes, and references may live in other
@@ -40,6 +46,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "hooks/exec.h"
 #include "hooks/families.h"
 #include "hooks/files.h"
 #include "instance/fdtable.h"
@@ -54,7 +61,7 @@ static bool parent_holds(int fd)
 
 	if (parent <= 1)
 		return false;
-	return syscall(SYS_kcmp, getpid(), parent, KCMP_FILE, fd, fd) == 0;
+	return real_syscall(SYS_kcmp, getpid(), parent, KCMP_FILE, fd, fd, 0) == 0;
 }
 
 static bool due_at_exit(int fd, struct ofd *o)
@@ -74,12 +81,22 @@ static bool due_at_exit(int fd, struct ofd *o)
 	return !(flags & OFD_ADOPTED) || !parent_holds(fd);
 }
 
+static void exit_fd_events(int high, bool flush);
+
 static void exit_events(bool flush)
 {
 	int high = fdtable_high();
 
-	if (high < 0 || !domain_watching())
-		return;
+	if (high >= 0 && domain_watching())
+		exit_fd_events(high, flush);
+	/* the image's own file goes with the memory, after the fds (the
+	 * kernel's exit_mm() queues it first; the work runs last in, first
+	 * out) */
+	exec_image_exit();
+}
+
+static void exit_fd_events(int high, bool flush)
+{
 	if (flush) {
 		for (int fd = 0; fd <= high; fd++) {
 			struct ofd *o = fdtable_file(fd);

@@ -1,12 +1,15 @@
 /*
  * manual.c - the wrappers the generator cannot write: the variadic
- * functions (open, openat, fcntl, ioctl), and the reads that an instance fd
- * diverts to the front end.  They follow the generated wrappers' shape
- * (families.h) and keep errno the same way.
+ * functions (open, openat, fcntl, ioctl, dprintf), and the reads that an
+ * emulated fd answers itself (instance/emulated.h: one check, then the
+ * fd's operation).  They follow the generated wrappers' shape (families.h)
+ * and keep errno the same way.  The other calls an emulated fd answers
+ * itself are in fdcalls.c.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <string.h>
 #include <sys/inotify.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -15,7 +18,8 @@
 
 #include "hooks/families.h"
 #include "hooks-real.h"
-#include "instance/instance.h"
+#include "instance/emulated.h"
+#include "instance/fdinfo.h"
 #include "util/export.h"
 
 extern void __chk_fail(void) __attribute__((noreturn));
@@ -49,6 +53,32 @@ static __attribute__((noinline)) int open_wrapper(int (*real)(int, const char *,
 	return ret;
 }
 
+/* /proc/.../fdinfo/N of an instance: the kernel's text (fdinfo.h).  The
+ * callers ask fdinfo_maybe() first: one compare for most paths. */
+static __attribute__((noinline)) int open_fdinfo(const char *path, int flags)
+{
+	int saved = errno, ret = fdinfo_open(path, flags);
+
+	if (ret == FDINFO_PASS) {
+		errno = saved;
+		return FDINFO_PASS;
+	}
+	if (ret < 0) {
+		errno = -ret;
+		return -1;
+	}
+	errno = saved;
+	return ret;
+}
+
+#define FDINFO_FIRST(path, flags)                                              \
+	do {                                                                   \
+		int fd_;                                                       \
+		if (__builtin_expect(fdinfo_maybe(path), 0) &&                 \
+		    (fd_ = open_fdinfo((path), (flags))) != FDINFO_PASS)       \
+			return fd_;                                            \
+	} while (0)
+
 static int call_open(int dirfd, const char *path, int flags, mode_t mode)
 {
 	(void)dirfd;
@@ -67,6 +97,7 @@ SHIM_EXPORT int open(const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode_t mode = OPEN_MODE(flags, ap);
 	va_end(ap);
+	FDINFO_FIRST(path, flags);
 	if (__builtin_expect(hook_nothing_watched(), 1))
 		return real_open(path, flags, mode);
 	return open_wrapper(call_open, AT_FDCWD, path, flags, mode);
@@ -78,6 +109,7 @@ SHIM_EXPORT int open64(const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode_t mode = OPEN_MODE(flags, ap);
 	va_end(ap);
+	FDINFO_FIRST(path, flags);
 	if (__builtin_expect(hook_nothing_watched(), 1))
 		return real_open64(path, flags, mode);
 	return open_wrapper(call_open64, AT_FDCWD, path, flags, mode);
@@ -89,6 +121,7 @@ SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode_t mode = OPEN_MODE(flags, ap);
 	va_end(ap);
+	FDINFO_FIRST(path, flags);
 	if (__builtin_expect(hook_nothing_watched(), 1))
 		return real_openat(dirfd, path, flags, mode);
 	return open_wrapper(real_openat, dirfd, path, flags, mode);
@@ -100,6 +133,7 @@ SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode_t mode = OPEN_MODE(flags, ap);
 	va_end(ap);
+	FDINFO_FIRST(path, flags);
 	if (__builtin_expect(hook_nothing_watched(), 1))
 		return real_openat64(dirfd, path, flags, mode);
 	return open_wrapper(real_openat64, dirfd, path, flags, mode);
@@ -110,19 +144,16 @@ SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 
 static int fcntl_wrapper(int (*real)(int, int, long), int fd, int cmd, long arg)
 {
-	struct slot_ref ref;
+	struct emulated_fd e;
 	struct hook_ctx ctx;
 	int saved = errno, ret, state;
 
-	if (cmd == F_GETFL && instance_of(fd, &ref)) {
+	if (cmd == F_GETFL && emulated_fd(fd, &e)) {
 		ret = real(fd, cmd, arg);
-		/* only what F_SETFL can set: not the FIFO's O_RDWR,
-		 * O_NOFOLLOW or the kernel's O_LARGEFILE */
-		return ret < 0 ? ret : (ret & (O_APPEND | O_NONBLOCK | O_ASYNC |
-					       O_DIRECT | O_NOATIME)) | O_RDONLY;
+		return ret < 0 ? ret : e.ops->getfl(&e, ret);
 	}
-	if (cmd == F_SETFL && (arg & O_ASYNC) && instance_of(fd, &ref))
-		frontend_edge(ref);
+	if (cmd == F_SETFL && (arg & O_ASYNC) && emulated_fd(fd, &e))
+		e.ops->edge(&e);
 	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
 		return real(fd, cmd, arg);
 	state = hook_pre_dup(&ctx, fd, -1);
@@ -180,32 +211,35 @@ static int ioctl_clone(int fd, unsigned long request, void *arg)
 
 SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 {
-	struct slot_ref ref;
+	struct emulated_fd e;
 	va_list ap;
 	void *arg;
-	int bytes, ret;
+	int bytes, ret, saved;
 
 	va_start(ap, request);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	if (request == FIOASYNC && instance_of(fd, &ref)) {
+	if (request == FIOASYNC && emulated_fd(fd, &e)) {
 		/* the kernel read *arg: it is ours to read once this succeeded */
 		ret = real_ioctl(fd, request, arg);
 		if (ret == 0 && *(int *)arg)
-			frontend_edge(ref);
+			e.ops->edge(&e);
 		return ret;
 	}
 	if (request == FICLONE || request == FICLONERANGE)
 		return ioctl_clone(fd, request, arg);
-	if (request != FIONREAD || !instance_of(fd, &ref))
+	if (request != FIONREAD || !emulated_fd(fd, &e))
 		return real_ioctl(fd, request, arg);
-	ret = frontend_fionread(ref, &bytes);
+	saved = errno;
+	ret = e.ops->fionread(&e, &bytes);
 	if (ret < 0) {
 		errno = -ret;
 		return -1;
 	}
-	/* the kernel's put_user: EFAULT on a bad pointer is the caller's */
-	*(int *)arg = bytes;
+	errno = saved;
+	/* the kernel's put_user: EFAULT on a bad pointer is the caller's;
+	 * any alignment (Python's fcntl.ioctl passes a bytes buffer) */
+	memcpy(arg, &bytes, sizeof bytes);
 	return 0;
 }
 
@@ -216,26 +250,32 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 
 SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
 {
-	struct slot_ref ref;
+	struct emulated_fd e;
 	int ret = real_epoll_ctl(epfd, op, fd, event);
 
 	if (ret == 0 && (op == EPOLL_CTL_ADD || op == EPOLL_CTL_MOD) &&
-	    instance_of(fd, &ref) && (event->events & EPOLLET)) {
-		frontend_edge(ref);
+	    emulated_fd(fd, &e) && (event->events & EPOLLET)) {
+		e.ops->edge(&e);
 	}
 	return ret;
 }
 
 /* ---- reads: instance fds go to the front end, others may be IN_ACCESS */
 
-static ssize_t errno_return(ssize_t ret)
-{
-	if (ret < 0) {
-		errno = (int)-ret;
-		return -1;
-	}
-	return ret;
-}
+/* An instance's answer: errno set on failure, and on success the one the
+ * caller had (the front end's internal calls may leave another). */
+#define errno_return(call)                                                     \
+	({                                                                     \
+		int saved_ = errno;                                            \
+		ssize_t ret_ = (call);                                         \
+		if (ret_ < 0) {                                                \
+			errno = (int)-ret_;                                    \
+			ret_ = -1;                                             \
+		} else {                                                       \
+			errno = saved_;                                        \
+		}                                                              \
+		ret_;                                                          \
+	})
 
 static ssize_t after_read(struct hook_ctx *ctx, int state, ssize_t ret)
 {
@@ -258,12 +298,12 @@ SHIM_EXPORT ssize_t read(int fd, void *buf, size_t count)
 
 static ssize_t hooked_read(int fd, void *buf, size_t count)
 {
-	struct slot_ref ref;
+	struct emulated_fd e;
 	struct hook_ctx ctx;
 	int state;
 
-	if (instance_of(fd, &ref))
-		return errno_return(frontend_read(fd, ref, buf, count));
+	if (emulated_fd(fd, &e))
+		return errno_return(e.ops->read(&e, buf, count));
 	state = hook_pre_access(&ctx, fd);
 	if (__builtin_expect(state == HOOK_SKIP, 1))
 		return real_read(fd, buf, count);
@@ -281,14 +321,14 @@ SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen)
 
 static ssize_t hooked___read_chk(int fd, void *buf, size_t count, size_t buflen)
 {
-	struct slot_ref ref;
+	struct emulated_fd e;
 	struct hook_ctx ctx;
 	int state;
 
-	if (instance_of(fd, &ref)) {
+	if (emulated_fd(fd, &e)) {
 		if (count > buflen)
 			__chk_fail();
-		return errno_return(frontend_read(fd, ref, buf, count));
+		return errno_return(e.ops->read(&e, buf, count));
 	}
 	state = hook_pre_access(&ctx, fd);
 	if (__builtin_expect(state == HOOK_SKIP, 1))
@@ -307,12 +347,12 @@ SHIM_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 
 static ssize_t hooked_readv(int fd, const struct iovec *iov, int iovcnt)
 {
-	struct slot_ref ref;
+	struct emulated_fd e;
 	struct hook_ctx ctx;
 	int state;
 
-	if (instance_of(fd, &ref))
-		return errno_return(frontend_readv(fd, ref, iov, iovcnt));
+	if (emulated_fd(fd, &e))
+		return errno_return(e.ops->readv(&e, iov, iovcnt));
 	state = hook_pre_access(&ctx, fd);
 	if (__builtin_expect(state == HOOK_SKIP, 1))
 		return real_readv(fd, iov, iovcnt);
@@ -323,12 +363,12 @@ static ssize_t hooked_readv(int fd, const struct iovec *iov, int iovcnt)
  * instance fd a real offset is ESPIPE, as the pipe answers by itself. */
 SHIM_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags)
 {
-	struct slot_ref ref;
+	struct emulated_fd e;
 	struct hook_ctx ctx;
 	int state;
 
-	if (offset == -1 && instance_of(fd, &ref))
-		return errno_return(frontend_readv(fd, ref, iov, iovcnt));
+	if (offset == -1 && emulated_fd(fd, &e))
+		return errno_return(e.ops->readv(&e, iov, iovcnt));
 	state = hook_pre_access(&ctx, fd);
 	if (__builtin_expect(state == HOOK_SKIP, 1))
 		return real_preadv2(fd, iov, iovcnt, offset, flags);
@@ -337,12 +377,12 @@ SHIM_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t o
 
 SHIM_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int iovcnt, off64_t offset, int flags)
 {
-	struct slot_ref ref;
+	struct emulated_fd e;
 	struct hook_ctx ctx;
 	int state;
 
-	if (offset == -1 && instance_of(fd, &ref))
-		return errno_return(frontend_readv(fd, ref, iov, iovcnt));
+	if (offset == -1 && emulated_fd(fd, &e))
+		return errno_return(e.ops->readv(&e, iov, iovcnt));
 	state = hook_pre_access(&ctx, fd);
 	if (__builtin_expect(state == HOOK_SKIP, 1))
 		return real_preadv64v2(fd, iov, iovcnt, offset, flags);
@@ -419,12 +459,19 @@ SHIM_EXPORT int __isoc99_scanf(const char *format, ...)
 	STREAM_SCANF(stdin, real___isoc99_vfscanf(stdin, format, ap));
 }
 
+/* An emulated fd refuses them (EBADF) before the format is looked at. */
 #define FD_PRINTF(fd, call)                                                    \
 	do {                                                                   \
 		struct hook_ctx ctx;                                           \
-		int saved = errno, ret;                                        \
-		int state = hook_pre_modify(&ctx, (fd), 0);                    \
+		struct emulated_fd e;                                          \
+		int saved = errno, ret, state;                                 \
 		va_list ap;                                                    \
+		if (emulated_fd((fd), &e)) {                                   \
+			errno = -e.ops->write(&e, EMU_WRITE,                   \
+					      &(struct emu_write_args){ .other_fd = -1 }); \
+			return -1;                                             \
+		}                                                              \
+		state = hook_pre_modify(&ctx, (fd), 0);                        \
 		errno = saved;                                                 \
 		va_start(ap, format);                                          \
 		ret = (call);                                                  \

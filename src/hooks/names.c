@@ -6,7 +6,9 @@
  *   link     IN_ATTRIB on the inode, then IN_CREATE in the directory
  *   unlink   IN_ATTRIB on the inode, IN_DELETE_SELF and IN_IGNORED if it
  *            was the last link and nobody has it open, then IN_DELETE
- *   rmdir    IN_DELETE_SELF and IN_IGNORED, then IN_DELETE | IN_ISDIR
+ *   rmdir    IN_DELETE_SELF and IN_IGNORED, then IN_DELETE | IN_ISDIR; if
+ *            an fd still holds the directory, only IN_DELETE | IN_ISDIR,
+ *            and the rest at its last close (files.c)
  *   rename   IN_MOVED_FROM, IN_MOVED_TO, IN_ATTRIB on a replaced target,
  *            IN_MOVE_SELF, then the target's IN_DELETE_SELF
  * The state before the call (the inode about to go, its link count, whether
@@ -66,21 +68,68 @@ static bool open_elsewhere(int dirfd, const char *path)
 }
 
 /* Will the object go with this removal, and is it still open somewhere?
- * Only asked when the object is watched. */
+ * Only asked when the object is watched.  A watched directory is held
+ * through c->fd (an O_PATH fd, closed by report_gone()) so that its
+ * holders can be looked for once it is removed (report_dir_gone()). */
 static void removal_fate(struct hook_ctx *c, int dirfd, const char *path,
 			 const struct inode_info *in)
 {
+	struct inode_info now;
+
 	c->gone = S_ISDIR(in->mode) || in->nlink <= 1;
 	c->pending = false;
-	if (c->gone && S_ISREG(in->mode) && notify_watched(&in->id))
+	c->fd = -1;
+	if (!c->gone || !notify_watched(&in->id))
+		return;
+	if (S_ISREG(in->mode)) {
 		c->pending = open_elsewhere(dirfd, path);
+	} else if (S_ISDIR(in->mode)) {
+		c->fd = real_openat(dirfd, path, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC, 0);
+		if (c->fd >= 0 && (ident_fstat(c->fd, &now) < 0 || !ident_equal(&now.id, &in->id))) {
+			real_close(c->fd);
+			c->fd = -1;
+		}
+	}
 }
 
-static void report_gone(const struct inode_info *in, bool pending)
+/* A watched directory was removed: its IN_DELETE_SELF waits for the last
+ * close if an fd still holds it (the kernel's dentry is not released
+ * before).  The mark comes before the look, and the holder that finds it
+ * at its last close gives the event (files.c): whoever takes the mark
+ * back gives it, so it comes once, even if that close runs meanwhile. */
+static void report_dir_gone(int held_fd, const struct inode_info *in)
 {
-	if (pending && notify_mark_delete_pending(&in->id))
+	char path[PATH_MAX];
+	bool known = obj_fd_path(held_fd, path, sizeof path) == 0;
+
+	real_close(held_fd);	/* not a holder: closed before the look */
+	if (!known || !notify_mark_delete_pending(&in->id)) {
+		notify_gone(in);
+		return;
+	}
+	if (!obj_dir_held(path, &in->id, -1, notify_dir_maybe_open(&in->id)) &&
+	    notify_take_delete_pending(&in->id))
+		notify_gone(in);
+}
+
+static void report_gone(struct hook_ctx *c, const struct inode_info *in)
+{
+	if (c->fd >= 0) {
+		report_dir_gone(c->fd, in);
+		c->fd = -1;
+		return;
+	}
+	if (c->pending && notify_mark_delete_pending(&in->id))
 		return;
 	notify_gone(in);
+}
+
+/* The pre function's fd, if the call failed. */
+static void drop_held(struct hook_ctx *c)
+{
+	if (c->fd >= 0)
+		real_close(c->fd);
+	c->fd = -1;
 }
 
 /* ---- creations: mkdir, mknod, mkfifo, symlink */
@@ -145,12 +194,15 @@ void hook_post_unlink(struct hook_ctx *c, intptr_t ret)
 {
 	bool isdir = S_ISDIR(c->obj.inode.mode);
 
-	if (ret != 0)
+	if (ret != 0) {
+		drop_held(c);
 		return;
+	}
 	if (!isdir)
 		notify_self(IN_ATTRIB, &c->obj.inode);
 	if (c->gone)
-		report_gone(&c->obj.inode, c->pending);
+		report_gone(c, &c->obj.inode);
+	drop_held(c);
 	if (c->obj.has_dir)
 		notify_entry(IN_DELETE, &c->obj.dir, c->obj.name, isdir, 0);
 }
@@ -171,6 +223,7 @@ int hook_pre_rename(struct hook_ctx *c, int olddirfd, const char *old, int newdi
 	/* renaming a link onto another link of the same inode does nothing */
 	c->noop = c->have_target && ident_equal(&c->obj.inode.id, &c->obj2.inode.id);
 	c->gone = c->pending = false;
+	c->fd = -1;
 	if (c->have_target && !c->noop && !(flags & RENAME_EXCHANGE))
 		removal_fate(c, newdirfd, new, &c->obj2.inode);
 	return HOOK_RUN;
@@ -180,8 +233,10 @@ void hook_post_rename(struct hook_ctx *c, intptr_t ret)
 {
 	struct hook_obj *from = &c->obj, *to = &c->obj2;
 
-	if (ret != 0 || c->noop || !from->has_dir || !to->has_dir)
+	if (ret != 0 || c->noop || !from->has_dir || !to->has_dir) {
+		drop_held(c);
 		return;
+	}
 	if (c->flags & RENAME_EXCHANGE) {
 		notify_move(&from->dir, from->name, &to->dir, to->name, &from->inode, NULL);
 		notify_move(&to->dir, to->name, &from->dir, from->name, &to->inode, NULL);
@@ -190,7 +245,8 @@ void hook_post_rename(struct hook_ctx *c, intptr_t ret)
 	notify_move(&from->dir, from->name, &to->dir, to->name, &from->inode,
 		    c->have_target ? &to->inode : NULL);
 	if (c->have_target && c->gone)
-		report_gone(&to->inode, c->pending);
+		report_gone(c, &to->inode);
+	drop_held(c);
 }
 
 /* ---- attributes by path: chmod, chown, utimes, truncate ... */
@@ -214,7 +270,7 @@ void hook_post_attr_path(struct hook_ctx *c, intptr_t ret)
 		return;
 	if ((c->flags & AT_EMPTY_PATH) && c->path && !c->path[0]) {
 		if (c->dirfd != AT_FDCWD)
-			hook_fd_event(c->dirfd, c->mask);
+			hook_fd_change(c->dirfd, c->mask);
 		return;
 	}
 	if (obj_lookup(c->dirfd, c->path, !(c->flags & AT_SYMLINK_NOFOLLOW), &c->obj) < 0)

@@ -3,12 +3,16 @@
  */
 #include "objects.h"
 
+#include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "instance/fdtable.h"
 #include "util/real.h"
 
 /* Split path into its directory part and last component, ignoring trailing
@@ -206,4 +210,174 @@ struct notify_obj obj_notify(const struct hook_obj *o, int fd)
 		.name = o->has_dir ? o->name : NULL,
 		.fd = fd,
 	};
+}
+
+/* ---- who holds a directory open (obj_dir_held)
+ *
+ * The kernel gives a removed directory's IN_DELETE_SELF when its last
+ * reference goes; leases, which tell it for a file (files.c), are for
+ * regular files only, so the fds are looked at, as fuser does:
+ * /proc/PID/fd, through getdents64 and readlinkat, which no hook sees.
+ * Only asked when a watched directory is removed or closed after its
+ * removal; this process's fds always, every other process's only when the
+ * domain counts an open record of the directory elsewhere
+ * (notify_dir_maybe_open()). */
+
+/* The object the shim is in (the library, or a program linked with it),
+ * as /proc/PID/maps names it, or "" if unknown: found when the object is
+ * loaded, where realpath may allocate, not in a hook (which may run in a
+ * signal handler). */
+static char own_path[PATH_MAX];
+
+__attribute__((constructor)) static void own_object_init(void)
+{
+	Dl_info info;
+
+	/* maps name the file that a symbolic link (libfoo.so) leads to */
+	if (!dladdr((void *)own_object_init, &info) || !info.dli_fname ||
+	    !realpath(info.dli_fname, own_path))
+		own_path[0] = 0;
+}
+
+static const char *own_object(void)
+{
+	return own_path;
+}
+
+/* Is the shim in process pid (its close will be seen)?  pid's maps name
+ * the shim's object at the end of a line. */
+static bool pid_under_shim(int procfd, const char *pid)
+{
+	const char *self = own_object();
+	size_t slen = strlen(self);
+	char rel[32], buf[2048];
+	size_t have = 0;
+	bool found = false;
+	ssize_t n;
+	int fd;
+
+	if (!slen)
+		return true;	/* cannot tell: count it */
+	snprintf(rel, sizeof rel, "%s/maps", pid);
+	fd = real_openat(procfd, rel, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	while (!found && (n = read(fd, buf + have, sizeof buf - 1 - have)) > 0) {
+		char *line = buf, *nl;
+
+		have += (size_t)n;
+		buf[have] = 0;
+		while ((nl = strchr(line, '\n'))) {
+			size_t len = (size_t)(nl - line);
+			if (len >= slen && !memcmp(nl - slen, self, slen)) {
+				found = true;
+				break;
+			}
+			line = nl + 1;
+		}
+		have -= (size_t)(line - buf);
+		memmove(buf, line, have);
+		if (have == sizeof buf - 1)
+			have = 0;	/* a line longer than the buffer */
+	}
+	real_close(fd);
+	return found;
+}
+
+/* Does fd dirfd/name (in /proc/PID/fd) link to path, and to id? */
+static bool fd_links_to(int dirfd, const char *name, const char *path, size_t plen,
+			const struct ident *id)
+{
+	char link[PATH_MAX];
+	struct inode_info there;
+	ssize_t n = readlinkat(dirfd, name, link, sizeof link);
+
+	return n == (ssize_t)plen && !memcmp(link, path, plen) &&
+	       ident_stat(dirfd, name, 0, &there) == 0 && ident_equal(&there.id, id);
+}
+
+/* An fd of this process that does not count: the one closing, the scan's
+ * own, and those whose close events exit has given (lifecycle.c: they
+ * close at the kernel's exit, after the scan). */
+static bool skip_own(int fd, int skip, int fds, int procfd)
+{
+	struct ofd *o;
+
+	if (fd == skip || fd == fds || fd == procfd)
+		return true;
+	o = fdtable_file(fd);
+	return o && (__atomic_load_n(&o->flags, __ATOMIC_RELAXED) & OFD_EXITED);
+}
+
+/* Does process pid (a name in /proc) hold path at an fd other than skip? */
+static bool pid_holds(int procfd, const char *pid, bool self, int skip,
+		      const char *path, size_t plen, const struct ident *id)
+{
+	char rel[32], buf[1024] __attribute__((aligned(8)));
+	bool held = false;
+	long n;
+	int fds;
+
+	snprintf(rel, sizeof rel, "%s/fd", pid);
+	fds = real_openat(procfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fds < 0)
+		return false;
+	while (!held && (n = getdents64(fds, buf, sizeof buf)) > 0) {
+		for (long off = 0; off < n && !held;) {
+			struct dirent64 *e = (struct dirent64 *)(buf + off);
+			off += e->d_reclen;
+			if (e->d_name[0] < '0' || e->d_name[0] > '9')
+				continue;
+			if (self && skip_own(atoi(e->d_name), skip, fds, procfd))
+				continue;
+			held = fd_links_to(fds, e->d_name, path, plen, id);
+		}
+	}
+	real_close(fds);
+	return held && (self || pid_under_shim(procfd, pid));
+}
+
+bool obj_dir_held(const char *path, const struct ident *id, int skip_fd, bool others)
+{
+	char buf[1024] __attribute__((aligned(8))), me[16];
+	size_t plen = strlen(path);
+	bool held = false;
+	long n;
+	int procfd, saved = errno;
+
+	procfd = real_openat(AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (procfd < 0)
+		return false;
+	/* this process first: the common case, and the cheapest; by the
+	 * number /proc knows it by (its pid namespace may not be ours) */
+	n = readlinkat(procfd, "self", me, sizeof me - 1);
+	me[n > 0 ? n : 0] = 0;
+	held = pid_holds(procfd, "self", true, skip_fd, path, plen, id);
+	while (!held && others && (n = getdents64(procfd, buf, sizeof buf)) > 0) {
+		for (long off = 0; off < n && !held;) {
+			struct dirent64 *e = (struct dirent64 *)(buf + off);
+			off += e->d_reclen;
+			if (e->d_name[0] < '1' || e->d_name[0] > '9' || !strcmp(e->d_name, me))
+				continue;
+			held = pid_holds(procfd, e->d_name, false, -1, path, plen, id);
+		}
+	}
+	real_close(procfd);
+	errno = saved;
+	return held;
+}
+
+int obj_fd_path(int fd, char *path, size_t size)
+{
+	char link[64];
+	ssize_t n;
+	int saved = errno;
+
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	n = readlink(link, path, size - 1);
+	errno = saved;
+	if (n <= 0 || path[0] != '/')
+		return -1;
+	path[n] = 0;
+	return 0;
 }

@@ -16,6 +16,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "notify/notify.h"
 #include "util/ident.h"
@@ -55,6 +56,17 @@ int obj_from_open(int dirfd, const char *path, int fd, int flags,
  * path: renaming it changes nothing here. */
 const struct inode_info *obj_cwd(void);
 void obj_cwd_changed(void);
+
+/* Is the directory whose fds read path in /proc/PID/fd (with " (deleted)"
+ * once removed) and whose identity is id held open by an fd of this
+ * process other than skip_fd, or, with others, of another process under
+ * the shim?  A scan of /proc (objects.c); processes that the shim is not
+ * in do not count: their close would never be seen.  Working directories
+ * do not count either (README, "Known differences"). */
+bool obj_dir_held(const char *path, const struct ident *id, int skip_fd, bool others);
+
+/* fd's path as /proc/self/fd gives it; 0, or -1. */
+int obj_fd_path(int fd, char *path, size_t size);
 
 /* The notify layer's view of o. */
 struct notify_obj obj_notify(const struct hook_obj *o, int fd);

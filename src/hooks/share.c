@@ -119,10 +119,11 @@ static struct of_entry *enter(struct ofd *o)
 	memset(&data, 0, sizeof data);
 	data.flags = __atomic_load_n(&o->flags, __ATOMIC_ACQUIRE) & OFD_DATA_FLAGS;
 	data.inode = o->inode;
-	if (data.flags & OFD_DIR_KNOWN) {
-		data.dir = o->dir;
-		memcpy(data.name, o->name, sizeof data.name);
-	}
+	/* the names through their seqlock (fdnames.c): another thread may be
+	 * setting them (a renamed open file) while a fork enters the record;
+	 * without a steady answer the entry has no directory */
+	if ((data.flags & OFD_DIR_KNOWN) && !hook_record_names_get(o, &data.dir, data.name))
+		data.flags &= ~(uint32_t)OFD_DIR_KNOWN;
 	if (!o->share.idx)
 		__atomic_add_fetch(&ofd_shared, 1, __ATOMIC_RELAXED);
 	o->share = openfiles_alloc(&data);
@@ -364,35 +365,39 @@ struct fd_ident {
 	struct ident id;
 };
 
-/* The files open in this process, from /proc/self/fd (once). */
+struct fd_list {
+	struct fd_ident *v;
+	int n, cap;
+};
+
+static void list_one(int fd, void *arg)
+{
+	struct fd_list *l = arg;
+	struct inode_info info;
+
+	if (l->n < 0 || ident_fstat(fd, &info) < 0 || !S_ISREG(info.mode))
+		return;
+	if (l->n == l->cap) {
+		struct fd_ident *w = realloc(l->v, (l->cap = l->cap ? l->cap * 2 : 16) * sizeof *w);
+		if (!w) {
+			l->n = -l->n - 1;	/* keep what was listed, stop */
+			return;
+		}
+		l->v = w;
+	}
+	l->v[l->n++] = (struct fd_ident){ fd, info.id };
+}
+
+/* The files open in this process, from /proc/self/fd (once).  Called with
+ * files.lock held, a leaf lock: through the real calls, not the hooked
+ * opendir/readdir/closedir (fdtable_scan_proc()). */
 static int list_fds(struct fd_ident **out)
 {
-	DIR *dir = opendir("/proc/self/fd");
-	struct fd_ident *v = NULL;
-	struct dirent *de;
-	int n = 0, cap = 0, dfd;
+	struct fd_list l = { NULL, 0, 0 };
 
-	if (!dir)
-		return 0;
-	dfd = dirfd(dir);
-	while ((de = readdir(dir))) {
-		struct inode_info info;
-		int fd = atoi(de->d_name);
-		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dfd)
-			continue;
-		if (ident_fstat(fd, &info) < 0 || !S_ISREG(info.mode))
-			continue;
-		if (n == cap) {
-			struct fd_ident *w = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *v);
-			if (!w)
-				break;
-			v = w;
-		}
-		v[n++] = (struct fd_ident){ fd, info.id };
-	}
-	closedir(dir);
-	*out = v;
-	return n;
+	fdtable_scan_proc(list_one, &l);
+	*out = l.v;
+	return l.n < 0 ? -l.n - 1 : l.n;
 }
 
 struct claim {

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/inotify.h>
+#include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -120,6 +121,8 @@ SHIM_EXPORT long syscall(long number, ...)
 		return mkdirat((int)a, (const char *)b, (mode_t)c);
 	case SYS_fchmodat:
 		return fchmodat((int)a, (const char *)b, (mode_t)c, 0);
+	case SYS_umount2:
+		return umount2((const char *)a, (int)b);
 	case SYS_utimensat:
 		return utimensat((int)a, (const char *)b, (const struct timespec *)c, (int)d);
 	default:

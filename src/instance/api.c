@@ -21,38 +21,49 @@
 #include "../util/real.h"
 #include "instance.h"
 
-static int errno_return(int ret)
+/* The front end's answer for the caller: on success errno is the one the
+ * caller had before the call (saved), whatever the internal calls left. */
+static int errno_return(int ret, int saved)
 {
 	if (ret < 0) {
 		errno = -ret;
 		return -1;
 	}
+	errno = saved;
 	return ret;
 }
 
 SHIM_EXPORT int inotify_shim_init1(int flags)
 {
-	return errno_return(frontend_init1(flags));
+	int saved = errno;
+
+	return errno_return(frontend_init1(flags), saved);
 }
 
 SHIM_EXPORT int inotify_shim_init(void)
 {
-	return errno_return(frontend_init1(0));
+	int saved = errno;
+
+	return errno_return(frontend_init1(0), saved);
 }
 
 SHIM_EXPORT int inotify_shim_add_watch(int fd, const char *pathname, uint32_t mask)
 {
-	return errno_return(frontend_add_watch(fd, pathname, mask));
+	int saved = errno;
+
+	return errno_return(frontend_add_watch(fd, pathname, mask), saved);
 }
 
 SHIM_EXPORT int inotify_shim_rm_watch(int fd, int wd)
 {
-	return errno_return(frontend_rm_watch(fd, wd));
+	int saved = errno;
+
+	return errno_return(frontend_rm_watch(fd, wd), saved);
 }
 
 static bool kernel_first(void)
 {
-	return shim_config.mode == SHIM_MODE_AUTO;
+	return SHIM_CONFIG(mode) == SHIM_MODE_AUTO;
 }
 
 /* In auto mode: is fd the kernel's (not an emulated instance)? */
@@ -99,47 +110,47 @@ SHIM_EXPORT const char *inotify_shim_version(void)
 	return INOTIFY_SHIM_VERSION;
 }
 
+/* The change asked by c, applied to next under the configuration's lock
+ * (util/config.h). */
+static int configure_edit(struct shim_config *next, const void *arg)
+{
+	const struct inotify_shim_config *c = arg;
+
+	if (c->max_queued_events < 0 || c->max_user_watches < 0 ||
+	    c->max_user_instances < 0 || c->max_queued_events > (1L << 30) ||
+	    c->max_user_watches > (1L << 30) || c->max_user_instances > (1L << 30))
+		return -EINVAL;
+	if (c->max_queued_events)
+		next->max_queued_events = c->max_queued_events;
+	if (c->max_user_watches)
+		next->max_user_watches = c->max_user_watches;
+	if (c->max_user_instances)
+		next->max_user_instances = c->max_user_instances;
+	if (c->mode == INOTIFY_SHIM_MODE_EMULATE)
+		next->mode = SHIM_MODE_EMULATE;
+	else if (c->mode == INOTIFY_SHIM_MODE_AUTO)
+		next->mode = SHIM_MODE_AUTO;
+	else if (c->mode != INOTIFY_SHIM_MODE_DEFAULT)
+		return -EINVAL;
+	if (c->domain) {
+		if (strlen(c->domain) >= sizeof next->domain)
+			return -EINVAL;
+		if (strcmp(c->domain, next->domain) != 0) {
+			if (shim_domain)
+				return -EBUSY;
+			strcpy(next->domain, c->domain);
+		}
+	}
+	return 0;
+}
+
 SHIM_EXPORT int inotify_shim_configure(const struct inotify_shim_config *c)
 {
-	struct shim_config next = shim_config;
+	int saved = errno;
 
 	if (!c) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (c->max_queued_events < 0 || c->max_user_watches < 0 ||
-	    c->max_user_instances < 0 || c->max_queued_events > (1L << 30) ||
-	    c->max_user_watches > (1L << 30) || c->max_user_instances > (1L << 30)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (c->max_queued_events)
-		next.max_queued_events = c->max_queued_events;
-	if (c->max_user_watches)
-		next.max_user_watches = c->max_user_watches;
-	if (c->max_user_instances)
-		next.max_user_instances = c->max_user_instances;
-	if (c->mode == INOTIFY_SHIM_MODE_EMULATE)
-		next.mode = SHIM_MODE_EMULATE;
-	else if (c->mode == INOTIFY_SHIM_MODE_AUTO)
-		next.mode = SHIM_MODE_AUTO;
-	else if (c->mode != INOTIFY_SHIM_MODE_DEFAULT) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (c->domain) {
-		if (strlen(c->domain) >= sizeof next.domain) {
-			errno = EINVAL;
-			return -1;
-		}
-		if (strcmp(c->domain, shim_config.domain) != 0) {
-			if (shim_domain) {
-				errno = EBUSY;
-				return -1;
-			}
-			strcpy(next.domain, c->domain);
-		}
-	}
-	shim_config = next;
-	return 0;
+	return errno_return(shim_config_update(configure_edit, c), saved);
 }

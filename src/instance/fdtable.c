@@ -6,8 +6,16 @@
  */
 #include "fdtable.h"
 
+#include "../util/export.h"
+#include "../util/log.h"
+#include "../util/real.h"
+
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -20,6 +28,9 @@ static uint32_t pool_hint;
  * records of about 370 bytes) cold.  Only a hint: refs decide. */
 static __thread uint32_t freed_hint __attribute__((tls_model("initial-exec")));
 static int high_fd = -1;	/* the highest fd ever given a word */
+/* Records [0, pool_usable) are mapped read-write; the rest of the pool is
+ * reserved PROT_NONE until the usable part is all in use (grow()). */
+static uint32_t pool_usable;
 uint32_t ofd_live, ofd_shared;
 
 int fdtable_init(void)
@@ -32,12 +43,17 @@ int fdtable_init(void)
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (t == MAP_FAILED)
 		return -ENOMEM;
-	p = mmap(NULL, OFD_POOL_SIZE * sizeof(struct ofd), PROT_READ | PROT_WRITE,
+	/* all of it reserved, only the hot part usable (and committed) */
+	p = mmap(NULL, OFD_POOL_SIZE * sizeof(struct ofd), PROT_NONE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED) {
+	if (p == MAP_FAILED || mprotect(p, OFD_POOL_HOT * sizeof(struct ofd),
+					PROT_READ | PROT_WRITE) < 0) {
+		if (p != MAP_FAILED)
+			munmap(p, OFD_POOL_SIZE * sizeof(struct ofd));
 		munmap(t, FDTABLE_SIZE * sizeof(uint64_t));
 		return -ENOMEM;
 	}
+	pool_usable = OFD_POOL_HOT;
 	fdtable_pool = p;
 	__atomic_store_n(&fdtable_words, t, __ATOMIC_RELEASE);
 	return 0;
@@ -106,6 +122,11 @@ struct ofd *fdtable_file(int fd)
 	return fdword_file(load(fd));
 }
 
+static uint64_t file_word(const struct ofd *o)
+{
+	return (uint64_t)FD_FILE << 60 | (uint64_t)(o - fdtable_pool + 1);
+}
+
 void fdtable_set_instance(int fd, struct slot_ref ref)
 {
 	uint64_t *s = slot_for_write(fd);
@@ -121,8 +142,7 @@ void fdtable_set_file(int fd, struct ofd *o)
 	uint64_t *s = slot_for_write(fd);
 
 	if (s && o)
-		__atomic_store_n(s, (uint64_t)FD_FILE << 60 | (uint64_t)(o - fdtable_pool + 1),
-				 __ATOMIC_RELEASE);
+		__atomic_store_n(s, file_word(o), __ATOMIC_RELEASE);
 }
 
 void fdtable_set_other(int fd)
@@ -157,6 +177,19 @@ uint64_t fdtable_clear(int fd)
 	return s ? __atomic_exchange_n(s, 0, __ATOMIC_ACQ_REL) : 0;
 }
 
+uint64_t fdtable_adopt(int fd, struct ofd *o)
+{
+	uint64_t *s = slot_for_write(fd);
+	uint64_t want = o ? file_word(o) : (uint64_t)FD_OTHER << 60, seen = 0;
+
+	if (!s)
+		return 0;
+	if (__atomic_compare_exchange_n(s, &seen, want, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE))
+		return want;
+	return seen;
+}
+
 uint64_t fdtable_dup(int oldfd, int newfd)
 {
 	uint64_t w = load(oldfd);
@@ -171,33 +204,78 @@ uint64_t fdtable_dup(int oldfd, int newfd)
 	return w;
 }
 
+/* Take the record at i if it is free. */
+static struct ofd *take(uint32_t i)
+{
+	struct ofd *o = &fdtable_pool[i];
+	uint32_t zero = 0;
+
+	if (__atomic_load_n(&o->refs, __ATOMIC_RELAXED) != 0 ||
+	    !__atomic_compare_exchange_n(&o->refs, &zero, UINT32_MAX, false,
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return NULL;
+	/* all but the name, which OFD_DIR_KNOWN guards (the whole record's
+	 * memset was the largest single cost of an open with watches
+	 * elsewhere) */
+	memset((char *)o + sizeof o->refs, 0, offsetof(struct ofd, name) - sizeof o->refs);
+	o->name[0] = 0;
+	memset((char *)o + offsetof(struct ofd, exit_off), 0,
+	       sizeof *o - offsetof(struct ofd, exit_off));
+	__atomic_store_n(&o->refs, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&ofd_live, 1, __ATOMIC_RELAXED);
+	return o;
+}
+
+/* Make OFD_POOL_HOT more records usable, one thread at a time.  Signal-
+ * safe: one mprotect, no lock, no wait (a thread that loses the race, or a
+ * handler that interrupts the winner, gets false unless the records were
+ * made usable meanwhile).  False when nothing more is usable than seen. */
+static bool grow(uint32_t seen)
+{
+	static uint32_t growing;
+	uint32_t zero = 0;
+
+	if (seen >= OFD_POOL_SIZE)
+		return false;
+	if (!__atomic_compare_exchange_n(&growing, &zero, 1, false, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED))
+		return __atomic_load_n(&pool_usable, __ATOMIC_ACQUIRE) > seen;
+	if (__atomic_load_n(&pool_usable, __ATOMIC_ACQUIRE) == seen &&
+	    mprotect(fdtable_pool + seen, OFD_POOL_HOT * sizeof(struct ofd),
+		     PROT_READ | PROT_WRITE) == 0)
+		__atomic_store_n(&pool_usable, seen + OFD_POOL_HOT, __ATOMIC_RELEASE);
+	__atomic_store_n(&growing, 0, __ATOMIC_RELEASE);
+	return __atomic_load_n(&pool_usable, __ATOMIC_ACQUIRE) > seen;
+}
+
 struct ofd *ofd_new(void)
 {
+	uint32_t hint = freed_hint, start, usable;
+	struct ofd *o;
+
 	if (!fdtable_pool)
 		return NULL;
-	uint32_t start = freed_hint ? freed_hint - 1
-				    : __atomic_fetch_add(&pool_hint, 1, __ATOMIC_RELAXED);
-
 	freed_hint = 0;
-	for (uint32_t i = 0; i < OFD_POOL_SIZE; i++) {
-		struct ofd *o = &fdtable_pool[(start + i) % OFD_POOL_SIZE];
-		uint32_t zero = 0;
-		if (__atomic_load_n(&o->refs, __ATOMIC_RELAXED) == 0 &&
-		    __atomic_compare_exchange_n(&o->refs, &zero, UINT32_MAX, false,
-						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
-			/* all but the name, which OFD_DIR_KNOWN guards (the
-			 * whole record's memset was the largest single cost
-			 * of an open with watches elsewhere) */
-			memset((char *)o + sizeof o->refs, 0,
-			       offsetof(struct ofd, name) - sizeof o->refs);
-			o->name[0] = 0;
-			memset((char *)o + offsetof(struct ofd, exit_off), 0,
-			       sizeof *o - offsetof(struct ofd, exit_off));
-			__atomic_store_n(&o->refs, 1, __ATOMIC_RELEASE);
-			__atomic_add_fetch(&ofd_live, 1, __ATOMIC_RELAXED);
+	if (hint && (o = take(hint - 1)))
+		return o;
+	/* the hot part, from a spreading start; then the rest, in order,
+	 * made usable as it is needed */
+	start = __atomic_fetch_add(&pool_hint, 1, __ATOMIC_RELAXED) % OFD_POOL_HOT;
+	for (uint32_t i = 0; i < OFD_POOL_HOT; i++)
+		if ((o = take((start + i) % OFD_POOL_HOT)))
 			return o;
+	for (uint32_t i = OFD_POOL_HOT; i < OFD_POOL_SIZE;) {
+		usable = __atomic_load_n(&pool_usable, __ATOMIC_ACQUIRE);
+		if (i >= usable) {
+			if (!grow(usable))
+				break;
+			continue;
 		}
+		if ((o = take(i)))
+			return o;
+		i++;
 	}
+	shim_debug("every open-file record is in use (leaked?): no events through new fds");
 	return NULL;
 }
 
@@ -230,15 +308,47 @@ void ofd_free(struct ofd *o)
 		freed_hint = (uint32_t)(o - fdtable_pool) + 1;
 }
 
+SHIM_EXPORT uint32_t inotify_shim__test_records_live(void)
+{
+	return __atomic_load_n(&ofd_live, __ATOMIC_RELAXED);
+}
+
+int fdtable_scan_proc(void (*fn)(int fd, void *arg), void *arg)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	int dfd = real_openat(AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	long n;
+
+	if (dfd < 0)
+		return -errno;
+	while ((n = getdents64(dfd, buf, sizeof buf)) > 0) {
+		for (long off = 0; off < n;) {
+			struct dirent64 *e = (struct dirent64 *)(buf + off);
+			char *end;
+			long fd = strtol(e->d_name, &end, 10);
+
+			off += e->d_reclen;
+			if (*end || end == e->d_name || fd == dfd || fd < 0 || fd > INT_MAX)
+				continue;
+			fn((int)fd, arg);
+		}
+	}
+	real_close(dfd);
+	return n < 0 ? -EIO : 0;
+}
+
 void fdtable_for_each_instance(void (*fn)(int fd, struct slot_ref ref, void *arg),
 			       void *arg)
 {
 	uint64_t *t = __atomic_load_n(&fdtable_words, __ATOMIC_ACQUIRE);
+	int high = fdtable_high();
 
 	if (!t)
 		return;
-	/* Callers ask only when the process holds an instance (fork). */
-	for (unsigned fd = 0; fd < 65536; fd++) {
+	/* Callers ask only when the process holds an instance (fork).  Every
+	 * fd the table holds (fds from FDTABLE_SIZE up, possible only with
+	 * fs.nr_open raised, are never instances: frontend_init1). */
+	for (int fd = 0; fd <= high; fd++) {
 		uint64_t w = __atomic_load_n(&t[fd], __ATOMIC_ACQUIRE);
 		if (fdword_kind(w) == FD_INSTANCE)
 			fn((int)fd, fdword_instance(w), arg);

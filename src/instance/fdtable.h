@@ -49,6 +49,8 @@ enum fd_kind { FD_NONE = 0, FD_INSTANCE = 1, FD_FILE = 2, FD_OTHER = 3 };
 #define OFD_DIR_LATE 0x40	/* dir not asked yet (files.c, "Directories
 				 * asked late") */
 #define OFD_DIR_ASKING 0x80	/* a thread is setting dir and name */
+#define OFD_OPENS_COUNTED 0x100	/* a directory counted in its watched
+				 * inode's opens (notify_dir_opened()) */
 /* what a shared entry keeps */
 #define OFD_DATA_FLAGS (OFD_WRITE | OFD_DIR_KNOWN | OFD_DIR_LATE)
 
@@ -61,10 +63,23 @@ struct ofd {
 	char name[NAME_MAX + 1];
 	int64_t exit_off;	/* offset before the exit's stdio flush */
 	struct of_ref share;	/* its entry in the shared table, or idx 0 */
+	/* dir and name follow renames (hooks/files.c, "Renamed open
+	 * files"): changed under names_seq, odd while one is written, and
+	 * asked again when names_stamp is no longer the domain's last move
+	 * cookie.  Zero in a new record. */
+	uint32_t names_seq;
+	uint32_t names_stamp;
 };
 
 #define FDTABLE_SIZE (1u << 20)
-#define OFD_POOL_SIZE (1u << 16)
+/* One record per fd the table can hold: a record is in use only while an
+ * fd of this process is on it, so the pool cannot run out while the table
+ * tracks the fds.  The first OFD_POOL_HOT records are searched first, so
+ * that a process with fewer open files than that touches no more memory
+ * than it did when the pool had only those (the rest is reserved, not
+ * touched: MAP_NORESERVE). */
+#define OFD_POOL_SIZE FDTABLE_SIZE
+#define OFD_POOL_HOT (1u << 16)
 
 /* Make the table; called by the constructor.  Returns 0 or -ENOMEM. */
 int fdtable_init(void);
@@ -93,6 +108,13 @@ void fdtable_set_own(int fd, uint64_t tag);
 bool fdtable_is_own(int fd, uint64_t tag);
 /* Forget fd; returns what it was (for the caller to act on). */
 uint64_t fdtable_clear(int fd);
+/* Adoption of an fd nobody knew (FD_NONE): the word of fd becomes o's
+ * record (or FD_OTHER, for o NULL) only if it is still FD_NONE, with a
+ * compare-and-swap, so that two threads adopting one fd agree on one
+ * record.  Returns the word the table holds after: o's when o won, the
+ * winner's otherwise (the caller then frees o, which nobody saw). */
+uint64_t fdtable_adopt(int fd, struct ofd *o);
+
 /* newfd now refers to what oldfd does (dup).  Returns the new word. */
 uint64_t fdtable_dup(int oldfd, int newfd);
 
@@ -119,7 +141,9 @@ static inline struct ofd *fdword_file(uint64_t word)
 	return &pool[idx - 1];
 }
 
-/* A fresh record with refs 1, or NULL when the pool is full. */
+/* A fresh record with refs 1, or NULL when the pool is full (it cannot
+ * be while every fd below FDTABLE_SIZE holds at most one record: a NULL
+ * means records leaked, and is logged once). */
 struct ofd *ofd_new(void);
 void ofd_get(struct ofd *o);
 /* Drop one reference; true when it was the last. */
@@ -129,6 +153,15 @@ void ofd_free(struct ofd *o);
 /* Records in use in this process, and those of them entered in the shared
  * table (read without a lock: the fork and exec hooks' fast test). */
 extern uint32_t ofd_live, ofd_shared;
+/* Test only (not in the public header): ofd_live, for the regression
+ * test of records leaked by concurrent adoption (test/fd_objects.c). */
+uint32_t inotify_shim__test_records_live(void);
+
+/* Visit every fd open in this process, as /proc/self/fd lists them (the
+ * table's knowledge aside), through the real calls: no hook runs, no lock
+ * is taken, nothing is allocated.  Returns 0, or a negative errno when the
+ * list cannot be read. */
+int fdtable_scan_proc(void (*fn)(int fd, void *arg), void *arg);
 
 /* Visit every fd known as an instance (fork, exit). */
 void fdtable_for_each_instance(void (*fn)(int fd, struct slot_ref ref, void *arg),

@@ -7,6 +7,7 @@
  * then the path (ENOENT, ENOTDIR, ELOOP, EACCES ...), then EEXIST, ENOSPC.
  */
 #include "instance.h"
+#include "fdinfo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +47,13 @@ int frontend_init1(int flags)
 	ret = core_create(!!(flags & IN_NONBLOCK), !!(flags & IN_CLOEXEC), &ref, &fd);
 	if (ret < 0)
 		return ret;
+	if (fd >= (int)FDTABLE_SIZE) {
+		/* the fd table cannot hold it (fs.nr_open raised past 2^20):
+		 * the documented EMFILE, rather than an fd that reads raw */
+		real_close(fd);
+		core_release(ref, fd);
+		return -EMFILE;
+	}
 	__atomic_add_fetch(&instance_fds_held, 1, __ATOMIC_RELAXED);
 	fdtable_set_instance(fd, ref);
 	return fd;
@@ -83,7 +91,7 @@ static int lookup(int fd, struct slot_ref *ref)
 {
 	if (fdtable_instance(fd, ref))
 		return 0;
-	if (fcntl(fd, F_GETFD) < 0)
+	if (real_fcntl(fd, F_GETFD, 0) < 0)
 		return -EBADF;
 	return find_by_fifo(fd, ref) ? 0 : -EINVAL;
 }
@@ -101,7 +109,10 @@ int frontend_add_watch(int fd, const char *path, uint32_t mask)
 	ret = core_check_mask_flags(mask);
 	if (ret < 0)
 		return ret;
-	return core_add_watch(ref, path, mask);
+	ret = core_add_watch(ref, path, mask);
+	if (ret > 0)
+		fdinfo_note_handle(ref, ret, path, mask);	/* for fdinfo */
+	return ret;
 }
 
 int frontend_rm_watch(int fd, int wd)
@@ -176,44 +187,93 @@ void frontend_after_fork(void)
 		fdtable_for_each_instance(register_holder, NULL);
 }
 
+/* The instance whose FIFO is st, read without the lock (each field once);
+ * the caller trusts it only because fstat of its own fd matched. */
+static bool fifo_slot_unlocked(struct domain *d, const struct stat *st,
+			       struct slot_ref *ref)
+{
+	for (uint32_t slot = 1; slot < REGISTRY_INSTANCES; slot++) {
+		struct reg_instance *inst = &d->instances[slot];
+
+		if (__atomic_load_n(&inst->state, __ATOMIC_RELAXED) != RECORD_USED)
+			continue;
+		if (__atomic_load_n(&inst->fifo_ino, __ATOMIC_RELAXED) == st->st_ino &&
+		    __atomic_load_n(&inst->fifo_dev, __ATOMIC_RELAXED) == st->st_dev) {
+			*ref = (struct slot_ref){ slot,
+						  __atomic_load_n(&inst->gen, __ATOMIC_RELAXED) };
+			return true;
+		}
+	}
+	return false;
+}
+
+/* After exec, with an instance whose holder list was full: the fds of
+ * this process that the list may not name, found by their FIFO.  The list
+ * is full, so there is no holder to add: the fd is only entered in this
+ * process's table, and no lock is taken. */
+static void adopt_unlisted_fd(int fd, void *arg)
+{
+	struct domain *d = arg;
+	struct slot_ref ref;
+	struct stat st;
+
+	if (fd >= (int)FDTABLE_SIZE || fdtable_kind(fd) != FD_NONE)
+		return;
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || !st.st_ino)
+		return;
+	if (fifo_slot_unlocked(d, &st, &ref)) {
+		__atomic_add_fetch(&instance_fds_held, 1, __ATOMIC_RELAXED);
+		fdtable_set_instance(fd, ref);
+	}
+}
+
+/* The constructor of a new image takes no lock of the domain (a stopped
+ * holder must not stop a program before main): the instance records are
+ * read without the lock, each field once, and an fd is adopted only if it
+ * still is that instance's FIFO (fstat), which no stale read can fake.
+ * The holders that exec closed (close-on-exec) are left to core, which
+ * forgets them the next time this process has the registry lock
+ * (core_forget_holder). */
 void frontend_after_exec(void)
 {
 	struct domain *d = shim_domain;
-	int pid = (int)getpid();
-	struct {
-		int fd;
-		struct slot_ref ref;
-	} found[64];
-	int n = 0;
+	int pid = (int)getpid(), saved = errno;
+	bool full = false;
 
-	if (!d || domain_lock(d) < 0)
+	if (!d)
 		return;
 	for (uint32_t slot = 1; slot < REGISTRY_INSTANCES; slot++) {
 		struct reg_instance *inst = &d->instances[slot];
-		if (inst->state != RECORD_USED)
+		uint32_t n;
+		struct slot_ref ref;
+		uint64_t dev, ino;
+
+		if (__atomic_load_n(&inst->state, __ATOMIC_RELAXED) != RECORD_USED)
 			continue;
-		for (uint32_t h = 0; h < inst->nholders && h < HOLDERS_PER_INSTANCE; h++) {
+		n = __atomic_load_n(&inst->nholders, __ATOMIC_RELAXED);
+		if (n >= HOLDERS_PER_INSTANCE)
+			full = true;	/* this process may hold it unlisted */
+		ref = (struct slot_ref){ slot, __atomic_load_n(&inst->gen, __ATOMIC_RELAXED) };
+		dev = __atomic_load_n(&inst->fifo_dev, __ATOMIC_RELAXED);
+		ino = __atomic_load_n(&inst->fifo_ino, __ATOMIC_RELAXED);
+		for (uint32_t h = 0; h < n && h < HOLDERS_PER_INSTANCE; h++) {
 			struct stat st;
-			int fd = inst->holders[h].fd;
-			if (inst->holders[h].pid != pid)
+			int fd = __atomic_load_n(&inst->holders[h].fd, __ATOMIC_RELAXED);
+
+			if (__atomic_load_n(&inst->holders[h].pid, __ATOMIC_RELAXED) != pid)
 				continue;
 			/* The fd survived exec only if it still is this FIFO. */
-			if (fstat(fd, &st) == 0 && st.st_ino == inst->fifo_ino &&
-			    st.st_dev == inst->fifo_dev) {
-				if (n < 64)
-					found[n++] = (typeof(found[0])){ fd, { slot, inst->gen } };
+			if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && ino &&
+			    st.st_ino == ino && st.st_dev == dev) {
+				if (fdtable_kind(fd) != FD_INSTANCE)
+					__atomic_add_fetch(&instance_fds_held, 1, __ATOMIC_RELAXED);
+				fdtable_set_instance(fd, ref);
 			} else {
-				/* closed by exec (close-on-exec) */
-				registry_remove_holder(d, slot, pid, fd);
-				h--;
+				core_forget_holder(ref, fd);	/* closed by exec */
 			}
 		}
-		if (!slot_alive(d, slot))
-			slot_reclaim(d, slot);
 	}
-	domain_unlock(d);
-	for (int i = 0; i < n; i++) {
-		__atomic_add_fetch(&instance_fds_held, 1, __ATOMIC_RELAXED);
-		fdtable_set_instance(found[i].fd, found[i].ref);
-	}
+	if (full)
+		fdtable_scan_proc(adopt_unlisted_fd, d);
+	errno = saved;
 }

@@ -7,11 +7,13 @@
  * writer closed polls POLLHUP for good).  Readiness is the queue's token
  * (queue.h), so poll, select, epoll, fcntl, dup, close-on-exec and
  * inheritance work on it without interposition.  What the hooks route
- * here, for these fds only:
+ * here, for these fds only, through the fd's operations (emulated.h, which
+ * lists every call and the kernel's answer):
  *   read, readv, __read_chk     whole events, the kernel's errnos
  *   ioctl(FIONREAD)             exact queued bytes
  *   fcntl(F_GETFL)              O_RDONLY, as the kernel's fd reports
- *   write, writev               EBADF
+ *   write-like calls            the kernel's errno (EBADF ...), nothing
+ *                               written to the FIFO
  *   lseek                       0, as the kernel's noop_llseek
  *   close, dup*, fork, exec     holder bookkeeping and reclaim
  *

@@ -3,6 +3,14 @@
  *
  * Lock order: registry.lock is taken here; queue locks are taken inside
  * queue_add() while it is held (domain.h).
+ *
+ * Bounded waits (util/shlock.h): an event whose pass cannot have
+ * registry.lock within the bound cannot be matched to its watches (their
+ * lists are walked under the lock), so every instance that has a watch is
+ * marked lost (slot_lost_all: lock-free, from the instances' records) and
+ * gets IN_Q_OVERFLOW, a superset of those the event would have reached.
+ * An instance whose queue lock is not had in time, or whose queue cannot
+ * be mapped (no fd left), is marked lost alone (slot_lost).
  */
 #include "notify.h"
 
@@ -23,17 +31,36 @@ struct pass {
 	int ndead;
 	int fd;			/* for IN_EXCL_UNLINK, or -1 */
 	int unlinked;		/* -1 until asked */
+	bool timedout;		/* begin() gave up on registry.lock */
 };
 
 static bool begin(struct pass *p, int fd)
 {
+	int r;
+
 	p->d = shim_domain;
 	p->ndead = 0;
 	p->fd = fd;
 	p->unlinked = fd >= 0 ? -1 : 0;
+	p->timedout = false;
 	if (!domain_watching())
 		return false;
-	return domain_lock(p->d) == 0;
+	slot_wake_unwoken(p->d);
+	r = domain_lock(p->d);
+	if (r == -ETIMEDOUT)
+		p->timedout = true;
+	return r == 0;
+}
+
+/* begin() for a pass that gives events: one it cannot make is lost to
+ * every instance that may have wanted it. */
+static bool begin_events(struct pass *p, int fd)
+{
+	if (begin(p, fd))
+		return true;
+	if (p->timedout)
+		slot_lost_all(p->d);
+	return false;
 }
 
 static void end(struct pass *p)
@@ -61,15 +88,21 @@ static void queue_to(struct pass *p, struct reg_watch *w, int32_t wd,
 	struct slot_ref ref;
 	struct queue_waker waker;
 	struct queue *q;
+	int ret;
 
 	if (!inst || inst->state != RECORD_USED)
 		return;
 	ref = (struct slot_ref){ w->instance, inst->gen };
 	q = slot_queue(p->d, ref);
-	if (!q)
+	if (!q) {
+		slot_lost(p->d, ref);	/* no fd to map it: an overflow */
 		return;
+	}
 	slot_producer_waker(&ref, &waker);
-	if (queue_add(q, wd, mask, cookie, name, &waker) == -ENXIO) {
+	ret = queue_add(q, wd, mask, cookie, name, &waker);
+	if (ret == -ETIMEDOUT)
+		slot_lost(p->d, ref);
+	if (ret == -ENXIO) {
 		for (int i = 0; i < p->ndead; i++)
 			if (p->dead[i] == w->instance)
 				return;
@@ -87,6 +120,33 @@ void notify_watch_ended_locked(struct domain *d, uint32_t widx)
 		return;
 	queue_to(&p, w, w->wd, IN_IGNORED, 0, NULL);
 	registry_remove_watch(d, widx);
+	/* a dead instance found here is left to the next reap */
+}
+
+void notify_unmounted_locked(struct domain *d, uint32_t iidx)
+{
+	struct pass p = { .d = d, .fd = -1, .unlinked = 0 };
+	struct reg_inode *in = reg_inode(d, iidx);
+	struct chain_guard g = CHAIN_GUARD_INIT;
+	struct reg_watch *w;
+	uint32_t isdir;
+
+	if (!in || in->state != RECORD_USED)
+		return;
+	isdir = (in->flags & INODE_DIR) ? IN_ISDIR : 0;
+	for (uint32_t widx = in->marks; widx && (w = reg_watch(d, widx)) &&
+					      chain_guard_ok(&g, widx);
+	     widx = w->inode_next)
+		if (w->state == RECORD_USED)
+			queue_to(&p, w, w->wd, IN_UNMOUNT | isdir, 0, NULL);
+	/* then every watch ends; the inode record goes with the last */
+	for (uint32_t guard = 0; in->state == RECORD_USED && in->marks &&
+				 guard <= REGISTRY_WATCHES; guard++) {
+		uint32_t widx = in->marks;
+		notify_watch_ended_locked(d, widx);
+		if (in->marks == widx)	/* not unlinked: a damaged list */
+			break;
+	}
 	/* a dead instance found here is left to the next reap */
 }
 
@@ -138,7 +198,7 @@ void notify_child(uint32_t mask, const struct notify_obj *o)
 
 	if (!may_match(o->inode) && !(o->name && o->name[0] && may_match(o->dir)))
 		return;
-	if (!begin(&p, o->fd))
+	if (!begin_events(&p, o->fd))
 		return;
 	if (o->fd < 0)
 		p.unlinked = o->unlinked;
@@ -158,7 +218,7 @@ void notify_entry(uint32_t mask, const struct inode_info *dir, const char *name,
 	struct pass p;
 	uint32_t idx;
 
-	if (!may_match(dir) || !begin(&p, -1))
+	if (!may_match(dir) || !begin_events(&p, -1))
 		return;
 	idx = find(&p, dir);
 	if (idx)
@@ -171,7 +231,7 @@ void notify_self(uint32_t mask, const struct inode_info *inode)
 	struct pass p;
 	uint32_t idx;
 
-	if (!may_match(inode) || !begin(&p, -1))
+	if (!may_match(inode) || !begin_events(&p, -1))
 		return;
 	if (!(mask & (IN_MOVE_SELF | IN_DELETE_SELF)))
 		mask |= isdir_bit(inode);
@@ -187,7 +247,7 @@ void notify_gone(const struct inode_info *inode)
 	uint32_t idx;
 	struct reg_inode *in;
 
-	if (!may_match(inode) || !begin(&p, -1))
+	if (!may_match(inode) || !begin_events(&p, -1))
 		return;
 	idx = find(&p, inode);
 	if (idx)
@@ -201,6 +261,12 @@ void notify_gone(const struct inode_info *inode)
 			break;
 	}
 	end(&p);
+}
+
+void notify_dir_newly_watched_locked(struct domain *d)
+{
+	/* the move counter is what the records' names are stamped with */
+	__atomic_add_fetch(&d->reg->cookie, 1, __ATOMIC_RELAXED);
 }
 
 static uint32_t new_cookie(void)
@@ -224,7 +290,7 @@ void notify_move(const struct inode_info *olddir, const char *oldname,
 	if (!may_match(olddir) && !may_match(newdir) && !may_match(moved) &&
 	    !may_match(target))
 		return;
-	if (!begin(&p, -1))
+	if (!begin_events(&p, -1))
 		return;
 	cookie = new_cookie();
 	isdir = isdir_bit(moved);
@@ -244,8 +310,10 @@ bool notify_watched(const struct ident *id)
 	struct pass p;
 	bool watched;
 
-	if (!domain_maybe_watched(id) || !begin(&p, -1))
+	if (!domain_maybe_watched(id))
 		return false;
+	if (!begin(&p, -1))
+		return p.timedout;	/* not known: maybe */
 	watched = registry_find_inode(p.d, id) != 0;
 	end(&p);
 	return watched;
@@ -256,7 +324,7 @@ bool notify_mark_delete_pending(const struct ident *id)
 	struct pass p;
 	struct reg_inode *in;
 
-	if (!domain_maybe_watched(id) || !begin(&p, -1))
+	if (!domain_maybe_watched(id) || !begin_events(&p, -1))
 		return false;
 	in = reg_inode(p.d, registry_find_inode(p.d, id));
 	if (in)
@@ -265,13 +333,62 @@ bool notify_mark_delete_pending(const struct ident *id)
 	return in != NULL;
 }
 
+/* Add n (+1 or -1) to the opens of the directory's inode record, held
+ * within the field; returns true if it is watched. */
+static bool count_opens(const struct ident *id, int n)
+{
+	const uint32_t max = UINT32_MAX >> INODE_OPENS_SHIFT;
+	struct pass p;
+	struct reg_inode *in;
+	uint32_t opens;
+
+	if (!domain_maybe_watched(id) || !begin(&p, -1))
+		return false;
+	in = reg_inode(p.d, registry_find_inode(p.d, id));
+	if (in) {
+		opens = in->flags >> INODE_OPENS_SHIFT;
+		if (n > 0 && opens < max)
+			opens++;
+		else if (n < 0 && opens > 0)
+			opens--;
+		in->flags = (in->flags & ((1u << INODE_OPENS_SHIFT) - 1)) |
+			    (opens << INODE_OPENS_SHIFT);
+	}
+	end(&p);
+	return in != NULL;
+}
+
+bool notify_dir_opened(const struct ident *id)
+{
+	return count_opens(id, 1);
+}
+
+void notify_dir_closed(const struct ident *id)
+{
+	count_opens(id, -1);
+}
+
+bool notify_dir_maybe_open(const struct ident *id)
+{
+	struct pass p;
+	struct reg_inode *in;
+	bool open;
+
+	if (!domain_maybe_watched(id) || !begin(&p, -1))
+		return false;
+	in = reg_inode(p.d, registry_find_inode(p.d, id));
+	open = in && (in->flags >> INODE_OPENS_SHIFT) != 0;
+	end(&p);
+	return open;
+}
+
 bool notify_take_delete_pending(const struct ident *id)
 {
 	struct pass p;
 	struct reg_inode *in;
 	bool was = false;
 
-	if (!domain_maybe_watched(id) || !begin(&p, -1))
+	if (!domain_maybe_watched(id) || !begin_events(&p, -1))
 		return false;
 	in = reg_inode(p.d, registry_find_inode(p.d, id));
 	if (in && (in->flags & INODE_DELETE_PENDING)) {

@@ -9,8 +9,11 @@
  *     object's own watches (without), as fsnotify does for one group;
  *   - IN_ISDIR on events about a directory, but never on IN_DELETE_SELF,
  *     IN_MOVE_SELF or IN_IGNORED;
- *   - IN_EXCL_UNLINK: events about an object reached through an fd on an
- *     unlinked file are not delivered to watches that asked so;
+ *   - IN_EXCL_UNLINK: events made through an open file (the kernel's
+ *     path events: read, write, open, close) on an unlinked file are not
+ *     delivered to watches that asked so; the caller says which events
+ *     those are by giving the fd (notify_obj.fd), and changes of the inode
+ *     through an fd (ftruncate, fchmod ...) are given without it;
  *   - IN_ONESHOT: the watch ends (IN_IGNORED) after its first event;
  *   - an instance found dead on delivery is reclaimed.
  * Each function takes registry.lock itself, and does nothing, without any
@@ -32,7 +35,8 @@ struct notify_obj {
 	const struct inode_info *inode;	/* the object, or NULL if unknown */
 	const struct inode_info *dir;	/* its directory, or NULL */
 	const char *name;		/* its name in dir */
-	int fd;				/* an fd on it (IN_EXCL_UNLINK), or -1 */
+	int fd;				/* the open file the event is made
+					 * through (IN_EXCL_UNLINK), or -1 */
 	bool unlinked;			/* without an fd: known to be unlinked */
 };
 
@@ -66,8 +70,29 @@ bool notify_mark_delete_pending(const struct ident *id);
 /* Clear the mark; true if it was set. */
 bool notify_take_delete_pending(const struct ident *id);
 
+/* Open directories, counted on their watched inode so that the removal of
+ * one looks at other processes' fds only when one may hold it (objects.h
+ * obj_dir_held()): a record of this process was made on the directory
+ * (true if it was watched and is counted), its last fd here is closing,
+ * and may another process's record hold it?  Only a hint: a killed holder
+ * leaves it too high, which costs a look; a record made before the watch
+ * is not counted. */
+bool notify_dir_opened(const struct ident *id);
+void notify_dir_closed(const struct ident *id);
+bool notify_dir_maybe_open(const struct ident *id);
+
+/* A directory is watched that was not: open files renamed into it before
+ * (by a rename no watch saw) ask their names again (hooks/fdnames.c).
+ * Registry lock held. */
+void notify_dir_newly_watched_locked(struct domain *d);
+
 /* End watch widx: queue IN_IGNORED to its instance and remove it.
  * Registry lock held. */
 void notify_watch_ended_locked(struct domain *d, uint32_t widx);
+
+/* The file system of inode record iidx was unmounted: IN_UNMOUNT to every
+ * watch on it (whatever its mask), then each ends (IN_IGNORED), as
+ * fsnotify_unmount_inodes() does.  Registry lock held. */
+void notify_unmounted_locked(struct domain *d, uint32_t iidx);
 
 #endif

@@ -6,6 +6,13 @@
  * fills the rest and the event starts again at offset 0.  Every size is a
  * multiple of 16 and so is the capacity, so padding is never shorter than a
  * header.
+ *
+ * Lock order and bounds (queue.h, domain.h): queue.lock is taken after
+ * registry.lock, never before it, and waited for within util/shlock.h's
+ * bound: 20 ms, more only while it changes hands or its holder runs,
+ * 250 ms at most.  A producer that gives up returns -ETIMEDOUT (its
+ * caller marks the instance lost); the reader (SHLOCK_QUEUE_READER) always
+ * waits its 20 ms, and then reads what it can without the lock.
  */
 #include "queue.h"
 
@@ -22,6 +29,7 @@
 #include "../domain/domain.h"
 #include "../util/log.h"
 #include "../util/real.h"
+#include "../util/shlock.h"
 #include "../util/sigdefer.h"
 
 #define HEADER_BYTES 4096
@@ -279,22 +287,58 @@ static bool header_sane(struct queue *q)
 	return true;
 }
 
-static int lock(struct queue *q)
+/* Is the instance's lost word set for this generation? */
+static bool lost_pending(struct queue *q)
 {
+	return q->lost && __atomic_load_n(q->lost, __ATOMIC_ACQUIRE) == q->lost_gen;
+}
+
+bool queue_take_lost(struct queue *q)
+{
+	uint32_t gen = q->lost_gen;
+
+	return lost_pending(q) &&
+	       __atomic_compare_exchange_n(q->lost, &gen, 0, false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_RELAXED);
+}
+
+static void mark_lost(struct queue *q)
+{
+	if (q->lost)
+		__atomic_store_n(q->lost, q->lost_gen, __ATOMIC_RELEASE);
+}
+
+/* Take the queue's lock within the bound (util/shlock.h).  A holder that
+ * died leaves the ring checked and the instance marked lost; tokens
+ * written without the lock are counted in again. */
+static int lock_as(struct queue *q, enum shlock_kind kind)
+{
+	uint32_t stray;
 	int r;
 
 	sigdefer_begin();
-	r = pthread_mutex_lock(&q->h->lock);
+	r = shlock_take(&q->h->lock, &q->h->stall, kind);
 	if (r == EOWNERDEAD) {
 		repair(q);
 		pthread_mutex_consistent(&q->h->lock);
-		return 0;
-	}
-	if (r == 0 && !header_sane(q))
+		mark_lost(q);
+		r = 0;
+	} else if (r == 0 && !header_sane(q)) {
 		repair(q);
-	if (r != 0)
+	}
+	if (r != 0) {
 		sigdefer_end();
-	return -r;
+		return -r;
+	}
+	stray = __atomic_exchange_n(&q->h->stray, 0, __ATOMIC_ACQ_REL);
+	if (stray)
+		store_u32(&q->h->tokens, q->h->tokens + stray);
+	return 0;
+}
+
+static int lock(struct queue *q)
+{
+	return lock_as(q, SHLOCK_QUEUE);
 }
 
 static void unlock(struct queue *q)
@@ -443,6 +487,25 @@ static bool append(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
 	return true;
 }
 
+/* Lock held: if events were lost, queue one IN_Q_OVERFLOW for them, unless
+ * the newest event is one already.  The ring has room for it beyond
+ * max_events (ring_capacity).  Returns true if it was queued. */
+static bool queue_lost_locked(struct queue *q)
+{
+	struct queue_header *h = q->h;
+
+	if (!queue_take_lost(q))
+		return false;
+	if (h->count && (at(q, h->last)->mask & IN_Q_OVERFLOW))
+		return false;
+	if (!append(q, -1, IN_Q_OVERFLOW, 0, NULL, 0))
+		return false;
+	h->overflow_queued = 1;
+	h->overflows++;
+	domain_note_lost_overflow();
+	return true;
+}
+
 int queue_add(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
 	      const char *name, const struct queue_waker *waker)
 {
@@ -455,6 +518,7 @@ int queue_add(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
 	ret = lock(q);
 	if (ret < 0)
 		return ret;
+	queued = queue_lost_locked(q);
 	if (h->count >= q->max_events) {
 		if (!h->overflow_queued && append(q, -1, IN_Q_OVERFLOW, 0, NULL, 0)) {
 			h->overflow_queued = 1;
@@ -465,10 +529,10 @@ int queue_add(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
 	} else if (same_as_last(q, wd, mask, name, namelen)) {
 		ret = 0;
 	} else {
-		queued = append(q, wd, mask, cookie, name, namelen);
-		ret = queued ? 1 : 0;
+		ret = append(q, wd, mask, cookie, name, namelen) ? 1 : 0;
+		queued |= ret == 1;
 		/* not stored (no storage for it): lost, and said so */
-		if (!queued && !h->overflow_queued &&
+		if (!ret && !h->overflow_queued &&
 		    append(q, -1, IN_Q_OVERFLOW, 0, NULL, 0)) {
 			h->overflow_queued = 1;
 			h->overflows++;
@@ -495,9 +559,10 @@ ssize_t queue_read(struct queue *q, void *buf, size_t count,
 	uint32_t drain = 0;
 	ssize_t ret;
 
-	ret = lock(q);
+	ret = lock_as(q, SHLOCK_QUEUE_READER);
 	if (ret < 0)
 		return ret;
+	queue_lost_locked(q);
 	while (h->count) {
 		struct wire *w = at(q, h->head);
 		uint64_t size = 16 + (uint64_t)w->len;
@@ -536,7 +601,22 @@ ssize_t queue_read(struct queue *q, void *buf, size_t count,
 bool queue_idle(struct queue *q)
 {
 	return !__atomic_load_n(&q->h->count, __ATOMIC_ACQUIRE) &&
-	       !__atomic_load_n(&q->h->tokens, __ATOMIC_ACQUIRE);
+	       !__atomic_load_n(&q->h->tokens, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&q->h->stray, __ATOMIC_ACQUIRE) && !lost_pending(q);
+}
+
+void queue_wake_lost(struct queue *q, const struct queue_waker *waker)
+{
+	struct queue_header *h = q->h;
+	uint32_t tokens = __atomic_load_n(&h->tokens, __ATOMIC_RELAXED) +
+			  __atomic_load_n(&h->stray, __ATOMIC_RELAXED);
+
+	/* Counted once it landed.  A reader may take it in between: it then
+	 * reports a byte that tokens does not count (clamped at 0), and the
+	 * stray count folded in later is drained as an empty queue's tokens
+	 * are, never blocking (queue.h, Draining). */
+	if (waker->wake(waker->arg, tokens) == 0)
+		__atomic_add_fetch(&h->stray, 1, __ATOMIC_ACQ_REL);
 }
 
 void queue_token_taken(struct queue *q, const struct queue_waker *waker)
@@ -558,12 +638,26 @@ void queue_set_edge(struct queue *q)
 
 int queue_stat(struct queue *q, uint64_t *bytes, uint32_t *count)
 {
-	int ret = lock(q);
+	int ret = lock_as(q, SHLOCK_QUEUE_READER);
 
+	if (ret == -ETIMEDOUT) {
+		/* what it can: the counts as last stored, without the lock */
+		*bytes = __atomic_load_n(&q->h->bytes, __ATOMIC_RELAXED);
+		*count = __atomic_load_n(&q->h->count, __ATOMIC_RELAXED);
+		if (lost_pending(q)) {
+			*bytes += 16;
+			++*count;
+		}
+		return 0;
+	}
 	if (ret < 0)
 		return ret;
 	*bytes = q->h->bytes;
 	*count = q->h->count;
+	if (lost_pending(q) && !(*count && (at(q, q->h->last)->mask & IN_Q_OVERFLOW))) {
+		*bytes += 16;	/* the IN_Q_OVERFLOW that the next read queues */
+		++*count;
+	}
 	unlock(q);
 	return 0;
 }

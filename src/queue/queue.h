@@ -47,10 +47,24 @@
  * every token out when the queue becomes empty.  The mark is never taken
  * off: an fd's epoll registrations are not visible to us once made.
  *
- * Lock: queue.lock, robust and process-shared.  It is taken after
- * registry.lock when both are held (domain.h).  If a holder died, the ring
- * is checked record by record; if it does not hold up, the queue is emptied
- * and one IN_Q_OVERFLOW tells the reader that events were lost.
+ * Lock: queue.lock, robust and process-shared, taken within the bounds of
+ * util/shlock.h (20 ms, up to 250 ms while its holder runs; its stall
+ * word is the header's stall).  It is taken after registry.lock when both
+ * are held (domain.h).  If a holder died, the ring is checked record by
+ * record; if it does not hold up, the queue is emptied; either way one
+ * IN_Q_OVERFLOW tells the reader that events may have been lost (a reader
+ * that died inside the lock may have taken events nobody will read).
+ *
+ * Lost events, without the lock: a producer that could not queue an event
+ * (the lock was not had within the bound, the queue could not be mapped)
+ * sets the instance's lost word (the registry's lost[slot], pointed to by
+ * q->lost) to the instance's gen, and wakes the reader once through
+ * queue_wake_lost(): a token written without the lock and counted in
+ * stray, which the next locker folds into tokens.  Whoever next has the
+ * lock in queue_add() or queue_read() clears the word and queues one
+ * IN_Q_OVERFLOW (none when the newest event already is one).  A reader
+ * that cannot have the lock clears it itself and returns that
+ * IN_Q_OVERFLOW alone (queue_take_lost()): a read reports what it can.
  */
 #ifndef SHIM_QUEUE_H
 #define SHIM_QUEUE_H
@@ -70,7 +84,7 @@ struct queue_header {
 	uint32_t header_size;
 	uint64_t capacity;	/* bytes of ring after the header page */
 	uint32_t max_events;
-	uint32_t reserved;
+	uint32_t stall;		/* the lock's stall word (util/shlock.h), atomic */
 	pthread_mutex_t lock;
 	/* protected by lock */
 	uint32_t count;		/* queued events, the overflow event included */
@@ -83,7 +97,7 @@ struct queue_header {
 	uint32_t tokens;	/* bytes written to the FIFO and not taken out */
 	uint32_t edge;		/* a token per queued event (set once, atomic) */
 	uint32_t draining;	/* bytes a reader is taking out (atomic) */
-	uint32_t reserved2;
+	uint32_t stray;		/* tokens written without the lock (atomic) */
 	uint64_t total_events;	/* statistics, for inotify-shim ps */
 	uint64_t overflows;
 };
@@ -96,6 +110,10 @@ struct queue {
 	 * fields are shared memory, and may have been changed since */
 	uint64_t cap;
 	uint32_t max_events;
+	/* the instance's lost word in the registry and its gen (set by
+	 * core/slots.c once mapped; NULL: none) */
+	uint32_t *lost;
+	uint32_t lost_gen;
 	uint64_t backed;	/* ring bytes this process knows are backed
 				 * (queue.c, "Storage"); atomic */
 };
@@ -129,13 +147,15 @@ int queue_map(int fd, struct queue *q);
 void queue_unmap(struct queue *q);
 
 /* Queue one event (name NULL or "" for none).  Returns 1 if queued, 0 if
- * merged or dropped, or a negative errno from the waker (-ENXIO: the
- * instance is dead). */
+ * merged or dropped, -ETIMEDOUT if the lock was not had within its bound
+ * (nothing queued: the caller marks the event lost), or a negative errno
+ * from the waker (-ENXIO: the instance is dead). */
 int queue_add(struct queue *q, int32_t wd, uint32_t mask, uint32_t cookie,
 	      const char *name, const struct queue_waker *waker);
 
 /* Copy whole events into buf.  Returns the bytes copied, 0 when the queue is
- * empty, or -EINVAL when the first event does not fit in count bytes. */
+ * empty, -EINVAL when the first event does not fit in count bytes, or
+ * -ETIMEDOUT when the lock was not had within its bound. */
 ssize_t queue_read(struct queue *q, void *buf, size_t count,
 		   const struct queue_waker *waker);
 
@@ -150,13 +170,22 @@ ssize_t queue_read(struct queue *q, void *buf, size_t count,
  * the next locked call (the next producer's) instead of by this read. */
 bool queue_idle(struct queue *q);
 
+/* Events were lost (q->lost is set): put one token into the FIFO without
+ * the lock, so that a waiting reader wakes and finds the overflow. */
+void queue_wake_lost(struct queue *q, const struct queue_waker *waker);
+
+/* For a reader that could not have the lock: if the lost word is set,
+ * clear it and return true (the caller reports one IN_Q_OVERFLOW). */
+bool queue_take_lost(struct queue *q);
+
 /* A blocked reader took one token out of the FIFO. */
 void queue_token_taken(struct queue *q, const struct queue_waker *waker);
 
 /* Give this instance a token per queued event from now on (see above). */
 void queue_set_edge(struct queue *q);
 
-/* The bytes a read would return (FIONREAD), and the event count. */
+/* The bytes a read would return (FIONREAD), and the event count; with the
+ * lock given up, the counts as last stored (what it can). */
 int queue_stat(struct queue *q, uint64_t *bytes, uint32_t *count);
 
 /* Size on the wire of an event with this name. */

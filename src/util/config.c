@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,4 +105,28 @@ void shim_config_load(void)
 		else
 			shim_log("ignoring INOTIFY_SHIM_MODE=%s: not emulate or auto", s);
 	}
+}
+
+int shim_config_update(int (*edit)(struct shim_config *next, const void *arg), const void *arg)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct shim_config next;
+	int ret;
+
+	pthread_mutex_lock(&lock);
+	next = shim_config;	/* the writers are serialised: whole */
+	ret = edit(&next, arg);
+	if (ret == 0) {
+		__atomic_store_n(&shim_config.max_queued_events, next.max_queued_events,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&shim_config.max_user_watches, next.max_user_watches,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&shim_config.max_user_instances, next.max_user_instances,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&shim_config.mode, next.mode, __ATOMIC_RELAXED);
+		if (strcmp(next.domain, shim_config.domain) != 0)
+			memcpy(shim_config.domain, next.domain, sizeof next.domain);
+	}
+	pthread_mutex_unlock(&lock);
+	return ret;
 }

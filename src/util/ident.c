@@ -10,6 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
+
+#include "real.h"
+
+#ifndef OVERLAYFS_SUPER_MAGIC
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+#endif
 
 int ident_stat(int dirfd, const char *path, int flags, struct inode_info *out)
 {
@@ -35,6 +42,30 @@ int ident_stat(int dirfd, const char *path, int flags, struct inode_info *out)
 int ident_fstat(int fd, struct inode_info *out)
 {
 	return ident_stat(fd, "", AT_EMPTY_PATH, out);
+}
+
+int ident_stat_watch(int dirfd, const char *path, int flags, struct inode_info *out)
+{
+	struct inode_info again;
+	struct statfs fs;
+	int ret = ident_stat(dirfd, path, flags, out), saved = errno, fd;
+
+	/* an overlay's devices, its own and the pseudo devices of its layers,
+	 * are anonymous (major 0): other file systems are not asked */
+	if (ret < 0 || !out->id.btime || major(out->id.dev) != 0)
+		return ret;
+	fd = real_openat(dirfd, path, O_PATH | O_CLOEXEC |
+			 ((flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0), 0);
+	if (fd < 0) {
+		errno = saved;
+		return ret;
+	}
+	if (fstatfs(fd, &fs) == 0 && fs.f_type == OVERLAYFS_SUPER_MAGIC &&
+	    ident_fstat(fd, &again) == 0 && ident_equal(&again.id, &out->id))
+		out->id.btime = 0;
+	real_close(fd);
+	errno = saved;
+	return ret;
 }
 
 bool ident_fd_unlinked(int fd, const struct inode_info *now)

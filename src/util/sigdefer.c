@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+void *hooks_resolve(const char *name);	/* util/resolve.c */
+
 struct defer_state {
 	unsigned depth;
 	bool blocked;		/* the outermost section blocked signals */
@@ -45,19 +47,26 @@ void sigdefer_handler_set(int sig)
  * thread has set HANDLERS_SOME, which the compare-and-swap keeps. */
 static bool any_handler(void)
 {
+	static void *libc_sigaction;	/* libc's, not the exported hook */
+	int (*query)(int, const struct sigaction *, struct sigaction *);
 	int h = __atomic_load_n(&handlers, __ATOMIC_RELAXED);
 	int expected = HANDLERS_UNKNOWN, saved;
 
 	if (h != HANDLERS_UNKNOWN)
 		return h == HANDLERS_SOME;
 	saved = errno;
+	query = __atomic_load_n(&libc_sigaction, __ATOMIC_ACQUIRE);
+	if (!query) {
+		query = hooks_resolve("sigaction");
+		__atomic_store_n(&libc_sigaction, (void *)query, __ATOMIC_RELEASE);
+	}
 	h = HANDLERS_NONE;
 	for (int sig = 1; sig < NSIG && h == HANDLERS_NONE; sig++) {
 		struct sigaction sa;
 
 		if (synchronous(sig) || sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
+		if (query && query(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
 		    sa.sa_handler != SIG_IGN)
 			h = HANDLERS_SOME;
 	}

@@ -1,0 +1,262 @@
+/*
+ * shlock.c - see shlock.h.
+ *
+ * The wait, step by step: trylock (the uncontended case: one
+ * compare-and-swap, no clock read); then, unless the lock is marked
+ * stalled, pthread_mutex_clocklock until SHLOCK_WAIT_MS; then, while the
+ * holder makes progress, more of it until SHLOCK_SLOW_MS.  The owner's
+ * tid is the mutex's own field (glibc keeps it in __data.__owner for
+ * every mutex type, robust ones included); it is read without the lock
+ * and may be stale, which only changes which state is looked at.
+ */
+#include "shlock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "real.h"
+
+void shlock_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
+	pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
+uint64_t shlock_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- the test hook */
+
+static int hold_state;	/* 0 unread, 1 none, 2 armed, 3 used */
+static int hold_kind;
+static const char *hold_path;
+
+static void hold_read(void)
+{
+	const char *v = getenv("INOTIFY_SHIM_TEST_HOLD_LOCK");
+	static const char *const names[SHLOCK_KINDS] = { "registry:", "queue:", "files:",
+							 "repair:" };
+	int kind = SHLOCK_REGISTRY;
+
+	if (v) {
+		for (int k = 0; k < SHLOCK_KINDS; k++) {
+			size_t n = strlen(names[k]);
+			if (!strncmp(v, names[k], n)) {
+				kind = k;
+				v += n;
+				break;
+			}
+		}
+	}
+	if (!v || v[0] != '/') {
+		__atomic_store_n(&hold_state, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	hold_kind = kind;
+	hold_path = v;
+	__atomic_store_n(&hold_state, 2, __ATOMIC_RELEASE);
+}
+
+/* With the lock held: announce it, then wait to be stopped or killed. */
+static void hold_forever(void)
+{
+	int fd = real_open(hold_path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd >= 0)
+		real_close(fd);
+	for (;;)
+		pause();
+}
+
+static void hold_check(enum shlock_kind kind)
+{
+	int s = __atomic_load_n(&hold_state, __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect(s == 0, 0)) {
+		hold_read();
+		s = __atomic_load_n(&hold_state, __ATOMIC_ACQUIRE);
+	}
+	if (kind == SHLOCK_QUEUE_READER)
+		kind = SHLOCK_QUEUE;
+	if (__builtin_expect(s != 2, 1) || (int)kind != hold_kind)
+		return;
+	if (__atomic_exchange_n(&hold_state, 3, __ATOMIC_ACQ_REL) == 2)
+		hold_forever();
+}
+
+void shlock_test_point(enum shlock_kind kind)
+{
+	hold_check(kind);
+}
+
+/* ---- the holder's state */
+
+/* /proc/TID/NAME into buf (NUL-terminated); its length, or 0. */
+static size_t read_proc_tid(int tid, const char *name, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/%s", tid, name);
+	fd = real_open(path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	n = real_read(fd, buf, len - 1);
+	real_close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return (size_t)n;
+}
+
+/* Is the thread tid running, runnable or in uninterruptible sleep, or
+ * asleep waiting for a futex (another lock of the domain, nested inside
+ * the one it holds: that wait is bounded in turn)?  Paused, stopped,
+ * frozen or gone is not progress. */
+static bool making_progress(int tid)
+{
+	char buf[512], *p;
+
+	if (tid <= 0 || !read_proc_tid(tid, "stat", buf, sizeof buf))
+		return false;
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return false;
+	if (p[2] == 'R' || p[2] == 'D')
+		return true;
+	return p[2] == 'S' && read_proc_tid(tid, "wchan", buf, sizeof buf) &&
+	       strstr(buf, "futex") != NULL;
+}
+
+/* The holder's tid: a robust mutex's futex word is the owner's tid (with
+ * the FUTEX_WAITERS and FUTEX_OWNER_DIED bits), as the kernel's robust
+ * list needs it; 0 when the lock is free. */
+static int owner_tid(pthread_mutex_t *m)
+{
+	return __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) & 0x3fffffff;
+}
+
+static uint64_t start_ms(const struct timespec *t)
+{
+	return (uint64_t)t->tv_sec * 1000 + (uint64_t)t->tv_nsec / 1000000;
+}
+
+/* Past a step of SHLOCK_WAIT_MS: is the lock making progress?  It is if it
+ * changed hands since the last look (others won it: contention, not a stuck
+ * holder), or if its holder runs or is in uninterruptible sleep. */
+static bool moving(pthread_mutex_t *m, int *last)
+{
+	int now = owner_tid(m), was = *last;
+
+	*last = now;
+	return now != was || making_progress(now);
+}
+
+static struct timespec deadline_after(const struct timespec *start, unsigned ms)
+{
+	struct timespec t = *start;
+
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
+/* pthread_mutex_clocklock until a CLOCK_MONOTONIC deadline.  ThreadSanitizer
+ * (GCC 12's) does not intercept clocklock, and would take the lock for
+ * not held: its builds wait with timedlock and the same deadline moved to
+ * CLOCK_REALTIME. */
+static int wait_until_mono(pthread_mutex_t *m, const struct timespec *until)
+{
+#if defined(__SANITIZE_THREAD__)
+	struct timespec mono, real;
+	int64_t ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	ns = (int64_t)(until->tv_sec - mono.tv_sec) * 1000000000 + (until->tv_nsec - mono.tv_nsec);
+	if (ns < 0)
+		ns = 0;
+	real.tv_sec += ns / 1000000000;
+	real.tv_nsec += ns % 1000000000;
+	if (real.tv_nsec >= 1000000000L) {
+		real.tv_sec++;
+		real.tv_nsec -= 1000000000L;
+	}
+	return pthread_mutex_timedlock(m, &real);
+#else
+	return pthread_mutex_clocklock(m, CLOCK_MONOTONIC, until);
+#endif
+}
+
+static bool stalled(uint32_t *stall, enum shlock_kind kind)
+{
+	uint32_t s = __atomic_load_n(stall, __ATOMIC_RELAXED);
+
+	if (kind == SHLOCK_QUEUE_READER)
+		return false;
+
+	return s && (uint32_t)shlock_now_ms() - s < SHLOCK_STALL_MS;
+}
+
+static int got(int r, uint32_t *stall, enum shlock_kind kind)
+{
+	if (__atomic_load_n(stall, __ATOMIC_RELAXED))
+		__atomic_store_n(stall, 0, __ATOMIC_RELAXED);
+	hold_check(kind);
+	return r;
+}
+
+int shlock_take(pthread_mutex_t *m, uint32_t *stall, enum shlock_kind kind)
+{
+	struct timespec start, until;
+	int first, r = pthread_mutex_trylock(m);
+
+	if (r == 0 || r == EOWNERDEAD)
+		return got(r, stall, kind);
+	if (r != EBUSY)
+		return r;
+	if (stalled(stall, kind))
+		return ETIMEDOUT;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	first = owner_tid(m);
+	until = deadline_after(&start, SHLOCK_WAIT_MS);
+	r = wait_until_mono(m, &until);
+	/* past the bound, 20 ms more at a time while the lock makes progress */
+	for (unsigned ms = 2 * SHLOCK_WAIT_MS; r == ETIMEDOUT && ms <= SHLOCK_SLOW_MS &&
+					       moving(m, &first);
+	     ms += SHLOCK_WAIT_MS) {
+		until = deadline_after(&start, ms);
+		r = wait_until_mono(m, &until);
+	}
+	if (r == 0 || r == EOWNERDEAD)
+		return got(r, stall, kind);
+	if (r == ETIMEDOUT) {
+		__atomic_store_n(stall, (uint32_t)shlock_now_ms() | 1, __ATOMIC_RELAXED);
+		shim_debug("gave up on a lock (kind %d) held by thread %d after %u ms",
+			   (int)kind, owner_tid(m), (unsigned)(shlock_now_ms() - start_ms(&start)));
+	}
+	return r;
+}

@@ -1,0 +1,79 @@
+/*
+ * shlock.h - the bounded wait on a lock of the domain.
+ *
+ * Every lock of the domain (registry.lock, each queue's lock, files.lock)
+ * is a robust, process-shared, error-checking pthread mutex, and every
+ * taker goes through shlock_take(): no process waits on another without
+ * bound, whatever the holder does (stopped by SIGSTOP, Ctrl-Z, a debugger
+ * or a frozen cgroup, or just slow).
+ *
+ * The bounds:
+ *   SHLOCK_WAIT_MS (20 ms): a taker first tries the lock, then waits for
+ *     it (pthread_mutex_clocklock, CLOCK_MONOTONIC) until 20 ms after it
+ *     began.  It then looks at the lock: if it changed hands meanwhile
+ *     (other waiters won it: contention, not a stuck holder), or if its
+ *     holder (the owner tid of the futex word, in /proc/TID/stat) is
+ *     running or runnable ('R'), in uninterruptible sleep ('D'), or asleep
+ *     on a futex (/proc/TID/wchan: waiting for a lock nested inside this
+ *     one, a wait bounded in turn), it is making progress, only slowed by
+ *     a loaded machine, and the wait goes on, 20 ms at a time, looked at
+ *     again after each, to
+ *   SHLOCK_SLOW_MS (250 ms) at the most, whatever the holder's state.
+ *     A holder that is stopped ('T', 't'), asleep otherwise ('S': paused,
+ *     or frozen in a cgroup v2 freezer), gone from /proc or not found is
+ *     given up on at 20 ms.
+ *   SHLOCK_STALL_MS (1 s): once a taker gave up, the lock is marked
+ *     stalled (a time stamp in the lock's stall word, shared where the
+ *     lock is); for the next second every taker only tries it, without
+ *     waiting, so that a stopped holder costs each later operation nothing
+ *     but a failed compare-and-swap.  Whoever gets the lock clears the mark.
+ *     A queue's reader does not take that shortcut (below).
+ * Giving up is the caller's business: an event is then covered by
+ * IN_Q_OVERFLOW on the instances it would have reached (core/slots.h:
+ * slot_lost), a read returns what it can, an inotify call fails (ENOMEM).
+ *
+ * Signals: the caller blocks them (util/sigdefer.h) before shlock_take and
+ * unblocks them after the unlock, or at once when shlock_take failed.
+ *
+ * Test hook: $INOTIFY_SHIM_TEST_HOLD_LOCK=[LOCK:]PATH, with LOCK one of
+ * registry (the default), queue or files and PATH absolute: the first time
+ * this process gets that lock, it creates PATH and then pauses forever
+ * with the lock held, so that a test can stop or kill it there
+ * (test/bounded_waits.c, test/faults.c).  LOCK repair parks it inside
+ * registry_repair() instead, with the buckets cleared (shlock_test_point).
+ * Unset, it costs one predicted branch per lock.
+ */
+#ifndef SHIM_UTIL_SHLOCK_H
+#define SHIM_UTIL_SHLOCK_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#define SHLOCK_WAIT_MS 20
+#define SHLOCK_SLOW_MS 250
+#define SHLOCK_STALL_MS 1000
+
+/* SHLOCK_QUEUE_READER is a queue's lock taken by its reader: it always
+ * waits the 20 ms, stalled or not, so that a program that polls a
+ * level-triggered fd whose queue's lock is stuck loops at most 50 times a
+ * second instead of spinning. */
+enum shlock_kind { SHLOCK_REGISTRY, SHLOCK_QUEUE, SHLOCK_FILES, SHLOCK_REPAIR,
+		   SHLOCK_KINDS, SHLOCK_QUEUE_READER = SHLOCK_KINDS };
+
+/* Make m a robust, process-shared, error-checking mutex. */
+void shlock_init(pthread_mutex_t *m);
+
+/* Take m within the bounds above.  stall is the lock's stall word (shared
+ * memory beside the lock, or the process's own when there is none).
+ * Returns 0, EOWNERDEAD (the holder died: the caller repairs what the lock
+ * protects, then calls pthread_mutex_consistent), ETIMEDOUT (given up), or
+ * another error of pthread_mutex_clocklock. */
+int shlock_take(pthread_mutex_t *m, uint32_t *stall, enum shlock_kind kind);
+
+/* The test hook's park, at a point that is not a lock (SHLOCK_REPAIR). */
+void shlock_test_point(enum shlock_kind kind);
+
+/* Milliseconds of CLOCK_MONOTONIC (for callers that measure waits). */
+uint64_t shlock_now_ms(void);
+
+#endif
