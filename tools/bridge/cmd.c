@@ -189,6 +189,10 @@ static int run(const char *prog, struct bridge_transport_config *c, const char *
 	fprintf(stderr, "%s: bridging %d root%s of %s through %s as %s.\n", prog,
 		tap.nroots, tap.nroots == 1 ? "" : "s", cli_domain_dir(), c->servers, c->host);
 	int ret = loop(prog, t);
+	/* closing waits on the library (its callbacks, a last flush): with the
+	 * server gone that has been seen to hang; a stop never waits more
+	 * than 10 s (SIGALRM's default action ends the process) */
+	alarm(10);
 	tap_close(&tap);
 	bridge_transport_close(t);
 	return ret;
