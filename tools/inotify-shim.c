@@ -27,6 +27,7 @@ static const char usage[] =
 	"  watch [OPTION]... PATH...         print the events on PATH...\n"
 	"  gc                                reclaim instances whose holders are gone\n"
 	"  scan [OPTION]...                  deliver the changes the hooks cannot see\n"
+	"  bridge --server URL --root PATH=NAME...  carry events between hosts\n"
 	"\n"
 	"  -h, --help      show this help, or a command's: inotify-shim COMMAND --help\n"
 	"  -V, --version   show the version\n"
@@ -112,6 +113,7 @@ static const struct {
 	{ "watch", cmd_watch, "inotify-shim watch" },
 	{ "gc", cmd_gc, "inotify-shim gc" },
 	{ "scan", cmd_scan, "inotify-shim scan" },
+	{ "bridge", cmd_bridge, "inotify-shim bridge" },
 };
 
 int main(int argc, char **argv)
