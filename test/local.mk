@@ -207,3 +207,6 @@ TSAN_TESTS += test/config_threads
 # run by it after exec; not a test itself
 check_PROGRAMS += test/fd_reader
 test_fd_reader_LDADD =
+# hooks.table is the single source of what the library interposes
+TESTS += test/hooks_table.sh
+EXTRA_DIST += test/hooks_table.sh
