@@ -60,7 +60,7 @@ BEGIN {
 	print "#include <dlfcn.h>\n\n#include \"hooks/prelude.h\"\n#include \"hooks-real.h\"\n" > rc
 	print "void *hooks_resolve(const char *name);\n" > rc
 	print banner > gc
-	print "#include \"hooks/prelude.h\"\n#include \"hooks/families.h\"\n#include \"hooks-real.h\"\n" > gc
+	print "#include \"hooks/prelude.h\"\n#include \"hooks/families.h\"\n#include \"hooks-real.h\"\n#include \"util/errno_boundary.h\"\n" > gc
 	nl = out "/hooks-names.txt"
 	printf "" > nl
 	errors = 0
@@ -206,13 +206,13 @@ function row(name, ret, params,    args, isvoid, ftype, attr_, check) {
 	print "\tstruct hook_ctx ctx;\n\tint saved, state;" > gc
 	if (!isvoid)
 		printf "\t%s ret;\n", ret > gc
-	printf "\n\tsaved = errno;\n\tstate = hook_pre_%s(&ctx, %s);\n", family, fargs > gc
-	printf "\tif (__builtin_expect(state == HOOK_SKIP, 1)) {\n\t\terrno = saved;\n\t\treturn real_%s(%s);\n\t}\n", name, args > gc
+	printf "\n\tsaved = errno_enter();\n\tstate = hook_pre_%s(&ctx, %s);\n", family, fargs > gc
+	printf "\tif (__builtin_expect(state == HOOK_SKIP, 1)) {\n\t\terrno_leave(saved);\n\t\treturn real_%s(%s);\n\t}\n", name, args > gc
 	if (!isvoid) {
 		printf "\tif (state == HOOK_FAIL) {\n\t\terrno = ctx.err;\n\t\treturn %s;\n\t}\n", failure(ret) > gc
 		printf "\tif (state == HOOK_RETURN)\n\t\treturn (%s)ctx.ret;\n", ret > gc
 	}
-	print "\terrno = saved;" > gc
+	print "\terrno_leave(saved);" > gc
 	printf "\t%sreal_%s(%s);\n", isvoid ? "" : "ret = ", name, args > gc
 	print "\tctx.err = errno;" > gc
 	printf "\thook_post_%s(&ctx, %s);\n", family, isvoid ? "0" : "(intptr_t)ret" > gc
