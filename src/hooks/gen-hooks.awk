@@ -82,15 +82,17 @@ function fail(msg) {
 	next
 }
 
-# "@errnos S E1 E2 ..."
+# "@errnos S E1 E2 ...": each a name, or a set of the lines above
 /^@errnos[ \t]/ {
 	n = split($0, w, /[ \t]+/)
 	if (n < 3)
 		fail("expected @errnos NAME E1 ...")
 	s = ""
 	for (i = 3; i <= n; i++) {
-		if (w[i] !~ /^E[A-Z0-9]+$/)
-			fail("not an errno: " w[i])
+		if (w[i] in errset)	# a set defined above
+			w[i] = errset[w[i]]
+		else if (w[i] !~ /^E[A-Z0-9]+$/)
+			fail("not an errno or an @errnos set above: " w[i])
 		s = s (i > 3 ? "," : "") w[i]
 	}
 	errset[w[2]] = s
