@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/inotify.h>
 #include <sys/types.h>
 
@@ -32,6 +33,13 @@
  *     that changes errno on success fails every test).
  * The kernel's inotify is denied to every test by test/run-test.sh. */
 const char *scratch_enter(void);
+/* Under test/kernel-check.sh (make check-kernel: the kernel's inotify, no
+ * shim) a test about the shim alone skips itself, saying why. */
+#define SHIM_ONLY(reason)                                                      \
+	do {                                                                   \
+		if (getenv("INOTIFY_SHIM_TEST_KERNEL"))                        \
+			cr_skip_test("the shim's alone: %s", (reason));       \
+	} while (0)
 void scratch_setup(void);	/* scratch_enter() as a Criterion .init */
 void scratch_leave(void);
 

@@ -1,29 +1,110 @@
-# test/local.mk - the tests, included by Makefile.am.
+# test/local.mk - the tests, included by Makefile.am, grouped by subject.
 #
 # Every test binary runs through test/run-test.sh (LOG_COMPILER): the
 # kernel's inotify denied, the shim preloaded, a private domain per run.
-# To add a test file test/foo.c: add test/foo to TEST_BINARIES.
+# Every Criterion suite uses the one fixture of test/helpers.h
+# (scratch_setup / scratch_leave: a scratch directory, an fd-leak check
+# and an errno-unchanged-on-success check after every test).  The
+# behavioural suites also run on the kernel's own inotify: make
+# check-kernel (test/kernel-check.sh lists them).
+#
+# To add a test file test/foo.c: add test/foo to TEST_BINARIES in the
+# section of its subject.  New blocks may go at the end, one per change;
+# they are moved into their section when merged.
+
+# ---- the harness: the runner, the kernel-denying helper, the fixture
 
 LOG_COMPILER = $(builddir)/test/run-test.sh
 test_noinotify_SOURCES = test/noinotify.c test/scenario/deny.c test/scenario/deny.h
 test_noinotify_LDADD =
 
+# defaults for every test binary
+AM_CPPFLAGS = -D_GNU_SOURCE -I$(srcdir)/include -I$(srcdir)/test
+LDADD = test/libhelpers.a src/libinotify-shim.la $(CRITERION_LIBS)
+AM_LDFLAGS = -no-install
+
 if HAVE_CRITERION
-TEST_BINARIES = \
-	test/consumer \
-	test/instance_fd \
-	test/mode
-TEST_BINARIES += test/tool_cli test/tool_ps test/tool_watch
-# issue 2: the rules, one suite per file
-TEST_BINARIES += test/watch_rules test/queue_rules test/cross_process test/no_cost
+check_LIBRARIES = test/libhelpers.a
+test_libhelpers_a_SOURCES = test/helpers.c test/helpers.h
+test_libhelpers_a_CPPFLAGS = -D_GNU_SOURCE -I$(srcdir)/include
+TEST_BINARIES =
+check_PROGRAMS += $(TEST_BINARIES)
+TESTS += $(TEST_BINARIES)
+# test/noinotify leaves no way to the kernel's inotify, under any ABI
+TEST_BINARIES += test/noinotify_abis
+endif
+# the behavioural suites on the kernel (make check-kernel, Makefile.am)
+EXTRA_DIST += test/kernel-check.sh
+
+# ---- the rules: watches, queues, instance fds, as the kernel's
+
+if HAVE_CRITERION
+TEST_BINARIES += test/watch_rules test/queue_rules test/cross_process
+TEST_BINARIES += test/instance_fd test/instance_calls test/fdinfo
+endif
 # run by those tests with a limit in the environment; not a test itself
 check_PROGRAMS += test/limits_child
 test_limits_child_SOURCES = test/limits_child.c
 test_limits_child_LDADD =
 EXTRA_DIST += test/child_run.h
-# issue 5: faults, load, errno preservation, security, threads, fuzzing
-TEST_BINARIES += test/faults
-TEST_BINARIES += test/errno_preservation test/security
+
+# ---- hooks: the libc calls that make events, and what they keep
+
+if HAVE_CRITERION
+TEST_BINARIES += test/hooks_more test/stdio_more test/excl_unlink
+# close events with the last fd of an open file across processes
+TEST_BINARIES += test/hooks_share
+# files opened while no directory is watched get their directory late;
+# one test at a time (test/late_dirs.c)
+TEST_BINARIES += test/late_dirs
+TEST_BINARIES += test/errno_preservation test/no_cost
+# exec of a watched file, IN_UNMOUNT, and libc reached through a dlopen
+# handle
+TEST_BINARIES += test/unmount test/dl_handles test/exec_events
+# per-fd objects and instance fds (test/fd_objects.c)
+TEST_BINARIES += test/fd_objects
+test_fd_objects_LDADD = $(LDADD) -lpthread
+endif
+EXTRA_DIST += test/programs/dl_handles.py
+# run by test/exec_events: a program whose ELF interpreter is a copy of
+# ld.so that the test makes in a directory of the build, and watches
+check_PROGRAMS += test/exec_interp
+test_exec_interp_SOURCES = test/exec_interp.c
+test_exec_interp_LDADD =
+test_exec_interp_LDFLAGS = -no-install -Wl,--dynamic-linker=$(abs_builddir)/test/exec-interp.d/ld.so
+CLEANFILES += test/exec-interp.d/ld.so
+# run by test/fd_objects after exec; not a test itself
+check_PROGRAMS += test/fd_reader
+test_fd_reader_LDADD =
+# hooks.table is the single source of what the library interposes
+TESTS += test/hooks_table.sh
+EXTRA_DIST += test/hooks_table.sh
+
+# ---- the library: its API, its modes, its configuration, what it hides
+
+if HAVE_CRITERION
+TEST_BINARIES += test/consumer test/mode test/quiet test/hazards
+endif
+# configure under threads; a plain program for check-tsan too
+check_PROGRAMS += test/config_threads
+TESTS += test/config_threads
+test_config_threads_LDADD = src/libinotify-shim.la -lpthread
+
+# ---- the domain and its faults: sharing, storage, damage, dead holders,
+# load, threads
+
+if HAVE_CRITERION
+TEST_BINARIES += test/faults test/security
+# who shares a domain, and its files reached only through the directory
+# that was checked
+TEST_BINARIES += test/shared_domain
+# a full file system under the domain, the sharing attacks as another
+# uid
+TEST_BINARIES += test/storage test/damaged_files test/sharing
+# no process waits on another without bound; a holder stopped or killed
+# inside each lock of the domain (test/bounded_waits.c)
+TEST_BINARIES += test/bounded_waits
+endif
 # threads, fork, exec and a signal handler: a plain program, so that
 # check-tsan can run it too (Criterion cannot run under TSan)
 check_PROGRAMS += test/threads
@@ -35,19 +116,37 @@ TESTS += test/loadgen
 test_loadgen_LDADD =
 TESTS += test/load_overflow.sh
 EXTRA_DIST += test/load_overflow.sh
+# writers and watchers stopped and killed at random while three watchers
+# account for every event of the live writers (test/chaos.c)
+check_PROGRAMS += test/chaos
+test_chaos_LDADD =
+TESTS += test/chaos.sh
+EXTRA_DIST += test/chaos.sh
 
-check_LIBRARIES = test/libhelpers.a
-test_libhelpers_a_SOURCES = test/helpers.c test/helpers.h
-test_libhelpers_a_CPPFLAGS = -D_GNU_SOURCE -I$(srcdir)/include
+# ---- tools: inotify-shim's commands and its bash completion
 
-check_PROGRAMS += $(TEST_BINARIES)
-TESTS += $(TEST_BINARIES)
+if HAVE_CRITERION
+TEST_BINARIES += test/tool_cli test/tool_ps test/tool_watch
 endif
+# the bash completion completes the commands, options and event names
+# that the command has (tools/inotify-shim.bash-completion)
+TESTS += test/completion.sh
+EXTRA_DIST += test/completion.sh
 
-# defaults for every test binary
-AM_CPPFLAGS = -D_GNU_SOURCE -I$(srcdir)/include -I$(srcdir)/test
-LDADD = test/libhelpers.a src/libinotify-shim.la $(CRITERION_LIBS)
-AM_LDFLAGS = -no-install
+# ---- real programs: writers and watchers, unmodified
+
+# real writers compared with the kernel's recorded events
+TESTS += test/writers.sh
+EXTRA_DIST += test/writers.sh
+# real watchers (inotifywait, inotifywatch, tail, entr, watchdog, node
+# fs.watch, gio monitor) work unmodified under the shim
+if HAVE_CRITERION
+TEST_BINARIES += test/programs_watchers
+endif
+EXTRA_DIST += test/programs/fs_watch.js test/programs/watchdog_observer.py
+
+# ---- scenarios and fuzzing: the same scenario on the kernel and on the
+# shim, compared
 
 # the scenario runner (test/scenario/main.c): the project's own, for the
 # tests that replay the scenario language on the kernel and on the shim
@@ -60,14 +159,6 @@ test_scenario_runner_SOURCES = test/scenario/main.c test/scenario/parse.c \
 test_scenario_runner_LDADD =
 TESTS += test/scenario/errors.sh
 EXTRA_DIST += test/scenario/errors.sh
-# test/noinotify leaves no way to the kernel's inotify, under any ABI
-if HAVE_CRITERION
-TEST_BINARIES += test/noinotify_abis
-endif
-# issue 3: real writers compared with the kernel's recorded events, and the
-# hooks added for them
-TESTS += test/writers.sh
-EXTRA_DIST += test/writers.sh
 # the scenario directories by their files, never as directories: automake
 # takes a directory from the build tree when one of that name is there
 # (an old build's test/writers held only the runner it built)
@@ -78,28 +169,7 @@ dist-scenario-files:
 		cp -p $(srcdir)/test/$$d/*.scn $(distdir)/test/$$d/ || exit 1; \
 	done; cp -p $(srcdir)/test/writers/*.out $(distdir)/test/writers/
 .PHONY: dist-scenario-files
-if HAVE_CRITERION
-TEST_BINARIES += test/hooks_more test/stdio_more test/excl_unlink
-endif
-EXTRA_DIST += test/kernel-check.sh
-# issue 3: close events with the last fd of an open file across processes
-if HAVE_CRITERION
-TEST_BINARIES += test/hooks_share
-endif
-# issue 6: files opened while no directory is watched get their directory
-# late; one test at a time (test/late_dirs.c)
-if HAVE_CRITERION
-TEST_BINARIES += test/late_dirs
-endif
-
-# issue 3: real watchers (inotifywait, inotifywatch, tail, entr, watchdog,
-# node fs.watch, gio monitor) work unmodified under the shim
-if HAVE_CRITERION
-TEST_BINARIES += test/programs_watchers
-endif
-EXTRA_DIST += test/programs/fs_watch.js test/programs/watchdog_observer.py
-
-# issue 5: the differential fuzzer: outside test/noinotify, since its kernel side
+# the differential fuzzer: outside test/noinotify, since its kernel side
 # needs the kernel's inotify (test/fuzz.fuzz)
 check_PROGRAMS += test/fuzzgen
 test_fuzzgen_LDADD =
@@ -108,8 +178,16 @@ TEST_EXTENSIONS = .test .fuzz
 FUZZ_LOG_COMPILER = env INOTIFY_SHIM_TEST_BUILDDIR=$(abs_top_builddir) \
 	INOTIFY_SHIM_TEST_SRCDIR=$(abs_top_srcdir) CC="$(CC)" $(SHELL)
 EXTRA_DIST += test/fuzz.fuzz test/scenarios.fuzz test/fuzz-common.sh
+# scenarios run on the kernel and on the shim, compared byte for byte
+# (test/divergences_notify.fuzz); a plain program, without the shim
+# linked: the .fuzz side preloads it
+check_PROGRAMS += test/divergences_notify
+test_divergences_notify_LDADD =
+TESTS += test/divergences_notify.fuzz
+EXTRA_DIST += test/divergences_notify.fuzz
 
-# issue 5: memcheck and ThreadSanitizer runs of the suite, by hand (slow).
+# ---- by hand: the suite under memcheck and ThreadSanitizer (slow)
+
 # check-valgrind: every test binary of make check under valgrind memcheck,
 # children included (but the shell and coreutils they start); any error or
 # definite leak fails it.  Criterion's runner forks one child per test and
@@ -130,7 +208,7 @@ check-valgrind: $(check_PROGRAMS)
 # the threaded programs there (libtsan is preloaded before the shim).  Only
 # plain programs: Criterion's tests abort under TSan (Snaipe/Criterion#274).
 # test/tsan.supp lists what TSan cannot see, each entry with its reason.
-TSAN_TESTS = test/threads test/loadgen
+TSAN_TESTS = test/threads test/loadgen test/config_threads
 check-tsan:
 	$(MKDIR_P) tsan && cd tsan && \
 	{ test -f Makefile || $(abs_top_srcdir)/configure -q \
@@ -142,71 +220,9 @@ check-tsan:
 	./test/run-test.sh ./$$t || exit 1; done
 EXTRA_DIST += test/tsan.supp test/valgrind.supp
 .PHONY: check-valgrind check-tsan
-# issues 4 and 5: who shares a domain, and its files reached only through
-# the directory that was checked
-if HAVE_CRITERION
-TEST_BINARIES += test/shared_domain
-endif
-# issue 17: the bash completion completes the commands, options and event
-# names that the command has (tools/inotify-shim.bash-completion)
-TESTS += test/completion.sh
-EXTRA_DIST += test/completion.sh
 
-# issue 12 (storage, sharing, quiet): a full file system under the domain,
-# the sharing attacks as another uid, a quiet library
-if HAVE_CRITERION
-TEST_BINARIES += test/storage test/damaged_files test/sharing test/quiet
-endif
-# issue 13, items 1, 2, 4 and 5: scenarios run on the kernel and on the
-# shim, compared byte for byte (test/divergences_notify.fuzz); a plain
-# program, without the shim linked: the .fuzz side preloads it
-check_PROGRAMS += test/divergences_notify
-test_divergences_notify_LDADD =
-TESTS += test/divergences_notify.fuzz
-EXTRA_DIST += test/divergences_notify.fuzz
-
-# issue 13 (items 3, 6, 8): exec of a watched file, IN_UNMOUNT, and libc
-# reached through a dlopen handle
-if HAVE_CRITERION
-TEST_BINARIES += test/unmount test/dl_handles test/exec_events
-endif
-# run by test/exec_events: a program whose ELF interpreter is a copy of
-# ld.so that the test makes in a directory of the build, and watches
-check_PROGRAMS += test/exec_interp
-test_exec_interp_SOURCES = test/exec_interp.c
-test_exec_interp_LDADD =
-test_exec_interp_LDFLAGS = -no-install -Wl,--dynamic-linker=$(abs_builddir)/test/exec-interp.d/ld.so
-CLEANFILES += test/exec-interp.d/ld.so
-EXTRA_DIST += test/programs/dl_handles.py
-# issue 12: no process waits on another without bound; a holder stopped or
-# killed inside each lock of the domain (test/bounded_waits.c)
-if HAVE_CRITERION
-TEST_BINARIES += test/bounded_waits
-endif
-# issue 12: writers and watchers stopped and killed at random while three
-# watchers account for every event of the live writers (test/chaos.c)
-check_PROGRAMS += test/chaos
-test_chaos_LDADD =
-TESTS += test/chaos.sh
-EXTRA_DIST += test/chaos.sh
-# issue 13, items 7, 9, 10, 12: per-fd objects and instance fds
-# (test/fd_objects.c)
-if HAVE_CRITERION
-TEST_BINARIES += test/fd_objects
-test_fd_objects_LDADD = $(LDADD) -lpthread
-endif
-if HAVE_CRITERION
-TEST_BINARIES += test/instance_calls test/fdinfo test/hazards
-endif
-# issue 13, item 13: configure under threads; a plain program for
-# check-tsan too
-check_PROGRAMS += test/config_threads
-TESTS += test/config_threads
-test_config_threads_LDADD = src/libinotify-shim.la -lpthread
-TSAN_TESTS += test/config_threads
-# run by it after exec; not a test itself
-check_PROGRAMS += test/fd_reader
-test_fd_reader_LDADD =
+# ---- new blocks, one per change, go below; they are moved into their
+# section when merged
 # issue 15: the scanner's snapshot and difference, on snapshots made by hand
 if HAVE_CRITERION
 TEST_BINARIES += test/scan_diff

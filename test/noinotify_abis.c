@@ -17,6 +17,10 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "helpers.h"
+
+TestSuite(noinotify, .init = scratch_setup, .fini = scratch_leave, .timeout = 30);
+
 #if defined(__x86_64__)
 
 #define X32_BIT 0x40000000L

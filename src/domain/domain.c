@@ -519,27 +519,27 @@ void domain_note_refusal(void)
 	note(offsetof(struct registry, refusals));
 }
 
+static void repair_registry(void *d)
+{
+	registry_repair(d);
+}
+
 /* registry.lock: the bounded wait of util/shlock.h. */
 int domain_lock(struct domain *d)
 {
-	int r;
+	int r = shlock_take_repair(&d->reg->lock, &d->reg->stall, SHLOCK_REGISTRY,
+				   repair_registry, d);
 
-	sigdefer_begin();
-	r = shlock_take(&d->reg->lock, &d->reg->stall, SHLOCK_REGISTRY);
-	if (r == 0)
-		return 0;
-	if (r == EOWNERDEAD) {
-		registry_repair(d);
-		pthread_mutex_consistent(&d->reg->lock);
+	if (r > 0) {
 		d->reg->repairs++;
 		shim_log_once("a process died holding the domain registry; "
 			      "the registry was rebuilt");
-		return 0;
 	}
-	sigdefer_end();
-	if (r != ETIMEDOUT)
-		shim_log_once("the domain registry lock failed: %s", strerror(r));
-	return -r;
+	if (r >= 0)
+		return 0;
+	if (r != -ETIMEDOUT)
+		shim_log_once("the domain registry lock failed: %s", strerror(-r));
+	return r;
 }
 
 void domain_unlock(struct domain *d)

@@ -193,10 +193,11 @@ bool openfiles_maybe_holder(pid_t pid)
 
 /* After a holder died with the lock: make every entry self-consistent
  * and recount the pid hints. */
-static void repair(void)
+static void repair_table(void *unused)
 {
 	struct openfiles *t = table;
 
+	(void)unused;
 	memset(t->pid_refs, 0, sizeof t->pid_refs);
 	if (t->hwm >= OPENFILES_ENTRIES)
 		t->hwm = OPENFILES_ENTRIES - 1;
@@ -229,24 +230,18 @@ int openfiles_lock(void)
 
 	if (!table)
 		return -ENODEV;
-	sigdefer_begin();
-	r = shlock_take(&table->lock, &stall, SHLOCK_FILES);
-	if (r == 0)
-		return 0;
-	if (r == EOWNERDEAD) {
-		repair();
-		pthread_mutex_consistent(&table->lock);
+	r = shlock_take_repair(&table->lock, &stall, SHLOCK_FILES, repair_table, NULL);
+	if (r > 0)
 		shim_log_once("a process died holding the table of shared open files; "
 			      "it was repaired");
+	if (r >= 0)
 		return 0;
-	}
-	sigdefer_end();
-	if (r == ETIMEDOUT && domain_watching()) {
+	if (r == -ETIMEDOUT && domain_watching()) {
 		/* the caller gives up: a close event it would have decided
 		 * may be lost, on any instance */
 		slot_lost_all(shim_domain);
 	}
-	return -r;
+	return r;
 }
 
 void openfiles_unlock(void)

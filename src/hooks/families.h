@@ -62,11 +62,13 @@ uint32_t hook_utimens_mask(const struct timespec times[2]);
 /* The quiet checks: hook_quiet_F(...) is true when hook_pre_F() would
  * return HOOK_SKIP having done nothing, and it is cheap enough to inline:
  * a few loads, no call.  The generated wrapper asks it before anything
- * else (gen-hooks.awk lists the families that have one), so that a
- * program under the shim with nothing watched anywhere pays a few
- * instructions per call, not a function call and an errno round trip. */
-/* The families whose pre function checks nothing but this (open, create,
- * link, unlink, rename, opendir) use it as their quiet check. */
+ * else (hooks.table's "@family F quiet=own" lines name the families that
+ * have one), so that a program under the shim with nothing watched
+ * anywhere pays a few instructions per call, not a function call and an
+ * errno round trip. */
+/* The families whose pre function checks nothing but this ("quiet=
+ * unwatched": open, create, link, unlink, rename, opendir) use it as
+ * their quiet check. */
 static inline bool hook_nothing_watched(void)
 {
 	return !domain_watching();

@@ -2,7 +2,9 @@
 # gen-hooks.awk - generate the hooks from hooks.table (see its header).
 #
 # usage: awk -v out=DIR -f gen-hooks.awk hooks.table
-# writes DIR/hooks-real.h, DIR/hooks-real.c and DIR/hooks-gen.c.
+# writes DIR/hooks-real.h, DIR/hooks-real.c, DIR/hooks-gen.c and
+# DIR/hooks-names.txt.  Every list it uses (the quiet families, the
+# variadic functions, the variants) is the table's: none is written here.
 
 function trim(s) {
 	sub(/^[ \t]+/, "", s)
@@ -27,7 +29,7 @@ function arg_names(params,    n, parts, i, p, names) {
 
 # The pointer type's parameters: variadic functions keep their "...".
 function real_params(name, params,    n, parts, i, fixed, s) {
-	if (!(name in variadic))
+	if (!(name in variadic) || variadic[name] == "")
 		return params
 	fixed = variadic[name]
 	n = split(params, parts, ",")
@@ -45,20 +47,6 @@ function failure(ret) {
 
 BEGIN {
 	FS = "|"
-	variadic["open"] = 2; variadic["open64"] = 2
-	variadic["openat"] = 3; variadic["openat64"] = 3
-	variadic["fcntl"] = 2; variadic["fcntl64"] = 2
-	variadic["ioctl"] = 2
-	# the quiet checks (families.h): the wrapper asks one first, inline, and
-	# calls the real function straight away when it is true.  These
-	# families have a hook_quiet_F() over their arguments ...
-	split("close modify access transfer attr_fd readdir", q, " ")
-	for (i in q)
-		quiet[q[i]] = 1
-	# ... and these need only hook_nothing_watched()
-	split("open create link unlink rename opendir", q, " ")
-	for (i in q)
-		unwatched[q[i]] = 1
 	rh = out "/hooks-real.h"
 	rc = out "/hooks-real.c"
 	gc = out "/hooks-gen.c"
@@ -66,53 +54,148 @@ BEGIN {
 	print banner > rh
 	print "#ifndef SHIM_HOOKS_REAL_H\n#define SHIM_HOOKS_REAL_H\n" > rh
 	print "#include \"hooks/prelude.h\"\n" > rh
+	print "/* the attribute of the table's uninstrumented functions */" > rh
+	print "#define SHIM_NOT_INSTRUMENTED __attribute__((no_sanitize(\"thread\", \"address\", \"undefined\")))\n" > rh
 	print banner > rc
-	print "#include \"hooks/prelude.h\"\n#include \"hooks-real.h\"\n" > rc
+	print "#include <dlfcn.h>\n\n#include \"hooks/prelude.h\"\n#include \"hooks-real.h\"\n" > rc
 	print "void *hooks_resolve(const char *name);\n" > rc
 	print banner > gc
-	print "#include \"hooks/prelude.h\"\n#include \"hooks/families.h\"\n#include \"hooks-real.h\"\n" > gc
+	print "#include \"hooks/prelude.h\"\n#include \"hooks/families.h\"\n#include \"hooks-real.h\"\n#include \"util/errno_boundary.h\"\n" > gc
+	nl = out "/hooks-names.txt"
+	printf "" > nl
+	errors = 0
+}
+
+function fail(msg) {
+	printf "hooks.table:%d: %s\n", NR, msg > "/dev/stderr"
+	errors = 1
+	exit 1
+}
+
+# "@family F quiet=own|unwatched"
+/^@family[ \t]/ {
+	n = split($0, w, /[ \t]+/)
+	if (n != 3 || w[3] !~ /^quiet=(own|unwatched)$/)
+		fail("expected @family NAME quiet=own|unwatched")
+	sub(/^quiet=/, "", w[3])
+	quiet[w[2]] = w[3]
+	next
+}
+
+# "@errnos S E1 E2 ...": each a name, or a set of the lines above
+/^@errnos[ \t]/ {
+	n = split($0, w, /[ \t]+/)
+	if (n < 3)
+		fail("expected @errnos NAME E1 ...")
+	s = ""
+	for (i = 3; i <= n; i++) {
+		if (w[i] in errset)	# a set defined above
+			w[i] = errset[w[i]]
+		else if (w[i] !~ /^E[A-Z0-9]+$/)
+			fail("not an errno or an @errnos set above: " w[i])
+		s = s (i > 3 ? "," : "") w[i]
+	}
+	errset[w[2]] = s
+	next
 }
 
 /^[ \t]*#/ || /^[ \t]*$/ { next }
 
+# a variant's types: the large-file ones
+function large(s) {
+	gsub(/off_t/, "off64_t", s)	# the table has no loff_t
+	gsub(/fpos_t/, "fpos64_t", s)
+	gsub(/struct dirent /, "struct dirent64 ", s)
+	return s
+}
+
+# "errno=path,EEXIST" -> "EACCES,...,EEXIST"
+function expand_errnos(list,    n, e, i, s) {
+	if (list == "none")
+		return "none"
+	n = split(list, e, ",")
+	s = ""
+	for (i = 1; i <= n; i++) {
+		if (e[i] in errset)
+			s = s (s == "" ? "" : ",") errset[e[i]]
+		else if (e[i] ~ /^E[A-Z0-9]+$/)
+			s = s (s == "" ? "" : ",") e[i]
+		else
+			fail("not an errno or @errnos set: " e[i])
+	}
+	return s
+}
+
 {
-	name = trim($1); ret = trim($2); params = trim($3)
+	if (NF < 6)
+		fail("expected 6 columns")
 	family = trim($4)
-	fargs = trim($5)
-	for (i = 6; i <= NF; i++)	# "|" inside the family arguments (flag sets)
+	fargs = trim($6)
+	for (i = 7; i <= NF; i++)	# "|" inside the family arguments (flag sets)
 		fargs = fargs " | " trim($i)
+	nattr = split(trim($5), attr, /[ \t]+/)
+	variants = ""; fixed = ""; noinstr = 0; errnos = ""
+	for (i = 1; i <= nattr; i++) {
+		if (attr[i] ~ /^variants=/)
+			variants = substr(attr[i], 10)
+		else if (attr[i] ~ /^variadic=[0-9]+$/)
+			fixed = substr(attr[i], 10)
+		else if (attr[i] == "uninstrumented")
+			noinstr = 1
+		else if (attr[i] ~ /^errno=./)
+			errnos = expand_errnos(substr(attr[i], 7))
+		else
+			fail("unknown attribute " attr[i])
+	}
+	if (errnos == "")
+		fail("no errno= attribute (errno=none for a call that cannot fail)")
+	if (errnos == "none" && trim($2) != "void")
+		fail("a call that returns a value says which errnos it sets")
+	nv = split(variants, vname, ",")
+	row(trim($1), trim($2), trim($3))
+	for (v = 1; v <= nv; v++)
+		row(vname[v], large(trim($2)), large(trim($3)))
+}
+
+function row(name, ret, params,    args, isvoid, ftype, attr_, check) {
+	variadic[name] = fixed
+	printf "%s\t%s\t%s\n", name, ret, errnos > nl
 	args = arg_names(params)
 	isvoid = (ret == "void")
 
 	# variadic and hand-written: manual.c calls the v- form's real function
 	if (params ~ /\.\.\.$/ && family == "manual")
-		next
+		return
+	attr_ = noinstr ? "SHIM_NOT_INSTRUMENTED " : ""
 
 	# the real function: inline once resolved, real_NAME_first() before
 	ftype = ret " (*)(" real_params(name, params) ")"
 	printf "extern %s (*p_%s)(%s);\n", ret, name, real_params(name, params) > rh
 	printf "%s real_%s_first(%s);\n", ret, name, params > rh
-	printf "static inline %s real_%s(%s)\n{\n", ret, name, params > rh
+	printf "%sstatic inline %s real_%s(%s)\n{\n", attr_, ret, name, params > rh
 	printf "\t%s (*f)(%s) = __atomic_load_n(&p_%s, __ATOMIC_RELAXED);\n\n", ret, real_params(name, params), name > rh
 	if (isvoid)
 		printf "\tif (__builtin_expect(f != NULL, 1))\n\t\tf(%s);\n\telse\n\t\treal_%s_first(%s);\n}\n\n", args, name, args > rh
 	else
 		printf "\tif (__builtin_expect(f != NULL, 1))\n\t\treturn f(%s);\n\treturn real_%s_first(%s);\n}\n\n", args, name, args > rh
 	printf "%s (*p_%s)(%s);\n", ret, name, real_params(name, params) > rc
-	printf "%s real_%s_first(%s)\n{\n", ret, name, params > rc
-	printf "\t%s (*f)(%s) = (%s)hooks_resolve(\"%s\");\n\n", ret, real_params(name, params), ftype, name > rc
+	printf "%s%s real_%s_first(%s)\n{\n", attr_, ret, name, params > rc
+	if (noinstr)	# not hooks_resolve(): its log is instrumented
+		printf "\t%s (*f)(%s) = (%s)dlsym(RTLD_NEXT, \"%s\");\n\n", ret, real_params(name, params), ftype, name > rc
+	else
+		printf "\t%s (*f)(%s) = (%s)hooks_resolve(\"%s\");\n\n", ret, real_params(name, params), ftype, name > rc
 	printf "\tif (!f) {\n\t\terrno = ENOSYS;\n\t\treturn%s;\n\t}\n", isvoid ? "" : " " failure(ret) > rc
 	printf "\t__atomic_store_n(&p_%s, f, __ATOMIC_RELAXED);\n", name > rc
 	printf "\t%sf(%s);\n}\n\n", isvoid ? "" : "return ", args > rc
 
 	if (family == "manual")
-		next
+		return
 
 	# the exported wrapper; with a quiet check, it is only that and a tail
 	# call, and the rest is hooked_NAME(), out of line, so that the quiet
 	# path sets up no frame for the context
-	check = (family in quiet) ? "hook_quiet_" family "(" fargs ")" : \
-		(family in unwatched) ? "hook_nothing_watched()" : ""
+	check = quiet[family] == "own" ? "hook_quiet_" family "(" fargs ")" : \
+		quiet[family] == "unwatched" ? "hook_nothing_watched()" : ""
 	if (check != "") {
 		printf "static __attribute__((noinline)) %s hooked_%s(%s);\n\n", ret, name, params > gc
 		printf "SHIM_EXPORT %s %s(%s)\n{\n", ret, name, params > gc
@@ -125,13 +208,13 @@ BEGIN {
 	print "\tstruct hook_ctx ctx;\n\tint saved, state;" > gc
 	if (!isvoid)
 		printf "\t%s ret;\n", ret > gc
-	printf "\n\tsaved = errno;\n\tstate = hook_pre_%s(&ctx, %s);\n", family, fargs > gc
-	printf "\tif (__builtin_expect(state == HOOK_SKIP, 1)) {\n\t\terrno = saved;\n\t\treturn real_%s(%s);\n\t}\n", name, args > gc
+	printf "\n\tsaved = errno_enter();\n\tstate = hook_pre_%s(&ctx, %s);\n", family, fargs > gc
+	printf "\tif (__builtin_expect(state == HOOK_SKIP, 1)) {\n\t\terrno_leave(saved);\n\t\treturn real_%s(%s);\n\t}\n", name, args > gc
 	if (!isvoid) {
 		printf "\tif (state == HOOK_FAIL) {\n\t\terrno = ctx.err;\n\t\treturn %s;\n\t}\n", failure(ret) > gc
 		printf "\tif (state == HOOK_RETURN)\n\t\treturn (%s)ctx.ret;\n", ret > gc
 	}
-	print "\terrno = saved;" > gc
+	print "\terrno_leave(saved);" > gc
 	printf "\t%sreal_%s(%s);\n", isvoid ? "" : "ret = ", name, args > gc
 	print "\tctx.err = errno;" > gc
 	printf "\thook_post_%s(&ctx, %s);\n", family, isvoid ? "0" : "(intptr_t)ret" > gc
@@ -142,5 +225,7 @@ BEGIN {
 }
 
 END {
+	if (errors)
+		exit 1
 	print "\n#endif" > rh
 }

@@ -20,6 +20,7 @@
 #include "hooks-real.h"
 #include "instance/emulated.h"
 #include "instance/fdinfo.h"
+#include "util/errno_boundary.h"
 #include "util/export.h"
 
 extern void __chk_fail(void) __attribute__((noreturn));
@@ -37,14 +38,14 @@ static __attribute__((noinline)) int open_wrapper(int (*real)(int, const char *,
 	struct hook_ctx ctx;
 	int saved, state, ret;
 
-	saved = errno;
+	saved = errno_enter();
 	state = hook_pre_open(&ctx, dirfd, path, flags, mode);
-	errno = saved;
+	errno_leave(saved);
 	if (__builtin_expect(state == HOOK_SKIP, 1))
 		return real(dirfd, path, flags, mode);
 	ret = real(dirfd, path, hook_open_flags(&ctx), mode);
 	if (hook_open_again(&ctx, ret, errno)) {
-		errno = saved;
+		errno_leave(saved);
 		ret = real(dirfd, path, flags, mode);
 	}
 	ctx.err = errno;
@@ -57,18 +58,13 @@ static __attribute__((noinline)) int open_wrapper(int (*real)(int, const char *,
  * callers ask fdinfo_maybe() first: one compare for most paths. */
 static __attribute__((noinline)) int open_fdinfo(const char *path, int flags)
 {
-	int saved = errno, ret = fdinfo_open(path, flags);
+	int saved = errno_enter(), ret = fdinfo_open(path, flags);
 
 	if (ret == FDINFO_PASS) {
-		errno = saved;
+		errno_leave(saved);
 		return FDINFO_PASS;
 	}
-	if (ret < 0) {
-		errno = -ret;
-		return -1;
-	}
-	errno = saved;
-	return ret;
+	return (int)errno_return(ret, saved);
 }
 
 #define FDINFO_FIRST(path, flags)                                              \
@@ -146,7 +142,7 @@ static int fcntl_wrapper(int (*real)(int, int, long), int fd, int cmd, long arg)
 {
 	struct emulated_fd e;
 	struct hook_ctx ctx;
-	int saved = errno, ret, state;
+	int saved = errno_enter(), ret, state;
 
 	if (cmd == F_GETFL && emulated_fd(fd, &e)) {
 		ret = real(fd, cmd, arg);
@@ -159,7 +155,7 @@ static int fcntl_wrapper(int (*real)(int, int, long), int fd, int cmd, long arg)
 	state = hook_pre_dup(&ctx, fd, -1);
 	if (__builtin_expect(state == HOOK_SKIP, 1))
 		return real(fd, cmd, arg);
-	errno = saved;
+	errno_leave(saved);
 	ret = real(fd, cmd, arg);
 	ctx.err = errno;
 	hook_post_dup(&ctx, ret);
@@ -199,13 +195,13 @@ static int ioctl_clone(int fd, unsigned long request, void *arg)
 	ret = real_ioctl(fd, request, arg);
 	if (ret != 0)
 		return ret;
-	saved = errno;
+	saved = errno_enter();
 	/* the kernel has read the range: it is ours to read now */
 	src = request == FICLONE ? (int)(intptr_t)arg
 				 : (int)((const struct file_clone_range *)arg)->src_fd;
 	if (hook_pre_transfer(&ctx, src, fd) == HOOK_RUN)
 		hook_post_transfer(&ctx, 1);
-	errno = saved;
+	errno_leave(saved);
 	return ret;
 }
 
@@ -230,13 +226,10 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 		return ioctl_clone(fd, request, arg);
 	if (request != FIONREAD || !emulated_fd(fd, &e))
 		return real_ioctl(fd, request, arg);
-	saved = errno;
-	ret = e.ops->fionread(&e, &bytes);
-	if (ret < 0) {
-		errno = -ret;
+	saved = errno_enter();
+	ret = (int)errno_return(e.ops->fionread(&e, &bytes), saved);
+	if (ret < 0)
 		return -1;
-	}
-	errno = saved;
 	/* the kernel's put_user: EFAULT on a bad pointer is the caller's;
 	 * any alignment (Python's fcntl.ioctl passes a bytes buffer) */
 	memcpy(arg, &bytes, sizeof bytes);
@@ -263,19 +256,8 @@ SHIM_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
 /* ---- reads: instance fds go to the front end, others may be IN_ACCESS */
 
 /* An instance's answer: errno set on failure, and on success the one the
- * caller had (the front end's internal calls may leave another). */
-#define errno_return(call)                                                     \
-	({                                                                     \
-		int saved_ = errno;                                            \
-		ssize_t ret_ = (call);                                         \
-		if (ret_ < 0) {                                                \
-			errno = (int)-ret_;                                    \
-			ret_ = -1;                                             \
-		} else {                                                       \
-			errno = saved_;                                        \
-		}                                                              \
-		ret_;                                                          \
-	})
+ * caller had (the front end's internal calls may leave another):
+ * ERRNO_RETURN() of util/errno_boundary.h. */
 
 static ssize_t after_read(struct hook_ctx *ctx, int state, ssize_t ret)
 {
@@ -303,7 +285,7 @@ static ssize_t hooked_read(int fd, void *buf, size_t count)
 	int state;
 
 	if (emulated_fd(fd, &e))
-		return errno_return(e.ops->read(&e, buf, count));
+		return ERRNO_RETURN(e.ops->read(&e, buf, count));
 	state = hook_pre_access(&ctx, fd);
 	if (__builtin_expect(state == HOOK_SKIP, 1))
 		return real_read(fd, buf, count);
@@ -328,7 +310,7 @@ static ssize_t hooked___read_chk(int fd, void *buf, size_t count, size_t buflen)
 	if (emulated_fd(fd, &e)) {
 		if (count > buflen)
 			__chk_fail();
-		return errno_return(e.ops->read(&e, buf, count));
+		return ERRNO_RETURN(e.ops->read(&e, buf, count));
 	}
 	state = hook_pre_access(&ctx, fd);
 	if (__builtin_expect(state == HOOK_SKIP, 1))
@@ -352,7 +334,7 @@ static ssize_t hooked_readv(int fd, const struct iovec *iov, int iovcnt)
 	int state;
 
 	if (emulated_fd(fd, &e))
-		return errno_return(e.ops->readv(&e, iov, iovcnt));
+		return ERRNO_RETURN(e.ops->readv(&e, iov, iovcnt));
 	state = hook_pre_access(&ctx, fd);
 	if (__builtin_expect(state == HOOK_SKIP, 1))
 		return real_readv(fd, iov, iovcnt);
@@ -368,7 +350,7 @@ SHIM_EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t o
 	int state;
 
 	if (offset == -1 && emulated_fd(fd, &e))
-		return errno_return(e.ops->readv(&e, iov, iovcnt));
+		return ERRNO_RETURN(e.ops->readv(&e, iov, iovcnt));
 	state = hook_pre_access(&ctx, fd);
 	if (__builtin_expect(state == HOOK_SKIP, 1))
 		return real_preadv2(fd, iov, iovcnt, offset, flags);
@@ -382,7 +364,7 @@ SHIM_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int iovcnt, off6
 	int state;
 
 	if (offset == -1 && emulated_fd(fd, &e))
-		return errno_return(e.ops->readv(&e, iov, iovcnt));
+		return ERRNO_RETURN(e.ops->readv(&e, iov, iovcnt));
 	state = hook_pre_access(&ctx, fd);
 	if (__builtin_expect(state == HOOK_SKIP, 1))
 		return real_preadv64v2(fd, iov, iovcnt, offset, flags);
@@ -394,10 +376,10 @@ SHIM_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int iovcnt, off6
 #define STREAM_PRINTF(stream, call)                                            \
 	do {                                                                   \
 		struct hook_ctx ctx;                                           \
-		int saved = errno, ret;                                        \
+		int saved = errno_enter(), ret;                                        \
 		int state = hook_pre_stream_write(&ctx, (stream));             \
 		va_list ap;                                                    \
-		errno = saved;                                                 \
+		errno_leave(saved);                                                 \
 		va_start(ap, format);                                          \
 		ret = (call);                                                  \
 		va_end(ap);                                                    \
@@ -434,10 +416,10 @@ SHIM_EXPORT int __printf_chk(int flag, const char *format, ...)
 #define STREAM_SCANF(stream, call)                                             \
 	do {                                                                   \
 		struct hook_ctx ctx;                                           \
-		int saved = errno, ret;                                        \
+		int saved = errno_enter(), ret;                                        \
 		int state = hook_pre_stream_read(&ctx, (stream));              \
 		va_list ap;                                                    \
-		errno = saved;                                                 \
+		errno_leave(saved);                                                 \
 		va_start(ap, format);                                          \
 		ret = (call);                                                  \
 		va_end(ap);                                                    \
@@ -464,7 +446,7 @@ SHIM_EXPORT int __isoc99_scanf(const char *format, ...)
 	do {                                                                   \
 		struct hook_ctx ctx;                                           \
 		struct emulated_fd e;                                          \
-		int saved = errno, ret, state;                                 \
+		int saved = errno_enter(), ret, state;                                 \
 		va_list ap;                                                    \
 		if (emulated_fd((fd), &e)) {                                   \
 			errno = -e.ops->write(&e, EMU_WRITE,                   \
@@ -472,7 +454,7 @@ SHIM_EXPORT int __isoc99_scanf(const char *format, ...)
 			return -1;                                             \
 		}                                                              \
 		state = hook_pre_modify(&ctx, (fd), 0);                        \
-		errno = saved;                                                 \
+		errno_leave(saved);                                                 \
 		va_start(ap, format);                                          \
 		ret = (call);                                                  \
 		va_end(ap);                                                    \

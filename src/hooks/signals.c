@@ -7,29 +7,18 @@
  *
  * Sanitizer runtimes (TSan) install their own handlers through these
  * functions before they are initialised, so nothing here is instrumented
- * (NOT_INSTRUMENTED), nor is what it calls (sigdefer_handler_set); for the
- * same reason libc's definitions are looked up here, by next_symbol(),
- * rather than through the instrumented real_NAME() of hooks.table.
+ * (SHIM_NOT_INSTRUMENTED), nor is what it calls (sigdefer_handler_set),
+ * nor the real_NAME() of these lines of hooks.table ("uninstrumented":
+ * resolved by dlsym itself, without the log of hooks_resolve).
  */
 #include "hooks/prelude.h"
 
 #include <stdbool.h>
 
-#include <dlfcn.h>
+#include "hooks-real.h"
 #include "util/sigdefer.h"
 
-#define NOT_INSTRUMENTED __attribute__((no_sanitize("thread", "address", "undefined")))
-
-NOT_INSTRUMENTED static void *next_symbol(void **cache, const char *name)
-{
-	void *p = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
-
-	if (!p) {
-		p = dlsym(RTLD_NEXT, name);
-		__atomic_store_n(cache, p, __ATOMIC_RELEASE);
-	}
-	return p;
-}
+#define NOT_INSTRUMENTED SHIM_NOT_INSTRUMENTED
 
 NOT_INSTRUMENTED static bool is_handler(__sighandler_t h)
 {
@@ -42,16 +31,7 @@ NOT_INSTRUMENTED static bool is_handler(__sighandler_t h)
 
 NOT_INSTRUMENTED SHIM_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
-	static void *next;
-	int (*real)(int, const struct sigaction *, struct sigaction *) =
-		next_symbol(&next, "sigaction");
-	int ret;
-
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
-	ret = real(sig, act, old);
+	int ret = real_sigaction(sig, act, old);
 
 	if (ret == 0 && act && is_handler(act->sa_handler))
 		sigdefer_handler_set(sig);
@@ -62,16 +42,7 @@ NOT_INSTRUMENTED SHIM_EXPORT int sigaction(int sig, const struct sigaction *act,
 	NOT_INSTRUMENTED SHIM_EXPORT __sighandler_t                            \
 	name(int sig, __sighandler_t handler)                                  \
 	{                                                                      \
-		static void *next;                                             \
-		__sighandler_t (*real)(int, __sighandler_t) =                  \
-			next_symbol(&next, #name);                             \
-		__sighandler_t ret;                                            \
-                                                                               \
-		if (!real) {                                                   \
-			errno = ENOSYS;                                        \
-			return SIG_ERR;                                        \
-		}                                                              \
-		ret = real(sig, handler);                                      \
+		__sighandler_t ret = real_##name(sig, handler);                \
                                                                                \
 		if (ret != SIG_ERR && is_handler(handler))                     \
 			sigdefer_handler_set(sig);                             \

@@ -17,46 +17,39 @@
 
 #include "../domain/domain.h"
 #include "../util/config.h"
+#include "../util/errno_boundary.h"
 #include "../util/export.h"
 #include "../util/real.h"
 #include "instance.h"
 
-/* The front end's answer for the caller: on success errno is the one the
- * caller had before the call (saved), whatever the internal calls left. */
-static int errno_return(int ret, int saved)
-{
-	if (ret < 0) {
-		errno = -ret;
-		return -1;
-	}
-	errno = saved;
-	return ret;
-}
+/* The front end's answer for the caller: errno_return() of
+ * util/errno_boundary.h (on success errno is the one the caller had
+ * before the call, saved, whatever the internal calls left). */
 
 SHIM_EXPORT int inotify_shim_init1(int flags)
 {
-	int saved = errno;
+	int saved = errno_enter();
 
 	return errno_return(frontend_init1(flags), saved);
 }
 
 SHIM_EXPORT int inotify_shim_init(void)
 {
-	int saved = errno;
+	int saved = errno_enter();
 
 	return errno_return(frontend_init1(0), saved);
 }
 
 SHIM_EXPORT int inotify_shim_add_watch(int fd, const char *pathname, uint32_t mask)
 {
-	int saved = errno;
+	int saved = errno_enter();
 
 	return errno_return(frontend_add_watch(fd, pathname, mask), saved);
 }
 
 SHIM_EXPORT int inotify_shim_rm_watch(int fd, int wd)
 {
-	int saved = errno;
+	int saved = errno_enter();
 
 	return errno_return(frontend_rm_watch(fd, wd), saved);
 }
@@ -76,12 +69,12 @@ static bool kernel_fd(int fd)
 SHIM_EXPORT int inotify_init1(int flags)
 {
 	if (kernel_first()) {
-		int saved = errno;
+		int saved = errno_enter();
 		long fd = real_syscall(SYS_inotify_init1, flags, 0, 0, 0, 0, 0);
 		if (fd >= 0 || (errno != ENOSYS && errno != EPERM && errno != EACCES &&
 				errno != EMFILE))
 			return (int)fd;
-		errno = saved;
+		errno_leave(saved);
 	}
 	return inotify_shim_init1(flags);
 }
@@ -146,7 +139,7 @@ static int configure_edit(struct shim_config *next, const void *arg)
 
 SHIM_EXPORT int inotify_shim_configure(const struct inotify_shim_config *c)
 {
-	int saved = errno;
+	int saved = errno_enter();
 
 	if (!c) {
 		errno = EINVAL;

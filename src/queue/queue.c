@@ -308,6 +308,11 @@ static void mark_lost(struct queue *q)
 		__atomic_store_n(q->lost, q->lost_gen, __ATOMIC_RELEASE);
 }
 
+static void repair_queue(void *q)
+{
+	repair(q);
+}
+
 /* Take the queue's lock within the bound (util/shlock.h).  A holder that
  * died leaves the ring checked and the instance marked lost; tokens
  * written without the lock are counted in again. */
@@ -316,20 +321,13 @@ static int lock_as(struct queue *q, enum shlock_kind kind)
 	uint32_t stray;
 	int r;
 
-	sigdefer_begin();
-	r = shlock_take(&q->h->lock, &q->h->stall, kind);
-	if (r == EOWNERDEAD) {
-		repair(q);
-		pthread_mutex_consistent(&q->h->lock);
+	r = shlock_take_repair(&q->h->lock, &q->h->stall, kind, repair_queue, q);
+	if (r < 0)
+		return r;
+	if (r > 0)
 		mark_lost(q);
-		r = 0;
-	} else if (r == 0 && !header_sane(q)) {
+	else if (!header_sane(q))
 		repair(q);
-	}
-	if (r != 0) {
-		sigdefer_end();
-		return -r;
-	}
 	stray = __atomic_exchange_n(&q->h->stray, 0, __ATOMIC_ACQ_REL);
 	if (stray)
 		store_u32(&q->h->tokens, q->h->tokens + stray);

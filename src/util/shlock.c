@@ -22,6 +22,7 @@
 
 #include "log.h"
 #include "real.h"
+#include "sigdefer.h"
 
 void shlock_init(pthread_mutex_t *m)
 {
@@ -268,4 +269,22 @@ int shlock_take(pthread_mutex_t *m, uint32_t *stall, enum shlock_kind kind)
 			   (int)kind, owner_tid(m), (unsigned)(shlock_now_ms() - start_ms(&start)));
 	}
 	return r;
+}
+
+int shlock_take_repair(pthread_mutex_t *m, uint32_t *stall, enum shlock_kind kind,
+		       void (*repair)(void *), void *arg)
+{
+	int r;
+
+	sigdefer_begin();
+	r = shlock_take(m, stall, kind);
+	if (r == 0)
+		return 0;
+	if (r == EOWNERDEAD) {
+		repair(arg);
+		pthread_mutex_consistent(m);
+		return 1;
+	}
+	sigdefer_end();
+	return -r;
 }

@@ -71,6 +71,16 @@ void shlock_init(pthread_mutex_t *m);
  * another error of pthread_mutex_clocklock. */
 int shlock_take(pthread_mutex_t *m, uint32_t *stall, enum shlock_kind kind);
 
+/* The one way the domain's locks are taken: shlock_take() with the
+ * process's signals deferred while the lock is held (util/sigdefer.h:
+ * sigdefer_begin() before the wait, sigdefer_end() when it is not taken),
+ * and, when its holder died, repair(arg) run under the lock before the
+ * lock is made consistent again.  Returns 0 (held), 1 (held, after a
+ * repair: the caller adds what it marks or logs), or -errno (not held:
+ * -ETIMEDOUT given up, or another error of shlock_take). */
+int shlock_take_repair(pthread_mutex_t *m, uint32_t *stall, enum shlock_kind kind,
+		       void (*repair)(void *), void *arg);
+
 /* The test hook's park, at a point that is not a lock (SHLOCK_REPAIR). */
 void shlock_test_point(enum shlock_kind kind);
 
