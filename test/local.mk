@@ -207,3 +207,6 @@ TSAN_TESTS += test/config_threads
 # run by it after exec; not a test itself
 check_PROGRAMS += test/fd_reader
 test_fd_reader_LDADD =
+# issue 14, item 1: the layer rules of src/README, over the sources
+TESTS += test/layering.sh
+EXTRA_DIST += test/layering.sh
