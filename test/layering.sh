@@ -69,6 +69,13 @@ check() {
 			echo "layering: ${f#"$srcdir"/}:${hit%%:*}: the fd table includes from hooks, core or instance: ${hit#*:}"
 		done
 	done
+	# 4. Both consumers (instance/, consumer/) are built on core and on
+	#    nothing else: no include from domain, queue, notify or hooks.
+	for f in "$src"/instance/*.[ch] "$src"/consumer/*.[ch]; do
+		case "${f##*/}" in fdtable.*) continue ;; esac
+		rule "$f" '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[^"]*(domain|queue|notify|hooks)/' \
+			'a consumer includes from below core (ask core)'
+	done
 }
 
 out=$(check)

@@ -187,4 +187,11 @@ struct core_mark {
 };
 int core_marks(struct slot_ref ref, struct core_mark **out);
 
+/* The domain's file of watch handles (instance/fdinfo.h), O_RDWR, made
+ * when create and absent; a negative errno. */
+int core_handles_open(bool create);
+
+/* Is this process attached to a domain? */
+bool core_attached(void);
+
 #endif

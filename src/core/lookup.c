@@ -1,7 +1,7 @@
 /*
  * lookup.c - the front end's look-ups of instances and watches (core.h):
  * by FIFO, after exec, by another process's holder record, and the
- * watches that fdinfo shows.  These are the walks of d->instances and the
+ * watches that fdinfo shows, and the domain's file of their handles.  These are the walks of d->instances and the
  * registry.lock that instance/ does not take itself.
  *
  * core_fifo_instance_unlocked and core_adopt_after_exec take no lock (the
@@ -12,12 +12,15 @@
  */
 #include "core.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
 #include "../domain/registry.h"
+#include "../util/real.h"
 
 int core_find_by_fifo(int fd, struct slot_ref *ref)
 {
@@ -190,4 +193,29 @@ int core_marks(struct slot_ref ref, struct core_mark **out)
 	domain_unlock(d);
 	*out = m;
 	return n;
+}
+
+bool core_attached(void)
+{
+	return shim_domain != NULL;
+}
+
+int core_handles_open(bool create)
+{
+	struct domain *d = shim_domain;
+	int fd;
+
+	if (!d)
+		return -ENOENT;
+	fd = domain_openat(d, "handles", O_RDWR, 0);
+	if (fd != -ENOENT || !create)
+		return fd;
+	fd = domain_openat(d, "handles", O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd == -EEXIST)
+		return domain_openat(d, "handles", O_RDWR, 0);
+	if (fd >= 0 && domain_file_share(d, fd) < 0) {
+		real_close(fd);
+		return -EACCES;
+	}
+	return fd;
 }

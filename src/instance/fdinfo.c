@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "../core/core.h"
-#include "../domain/domain.h"
 #include "../util/real.h"
 
 #ifndef AT_HANDLE_FID
@@ -32,25 +31,8 @@ struct fh_slot {
 	unsigned char h[HANDLE_MAX];
 };
 
-static int open_handles(struct domain *d, bool create)
-{
-	int fd = domain_openat(d, "handles", O_RDWR, 0);
-
-	if (fd != -ENOENT || !create)
-		return fd;
-	fd = domain_openat(d, "handles", O_RDWR | O_CREAT | O_EXCL, 0600);
-	if (fd == -EEXIST)
-		return domain_openat(d, "handles", O_RDWR, 0);
-	if (fd >= 0 && domain_file_share(d, fd) < 0) {
-		real_close(fd);
-		return -EACCES;
-	}
-	return fd;
-}
-
 void fdinfo_note_handle(struct slot_ref ref, int wd, const char *path, uint32_t mask)
 {
-	struct domain *d = shim_domain;
 	struct {
 		struct file_handle fh;
 		unsigned char h[HANDLE_MAX];
@@ -60,7 +42,7 @@ void fdinfo_note_handle(struct slot_ref ref, int wd, const char *path, uint32_t 
 	int follow = (mask & IN_DONT_FOLLOW) ? 0 : AT_SYMLINK_FOLLOW;
 	int mnt, fd;
 
-	if (!d || wd <= 0)
+	if (!core_attached() || wd <= 0)
 		return;
 	memset(&s, 0, sizeof s);
 	buf.fh.handle_bytes = HANDLE_MAX;
@@ -76,7 +58,7 @@ void fdinfo_note_handle(struct slot_ref ref, int wd, const char *path, uint32_t 
 	s.type = buf.fh.handle_type;
 	memcpy(s.h, buf.fh.f_handle, s.bytes);
 	widx = core_watch_ident(ref, wd, &s.id);
-	if (!widx || (fd = open_handles(d, true)) < 0)
+	if (!widx || (fd = core_handles_open(true)) < 0)
 		return;
 	/* on failure, no handle to show: the line says none */
 	(void)!real_pwrite(fd, &s, sizeof s, (off_t)widx * (off_t)sizeof s);
@@ -236,14 +218,13 @@ static int to_memfd(const struct text *t, int flags)
 
 int fdinfo_open(const char *path, int flags)
 {
-	struct domain *d = shim_domain;
 	struct text t = { malloc(1024), 0, 1024 };
 	struct slot_ref ref;
 	struct core_mark *m = NULL;
 	long pid, fd;
 	int n, ret, hfd;
 
-	if (!d || (flags & O_ACCMODE) != O_RDONLY || !parse(path, &pid, &fd) ||
+	if (!core_attached() || (flags & O_ACCMODE) != O_RDONLY || !parse(path, &pid, &fd) ||
 	    !find(pid, fd, &ref)) {
 		free(t.s);
 		return FDINFO_PASS;
@@ -254,7 +235,7 @@ int fdinfo_open(const char *path, int flags)
 		free(t.s);
 		return ret < 0 ? ret : FDINFO_PASS;
 	}
-	hfd = n ? open_handles(d, false) : -1;
+	hfd = n ? core_handles_open(false) : -1;
 	for (int i = 0; i < n; i++)
 		mark_line(&t, &m[i], hfd);
 	if (hfd >= 0)
