@@ -18,23 +18,19 @@
 
 /* One pass of this module: core's, and what IN_EXCL_UNLINK asks. */
 struct pass {
-	struct core_pass core;
-	struct domain *d;
+	struct core_pass core;	/* .d, .timedout: core.h */
 	enum core_origin origin;
 	int fd;			/* for IN_EXCL_UNLINK, or -1 */
 	int unlinked;		/* -1 until asked */
-	bool timedout;		/* begin() gave up on registry.lock */
 };
 
 static bool start(struct pass *p, int fd, enum core_origin origin, bool events)
 {
 	bool ok = core_pass_begin(&p->core, events);
 
-	p->d = p->core.d;
 	p->origin = origin;
 	p->fd = fd;
 	p->unlinked = fd >= 0 ? -1 : 0;
-	p->timedout = p->core.timedout;
 	return ok;
 }
 
@@ -54,11 +50,9 @@ static bool begin_events(struct pass *p, int fd, enum core_origin origin)
 static void begin_locked(struct pass *p, struct domain *d, enum core_origin origin)
 {
 	core_pass_locked(&p->core, d);
-	p->d = d;
 	p->origin = origin;
 	p->fd = -1;
 	p->unlinked = 0;
-	p->timedout = false;
 }
 
 static void end(struct pass *p)
@@ -137,14 +131,14 @@ void notify_unmounted_locked(struct domain *d, uint32_t iidx)
 static void deliver(struct pass *p, uint32_t iidx, uint32_t mask,
 		    uint32_t cookie, const char *name)
 {
-	struct reg_inode *in = reg_inode(p->d, iidx);
+	struct reg_inode *in = reg_inode(p->core.d, iidx);
 	struct chain_guard g = CHAIN_GUARD_INIT;
 	struct reg_watch *w;
 	uint32_t next;
 
 	if (!in || in->state != RECORD_USED)
 		return;
-	for (uint32_t widx = in->marks; widx && (w = reg_watch(p->d, widx)) &&
+	for (uint32_t widx = in->marks; widx && (w = reg_watch(p->core.d, widx)) &&
 					      chain_guard_ok(&g, widx);
 	     widx = next) {
 		next = w->inode_next;
@@ -154,7 +148,7 @@ static void deliver(struct pass *p, uint32_t iidx, uint32_t mask,
 			continue;
 		give(p, widx, mask, cookie, name);
 		if (w->flags & IN_ONESHOT)
-			end_watch(p->d, widx, p->origin);
+			end_watch(p->core.d, widx, p->origin);
 	}
 }
 
@@ -166,7 +160,7 @@ static bool may_match(const struct inode_info *info)
 
 static uint32_t find(struct pass *p, const struct inode_info *info)
 {
-	return info ? registry_find_inode(p->d, &info->id) : 0;
+	return info ? registry_find_inode(p->core.d, &info->id) : 0;
 }
 
 static uint32_t isdir_bit(const struct inode_info *info)
@@ -252,10 +246,10 @@ void notify_gone_from(enum core_origin origin, const struct inode_info *inode)
 	if (idx)
 		deliver(&p, idx, IN_DELETE_SELF, 0, NULL);
 	/* every watch left on it ends; the inode record goes with the last */
-	for (uint32_t guard = 0; (in = reg_inode(p.d, idx)) && in->state == RECORD_USED &&
+	for (uint32_t guard = 0; (in = reg_inode(p.core.d, idx)) && in->state == RECORD_USED &&
 				 in->marks && guard <= REGISTRY_WATCHES; guard++) {
 		uint32_t widx = in->marks;
-		end_watch(p.d, widx, p.origin);
+		end_watch(p.core.d, widx, p.origin);
 		if (in->marks == widx)	/* not unlinked: a damaged list */
 			break;
 	}
@@ -325,8 +319,8 @@ bool notify_watched(const struct ident *id)
 	if (!domain_maybe_watched(id))
 		return false;
 	if (!begin(&p, -1))
-		return p.timedout;	/* not known: maybe */
-	watched = registry_find_inode(p.d, id) != 0;
+		return p.core.timedout;	/* not known: maybe */
+	watched = registry_find_inode(p.core.d, id) != 0;
 	end(&p);
 	return watched;
 }
@@ -338,7 +332,7 @@ bool notify_mark_delete_pending(const struct ident *id)
 
 	if (!domain_maybe_watched(id) || !begin_events(&p, -1, CORE_ORIGIN_HOOK))
 		return false;
-	in = reg_inode(p.d, registry_find_inode(p.d, id));
+	in = reg_inode(p.core.d, registry_find_inode(p.core.d, id));
 	if (in)
 		in->flags |= INODE_DELETE_PENDING;
 	end(&p);
@@ -356,7 +350,7 @@ static bool count_opens(const struct ident *id, int n)
 
 	if (!domain_maybe_watched(id) || !begin(&p, -1))
 		return false;
-	in = reg_inode(p.d, registry_find_inode(p.d, id));
+	in = reg_inode(p.core.d, registry_find_inode(p.core.d, id));
 	if (in) {
 		opens = in->flags >> INODE_OPENS_SHIFT;
 		if (n > 0 && opens < max)
@@ -388,7 +382,7 @@ bool notify_dir_maybe_open(const struct ident *id)
 
 	if (!domain_maybe_watched(id) || !begin(&p, -1))
 		return false;
-	in = reg_inode(p.d, registry_find_inode(p.d, id));
+	in = reg_inode(p.core.d, registry_find_inode(p.core.d, id));
 	open = in && (in->flags >> INODE_OPENS_SHIFT) != 0;
 	end(&p);
 	return open;
@@ -402,7 +396,7 @@ bool notify_take_delete_pending(const struct ident *id)
 
 	if (!domain_maybe_watched(id) || !begin_events(&p, -1, CORE_ORIGIN_HOOK))
 		return false;
-	in = reg_inode(p.d, registry_find_inode(p.d, id));
+	in = reg_inode(p.core.d, registry_find_inode(p.core.d, id));
 	if (in && (in->flags & INODE_DELETE_PENDING)) {
 		in->flags &= ~INODE_DELETE_PENDING;
 		was = true;
