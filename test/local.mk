@@ -268,3 +268,6 @@ test_bridge_transport_CFLAGS = $(AM_CFLAGS) -pthread $(NATS_CFLAGS)
 test_bridge_transport_LDADD = $(CRITERION_LIBS) $(NATS_LIBS) -lpthread
 endif
 endif
+# issue 14, item 1: the layer rules of src/README, over the sources
+TESTS += test/layering.sh
+EXTRA_DIST += test/layering.sh

@@ -44,7 +44,7 @@ int core_check_mask_flags(uint32_t mask)
 }
 
 /* Holders that exec closed, found by the constructor without the lock
- * (instance.c: frontend_after_exec) and forgotten at the next lock. */
+ * (lookup.c: core_adopt_after_exec) and forgotten at the next lock. */
 #define FORGET_MAX 64
 static struct {
 	struct slot_ref ref;

@@ -4,9 +4,18 @@
  * are built on it and on nothing else:
  *   - the fd front end (instance/), inotify_user.c's counterpart, and
  *   - the consumer API (consumer.c), handles with an operations table.
- * There is no second path for the rules.  Events reach an instance through
- * notify/, which applies the delivery rules (IN_ONESHOT, IN_EXCL_UNLINK,
- * self-deletion) for every consumer alike.
+ * There is no second path for the rules, and none for events: notify/
+ * decides which watches an event matches and what each gets (IN_ONESHOT,
+ * IN_EXCL_UNLINK, self-deletion, for every consumer alike), and hands each
+ * to core_handle_event(), the one entry point through which an event
+ * enters the domain (below, "Delivery"); core queues it.
+ *
+ * Origin: every event says where it came from (enum core_origin): a hook
+ * of this process today; issue 11's relay and scanner and issue 12's
+ * bridge later.  It is there so that sources can be told apart: an event
+ * that two sources see (a hook's and the scanner's of the same change) is
+ * delivered once (deduplication), and an event that a bridge or relay
+ * made is never sent back to where it came from (loop prevention).
  *
  * Functions return a negative errno on failure, never touch errno, and
  * take registry.lock themselves (never held on entry), within the bound of
@@ -17,10 +26,13 @@
 #ifndef SHIM_CORE_H
 #define SHIM_CORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "slots.h"
+#include "../util/ident.h"
 
 /* The inotify bits a watch mask may carry (the kernel's ALL_INOTIFY_BITS). */
 #define CORE_VALID_MASK                                                        \
@@ -84,5 +96,102 @@ void core_forget_holder(struct slot_ref ref, int fd);
 
 /* Is ref a live instance? */
 int core_valid(struct slot_ref ref);
+
+/* ---- Delivery: the one entry point of events (see the top) */
+
+enum core_origin {
+	CORE_ORIGIN_HOOK,	/* a hook of this process (notify_*) */
+	CORE_ORIGIN_RELAY,	/* issue 11: relayed from another domain */
+	CORE_ORIGIN_SCANNER,	/* issue 11: found by scanning */
+	CORE_ORIGIN_BRIDGE,	/* issue 12: from the kernel's inotify */
+};
+
+/* One event for one watch, as the seed's handle_event gets it (the wd is
+ * the watch's). */
+struct core_event {
+	enum core_origin origin;
+	uint32_t mask;
+	uint32_t cookie;
+	const char *name;	/* or NULL */
+};
+
+/* What core does with an event for a watch: the seed's inotify_operations.
+ * Today one table, which queues to the watch's instance (merge, overflow,
+ * lost-event marking: queue.h, slots.h). */
+struct reg_watch;
+struct core_pass;
+struct core_event_ops {
+	void (*handle_event)(struct core_pass *p, const struct reg_watch *w,
+			     const struct core_event *ev);
+};
+
+/* One delivery pass, under registry.lock: instances found dead are
+ * reclaimed once it ends, so that no watch list changes under the walk. */
+#define CORE_PASS_MAX_DEAD 8
+struct core_pass {
+	struct domain *d;
+	uint32_t dead[CORE_PASS_MAX_DEAD];
+	int ndead;
+	bool timedout;		/* begin gave up on registry.lock */
+};
+
+/* Begin a pass: false, with nothing held, when no watch exists in the
+ * domain or registry.lock was not had within the bound (p->timedout);
+ * then, for a pass that gives events (events), every instance that has a
+ * watch is marked lost (slot_lost_all).  Wakes first what this process
+ * left unwoken (slot_wake_unwoken). */
+bool core_pass_begin(struct core_pass *p, bool events);
+/* A pass inside a caller's registry.lock (the *_locked calls): its dead
+ * instances are left to the next reap; there is no core_pass_end. */
+void core_pass_locked(struct core_pass *p, struct domain *d);
+/* Reclaim the dead found, and release registry.lock. */
+void core_pass_end(struct core_pass *p);
+
+/* The entry point: ev to the instance of watch widx (registry.lock held,
+ * by the pass).  A watch that is gone is skipped. */
+void core_handle_event(struct core_pass *p, uint32_t widx, const struct core_event *ev);
+
+/* ---- The front end's look-ups (instance/ takes no registry lock) */
+
+/* The instance whose FIFO fd is (fstat), under the lock: 1 and *ref, or
+ * 0 (not a FIFO, none, no lock within the bound). */
+int core_find_by_fifo(int fd, struct slot_ref *ref);
+
+/* The same from st, without the lock (each field read once): trusted only
+ * because the caller's fstat of its own fd matched. */
+bool core_fifo_instance_unlocked(const struct stat *st, struct slot_ref *ref);
+
+/* After exec, without any lock: adopt(fd, ref, arg) for every fd that the
+ * records say this pid holds and that still is that instance's FIFO;
+ * core_forget_holder for the others (closed by exec).  Returns true when
+ * some instance's holder list is full, so that this process may hold an
+ * fd of it that no record names (the caller then looks at its fds with
+ * core_fifo_instance_unlocked). */
+bool core_adopt_after_exec(void (*adopt)(int fd, struct slot_ref ref, void *arg),
+			   void *arg);
+
+/* The instance that another process pid holds at fd, by its records and
+ * its /proc/pid/fd/fd still leading to the instance's FIFO. */
+bool core_find_holder(long pid, long fd, struct slot_ref *ref);
+
+/* Watch wd of ref: its record index (0 if none) and inode. */
+uint32_t core_watch_ident(struct slot_ref ref, int32_t wd, struct ident *id);
+
+/* The instance's watches, newest first (its list's order, as the
+ * kernel's): how many, with *out malloc'd, or -1. */
+struct core_mark {
+	uint32_t widx;
+	int32_t wd;
+	uint32_t mask;		/* IN_ALL_EVENTS, IN_EXCL_UNLINK, IN_ONESHOT */
+	struct ident id;
+};
+int core_marks(struct slot_ref ref, struct core_mark **out);
+
+/* The domain's file of watch handles (instance/fdinfo.h), O_RDWR, made
+ * when create and absent; a negative errno. */
+int core_handles_open(bool create);
+
+/* Is this process attached to a domain? */
+bool core_attached(void);
 
 #endif

@@ -15,7 +15,7 @@
 
 #include "inotify-shim.h"
 
-#include "../domain/domain.h"
+#include "../core/core.h"
 #include "../util/config.h"
 #include "../util/errno_boundary.h"
 #include "../util/export.h"
@@ -129,7 +129,7 @@ static int configure_edit(struct shim_config *next, const void *arg)
 		if (strlen(c->domain) >= sizeof next->domain)
 			return -EINVAL;
 		if (strcmp(c->domain, next->domain) != 0) {
-			if (shim_domain)
+			if (core_attached())
 				return -EBUSY;
 			strcpy(next->domain, c->domain);
 		}

@@ -15,7 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "../domain/registry.h"
+#include "../core/core.h"
 #include "../util/real.h"
 
 #ifndef AT_HANDLE_FID
@@ -31,25 +31,8 @@ struct fh_slot {
 	unsigned char h[HANDLE_MAX];
 };
 
-static int open_handles(struct domain *d, bool create)
-{
-	int fd = domain_openat(d, "handles", O_RDWR, 0);
-
-	if (fd != -ENOENT || !create)
-		return fd;
-	fd = domain_openat(d, "handles", O_RDWR | O_CREAT | O_EXCL, 0600);
-	if (fd == -EEXIST)
-		return domain_openat(d, "handles", O_RDWR, 0);
-	if (fd >= 0 && domain_file_share(d, fd) < 0) {
-		real_close(fd);
-		return -EACCES;
-	}
-	return fd;
-}
-
 void fdinfo_note_handle(struct slot_ref ref, int wd, const char *path, uint32_t mask)
 {
-	struct domain *d = shim_domain;
 	struct {
 		struct file_handle fh;
 		unsigned char h[HANDLE_MAX];
@@ -59,7 +42,7 @@ void fdinfo_note_handle(struct slot_ref ref, int wd, const char *path, uint32_t 
 	int follow = (mask & IN_DONT_FOLLOW) ? 0 : AT_SYMLINK_FOLLOW;
 	int mnt, fd;
 
-	if (!d || wd <= 0)
+	if (!core_attached() || wd <= 0)
 		return;
 	memset(&s, 0, sizeof s);
 	buf.fh.handle_bytes = HANDLE_MAX;
@@ -74,18 +57,8 @@ void fdinfo_note_handle(struct slot_ref ref, int wd, const char *path, uint32_t 
 	s.bytes = buf.fh.handle_bytes;
 	s.type = buf.fh.handle_type;
 	memcpy(s.h, buf.fh.f_handle, s.bytes);
-	if (domain_lock(d) < 0)
-		return;
-	widx = registry_find_wd(d, ref.slot, wd);
-	if (widx) {
-		struct reg_inode *in = reg_inode(d, reg_watch(d, widx)->inode);
-		if (in)
-			s.id = in->id;
-		else
-			widx = 0;
-	}
-	domain_unlock(d);
-	if (!widx || (fd = open_handles(d, true)) < 0)
+	widx = core_watch_ident(ref, wd, &s.id);
+	if (!widx || (fd = core_handles_open(true)) < 0)
 		return;
 	/* on failure, no handle to show: the line says none */
 	(void)!real_pwrite(fd, &s, sizeof s, (off_t)widx * (off_t)sizeof s);
@@ -131,39 +104,12 @@ static bool parse(const char *path, long *pid, long *fd)
 	return skip(&p, "fdinfo/") && digits(&p, fd) && !*p && *fd >= 0 && *fd < INT32_MAX;
 }
 
-/* Does /proc/pid/fd/fd still lead to inst's FIFO? */
-static bool holds_fifo(long pid, long fd, const struct reg_instance *inst)
-{
-	char link[64];
-	struct stat st;
-
-	snprintf(link, sizeof link, "/proc/%ld/fd/%ld", pid, fd);
-	return stat(link, &st) == 0 && st.st_ino == inst->fifo_ino && st.st_dev == inst->fifo_dev;
-}
-
 /* The instance that pid (0: this process) holds at fd. */
-static bool find(struct domain *d, long pid, long fd, struct slot_ref *ref)
+static bool find(long pid, long fd, struct slot_ref *ref)
 {
-	bool found = false;
-
 	if (pid == 0 || pid == getpid() || pid == gettid())
 		return fdtable_instance((int)fd, ref);
-	if (domain_lock(d) < 0)
-		return false;
-	for (uint32_t slot = 1; slot < REGISTRY_INSTANCES && !found; slot++) {
-		struct reg_instance *inst = reg_instance(d, slot);
-		if (!inst || inst->state != RECORD_USED)
-			continue;
-		for (uint32_t h = 0; h < inst->nholders && h < HOLDERS_PER_INSTANCE; h++)
-			if (inst->holders[h].pid == pid && inst->holders[h].fd == fd &&
-			    holds_fifo(pid, fd, inst)) {
-				*ref = (struct slot_ref){ slot, inst->gen };
-				found = true;
-				break;
-			}
-	}
-	domain_unlock(d);
-	return found;
+	return core_find_holder(pid, fd, ref);
 }
 
 /* ---- the text */
@@ -232,52 +178,7 @@ static int fifo_lines(const char *path, struct text *t)
 	return 0;
 }
 
-struct mark {
-	uint32_t widx;
-	int32_t wd;
-	uint32_t mask;
-	struct ident id;
-};
-
-/* The instance's watches, newest first (its list's order, as the
- * kernel's).  Returns how many, with *out malloc'd, or -1. */
-static int marks_of(struct domain *d, struct slot_ref ref, struct mark **out)
-{
-	struct chain_guard g = CHAIN_GUARD_INIT;
-	struct reg_instance *inst;
-	struct mark *m = NULL;
-	int n = 0, cap = 0;
-
-	if (domain_lock(d) < 0)
-		return -1;
-	inst = reg_instance(d, ref.slot);
-	if (!inst || inst->state != RECORD_USED || inst->gen != ref.gen) {
-		domain_unlock(d);
-		return -1;
-	}
-	for (uint32_t i = inst->watches; i && chain_guard_ok(&g, i);) {
-		struct reg_watch *w = reg_watch(d, i);
-		struct reg_inode *in = w ? reg_inode(d, w->inode) : NULL;
-		if (!w || !in)
-			break;
-		if (n == cap) {
-			struct mark *bigger = realloc(m, (size_t)(cap = cap ? cap * 2 : 16) * sizeof *m);
-			if (!bigger)
-				break;
-			m = bigger;
-		}
-		m[n++] = (struct mark){ i, w->wd,
-					(w->mask & IN_ALL_EVENTS) |
-						(w->flags & (IN_EXCL_UNLINK | IN_ONESHOT)),
-					in->id };
-		i = w->inst_next;
-	}
-	domain_unlock(d);
-	*out = m;
-	return n;
-}
-
-static void mark_line(struct text *t, const struct mark *m, int hfd)
+static void mark_line(struct text *t, const struct core_mark *m, int hfd)
 {
 	struct fh_slot s;
 
@@ -317,25 +218,24 @@ static int to_memfd(const struct text *t, int flags)
 
 int fdinfo_open(const char *path, int flags)
 {
-	struct domain *d = shim_domain;
 	struct text t = { malloc(1024), 0, 1024 };
 	struct slot_ref ref;
-	struct mark *m = NULL;
+	struct core_mark *m = NULL;
 	long pid, fd;
 	int n, ret, hfd;
 
-	if (!d || (flags & O_ACCMODE) != O_RDONLY || !parse(path, &pid, &fd) ||
-	    !find(d, pid, fd, &ref)) {
+	if (!core_attached() || (flags & O_ACCMODE) != O_RDONLY || !parse(path, &pid, &fd) ||
+	    !find(pid, fd, &ref)) {
 		free(t.s);
 		return FDINFO_PASS;
 	}
 	ret = fifo_lines(path, &t);
-	n = ret < 0 ? -1 : marks_of(d, ref, &m);
+	n = ret < 0 ? -1 : core_marks(ref, &m);
 	if (n < 0) {
 		free(t.s);
 		return ret < 0 ? ret : FDINFO_PASS;
 	}
-	hfd = n ? open_handles(d, false) : -1;
+	hfd = n ? core_handles_open(false) : -1;
 	for (int i = 0; i < n; i++)
 		mark_line(&t, &m[i], hfd);
 	if (hfd >= 0)

@@ -16,8 +16,6 @@
 #include <unistd.h>
 
 #include "../core/core.h"
-#include "../core/slots.h"
-#include "../domain/registry.h"
 #include "../util/real.h"
 
 uint32_t instance_fds_held;
@@ -61,29 +59,13 @@ int frontend_init1(int flags)
 
 /* An fd that the table does not know may still be an instance: inherited
  * through a path that registered no holder (vfork, posix_spawn).  Its FIFO
- * identity says which one. */
+ * identity says which one (core_find_by_fifo). */
 static int find_by_fifo(int fd, struct slot_ref *ref)
 {
-	struct domain *d = shim_domain;
-	struct stat st;
-	int found = 0;
-
-	if (!d || fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode))
+	if (!core_find_by_fifo(fd, ref))
 		return 0;
-	if (domain_lock(d) < 0)
-		return 0;
-	for (uint32_t slot = 1; slot < REGISTRY_INSTANCES && !found; slot++) {
-		struct reg_instance *inst = &d->instances[slot];
-		if (inst->state == RECORD_USED && inst->fifo_ino == st.st_ino &&
-		    inst->fifo_dev == st.st_dev) {
-			*ref = (struct slot_ref){ slot, inst->gen };
-			found = 1;
-		}
-	}
-	domain_unlock(d);
-	if (found)
-		frontend_adopt(fd, *ref);
-	return found;
+	frontend_adopt(fd, *ref);
+	return 1;
 }
 
 /* EBADF for a closed fd, EINVAL for one that is not an instance. */
@@ -187,93 +169,46 @@ void frontend_after_fork(void)
 		fdtable_for_each_instance(register_holder, NULL);
 }
 
-/* The instance whose FIFO is st, read without the lock (each field once);
- * the caller trusts it only because fstat of its own fd matched. */
-static bool fifo_slot_unlocked(struct domain *d, const struct stat *st,
-			       struct slot_ref *ref)
-{
-	for (uint32_t slot = 1; slot < REGISTRY_INSTANCES; slot++) {
-		struct reg_instance *inst = &d->instances[slot];
-
-		if (__atomic_load_n(&inst->state, __ATOMIC_RELAXED) != RECORD_USED)
-			continue;
-		if (__atomic_load_n(&inst->fifo_ino, __ATOMIC_RELAXED) == st->st_ino &&
-		    __atomic_load_n(&inst->fifo_dev, __ATOMIC_RELAXED) == st->st_dev) {
-			*ref = (struct slot_ref){ slot,
-						  __atomic_load_n(&inst->gen, __ATOMIC_RELAXED) };
-			return true;
-		}
-	}
-	return false;
-}
-
 /* After exec, with an instance whose holder list was full: the fds of
  * this process that the list may not name, found by their FIFO.  The list
  * is full, so there is no holder to add: the fd is only entered in this
  * process's table, and no lock is taken. */
 static void adopt_unlisted_fd(int fd, void *arg)
 {
-	struct domain *d = arg;
 	struct slot_ref ref;
 	struct stat st;
 
+	(void)arg;
 	if (fd >= (int)FDTABLE_SIZE || fdtable_kind(fd) != FD_NONE)
 		return;
 	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || !st.st_ino)
 		return;
-	if (fifo_slot_unlocked(d, &st, &ref)) {
+	if (core_fifo_instance_unlocked(&st, &ref)) {
 		__atomic_add_fetch(&instance_fds_held, 1, __ATOMIC_RELAXED);
 		fdtable_set_instance(fd, ref);
 	}
 }
 
+/* An fd this pid held before exec that still is its instance's FIFO. */
+static void adopt_listed_fd(int fd, struct slot_ref ref, void *arg)
+{
+	(void)arg;
+	if (fdtable_kind(fd) != FD_INSTANCE)
+		__atomic_add_fetch(&instance_fds_held, 1, __ATOMIC_RELAXED);
+	fdtable_set_instance(fd, ref);
+}
+
 /* The constructor of a new image takes no lock of the domain (a stopped
- * holder must not stop a program before main): the instance records are
- * read without the lock, each field once, and an fd is adopted only if it
- * still is that instance's FIFO (fstat), which no stale read can fake.
- * The holders that exec closed (close-on-exec) are left to core, which
- * forgets them the next time this process has the registry lock
- * (core_forget_holder). */
+ * holder must not stop a program before main): core reads the instance
+ * records without the lock and gives the fds that still are their
+ * instance's FIFO (core_adopt_after_exec).  The holders that exec closed
+ * (close-on-exec) are left to core, which forgets them the next time this
+ * process has the registry lock (core_forget_holder). */
 void frontend_after_exec(void)
 {
-	struct domain *d = shim_domain;
-	int pid = (int)getpid(), saved = errno;
-	bool full = false;
+	int saved = errno;
 
-	if (!d)
-		return;
-	for (uint32_t slot = 1; slot < REGISTRY_INSTANCES; slot++) {
-		struct reg_instance *inst = &d->instances[slot];
-		uint32_t n;
-		struct slot_ref ref;
-		uint64_t dev, ino;
-
-		if (__atomic_load_n(&inst->state, __ATOMIC_RELAXED) != RECORD_USED)
-			continue;
-		n = __atomic_load_n(&inst->nholders, __ATOMIC_RELAXED);
-		if (n >= HOLDERS_PER_INSTANCE)
-			full = true;	/* this process may hold it unlisted */
-		ref = (struct slot_ref){ slot, __atomic_load_n(&inst->gen, __ATOMIC_RELAXED) };
-		dev = __atomic_load_n(&inst->fifo_dev, __ATOMIC_RELAXED);
-		ino = __atomic_load_n(&inst->fifo_ino, __ATOMIC_RELAXED);
-		for (uint32_t h = 0; h < n && h < HOLDERS_PER_INSTANCE; h++) {
-			struct stat st;
-			int fd = __atomic_load_n(&inst->holders[h].fd, __ATOMIC_RELAXED);
-
-			if (__atomic_load_n(&inst->holders[h].pid, __ATOMIC_RELAXED) != pid)
-				continue;
-			/* The fd survived exec only if it still is this FIFO. */
-			if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && ino &&
-			    st.st_ino == ino && st.st_dev == dev) {
-				if (fdtable_kind(fd) != FD_INSTANCE)
-					__atomic_add_fetch(&instance_fds_held, 1, __ATOMIC_RELAXED);
-				fdtable_set_instance(fd, ref);
-			} else {
-				core_forget_holder(ref, fd);	/* closed by exec */
-			}
-		}
-	}
-	if (full)
-		fdtable_scan_proc(adopt_unlisted_fd, d);
+	if (core_adopt_after_exec(adopt_listed_fd, NULL))
+		fdtable_scan_proc(adopt_unlisted_fd, NULL);
 	errno = saved;
 }

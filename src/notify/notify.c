@@ -1,74 +1,64 @@
 /*
  * notify.c - see notify.h.
  *
- * Lock order: registry.lock is taken here; queue locks are taken inside
- * queue_add() while it is held (domain.h).
- *
- * Bounded waits (util/shlock.h): an event whose pass cannot have
- * registry.lock within the bound cannot be matched to its watches (their
- * lists are walked under the lock), so every instance that has a watch is
- * marked lost (slot_lost_all: lock-free, from the instances' records) and
- * gets IN_Q_OVERFLOW, a superset of those the event would have reached.
- * An instance whose queue lock is not had in time, or whose queue cannot
- * be mapped (no fd left), is marked lost alone (slot_lost).
+ * notify decides; core queues.  Each pass here walks the watches of the
+ * inodes it is given, decides which match and what each gets, and hands
+ * every event to core's entry point (core_handle_event, core.h), under a
+ * pass that core begins and ends (registry.lock, the bounded wait and the
+ * lost-event marking are core's: core/deliver.c).  No queue or slot is
+ * touched here.
  */
 #include "notify.h"
 
 #include <errno.h>
 #include <sys/stat.h>
 
-#include "../core/slots.h"
+#include "../core/core.h"
 #include "../domain/registry.h"
-#include "../queue/queue.h"
 #include "../scan/hookstamp.h"
 
-#define MAX_DEAD 8
-
-/* One delivery pass: instances found dead are reclaimed once it ends, so
- * that no watch list changes under the walk. */
+/* One pass of this module: core's, and what IN_EXCL_UNLINK asks. */
 struct pass {
-	struct domain *d;
-	uint32_t dead[MAX_DEAD];
-	int ndead;
+	struct core_pass core;	/* .d, .timedout: core.h */
+	enum core_origin origin;
 	int fd;			/* for IN_EXCL_UNLINK, or -1 */
 	int unlinked;		/* -1 until asked */
-	bool timedout;		/* begin() gave up on registry.lock */
 };
+
+static bool start(struct pass *p, int fd, enum core_origin origin, bool events)
+{
+	bool ok = core_pass_begin(&p->core, events);
+
+	p->origin = origin;
+	p->fd = fd;
+	p->unlinked = fd >= 0 ? -1 : 0;
+	return ok;
+}
 
 static bool begin(struct pass *p, int fd)
 {
-	int r;
-
-	p->d = shim_domain;
-	p->ndead = 0;
-	p->fd = fd;
-	p->unlinked = fd >= 0 ? -1 : 0;
-	p->timedout = false;
-	if (!domain_watching())
-		return false;
-	slot_wake_unwoken(p->d);
-	r = domain_lock(p->d);
-	if (r == -ETIMEDOUT)
-		p->timedout = true;
-	return r == 0;
+	return start(p, fd, CORE_ORIGIN_HOOK, false);
 }
 
 /* begin() for a pass that gives events: one it cannot make is lost to
- * every instance that may have wanted it. */
-static bool begin_events(struct pass *p, int fd)
+ * every instance that may have wanted it (core_pass_begin). */
+static bool begin_events(struct pass *p, int fd, enum core_origin origin)
 {
-	if (begin(p, fd))
-		return true;
-	if (p->timedout)
-		slot_lost_all(p->d);
-	return false;
+	return start(p, fd, origin, true);
+}
+
+/* A pass inside the caller's registry.lock. */
+static void begin_locked(struct pass *p, struct domain *d, enum core_origin origin)
+{
+	core_pass_locked(&p->core, d);
+	p->origin = origin;
+	p->fd = -1;
+	p->unlinked = 0;
 }
 
 static void end(struct pass *p)
 {
-	for (int i = 0; i < p->ndead; i++)
-		slot_reclaim(p->d, p->dead[i]);
-	domain_unlock(p->d);
+	core_pass_end(&p->core);
 }
 
 static bool object_unlinked(struct pass *p)
@@ -81,52 +71,38 @@ static bool object_unlinked(struct pass *p)
 	return p->unlinked;
 }
 
-/* Queue one event to the instance of watch w.  Registry lock held. */
-static void queue_to(struct pass *p, struct reg_watch *w, int32_t wd,
-		     uint32_t mask, uint32_t cookie, const char *name)
+/* The event to watch widx, through core's entry point. */
+static void give(struct pass *p, uint32_t widx, uint32_t mask, uint32_t cookie,
+		 const char *name)
 {
-	struct reg_instance *inst = reg_instance(p->d, w->instance);
-	struct slot_ref ref;
-	struct queue_waker waker;
-	struct queue *q;
-	int ret;
+	struct core_event ev = { p->origin, mask, cookie, name };
 
-	if (!inst || inst->state != RECORD_USED)
-		return;
-	ref = (struct slot_ref){ w->instance, inst->gen };
-	q = slot_queue(p->d, ref);
-	if (!q) {
-		slot_lost(p->d, ref);	/* no fd to map it: an overflow */
-		return;
-	}
-	slot_producer_waker(&ref, &waker);
-	ret = queue_add(q, wd, mask, cookie, name, &waker);
-	if (ret == -ETIMEDOUT)
-		slot_lost(p->d, ref);
-	if (ret == -ENXIO) {
-		for (int i = 0; i < p->ndead; i++)
-			if (p->dead[i] == w->instance)
-				return;
-		if (p->ndead < MAX_DEAD)
-			p->dead[p->ndead++] = w->instance;
-	}
+	core_handle_event(&p->core, widx, &ev);
 }
 
-void notify_watch_ended_locked(struct domain *d, uint32_t widx)
+/* End watch widx: IN_IGNORED, of the origin of the event that ended it,
+ * in a pass of its own (a dead instance found here is left to the next
+ * reap).  Registry lock held. */
+static void end_watch(struct domain *d, uint32_t widx, enum core_origin origin)
 {
-	struct pass p = { .d = d, .fd = -1, .unlinked = 0 };
+	struct pass p;
 	struct reg_watch *w = reg_watch(d, widx);
 
 	if (!w || w->state != RECORD_USED)
 		return;
-	queue_to(&p, w, w->wd, IN_IGNORED, 0, NULL);
+	begin_locked(&p, d, origin);
+	give(&p, widx, IN_IGNORED, 0, NULL);
 	registry_remove_watch(d, widx);
-	/* a dead instance found here is left to the next reap */
+}
+
+void notify_watch_ended_locked(struct domain *d, uint32_t widx)
+{
+	end_watch(d, widx, CORE_ORIGIN_HOOK);
 }
 
 void notify_unmounted_locked(struct domain *d, uint32_t iidx)
 {
-	struct pass p = { .d = d, .fd = -1, .unlinked = 0 };
+	struct pass p;
 	struct reg_inode *in = reg_inode(d, iidx);
 	struct chain_guard g = CHAIN_GUARD_INIT;
 	struct reg_watch *w;
@@ -134,12 +110,13 @@ void notify_unmounted_locked(struct domain *d, uint32_t iidx)
 
 	if (!in || in->state != RECORD_USED)
 		return;
+	begin_locked(&p, d, CORE_ORIGIN_HOOK);
 	isdir = (in->flags & INODE_DIR) ? IN_ISDIR : 0;
 	for (uint32_t widx = in->marks; widx && (w = reg_watch(d, widx)) &&
 					      chain_guard_ok(&g, widx);
 	     widx = w->inode_next)
 		if (w->state == RECORD_USED)
-			queue_to(&p, w, w->wd, IN_UNMOUNT | isdir, 0, NULL);
+			give(&p, widx, IN_UNMOUNT | isdir, 0, NULL);
 	/* then every watch ends; the inode record goes with the last */
 	for (uint32_t guard = 0; in->state == RECORD_USED && in->marks &&
 				 guard <= REGISTRY_WATCHES; guard++) {
@@ -155,7 +132,7 @@ void notify_unmounted_locked(struct domain *d, uint32_t iidx)
 static void deliver(struct pass *p, uint32_t iidx, uint32_t mask,
 		    uint32_t cookie, const char *name)
 {
-	struct reg_inode *in = reg_inode(p->d, iidx);
+	struct reg_inode *in = reg_inode(p->core.d, iidx);
 	struct chain_guard g = CHAIN_GUARD_INIT;
 	struct reg_watch *w;
 	uint32_t next;
@@ -163,7 +140,7 @@ static void deliver(struct pass *p, uint32_t iidx, uint32_t mask,
 	if (!in || in->state != RECORD_USED)
 		return;
 	hookstamp_note(in, mask, name);	/* for the scanner: told already */
-	for (uint32_t widx = in->marks; widx && (w = reg_watch(p->d, widx)) &&
+	for (uint32_t widx = in->marks; widx && (w = reg_watch(p->core.d, widx)) &&
 					      chain_guard_ok(&g, widx);
 	     widx = next) {
 		next = w->inode_next;
@@ -171,9 +148,9 @@ static void deliver(struct pass *p, uint32_t iidx, uint32_t mask,
 			continue;
 		if ((w->flags & IN_EXCL_UNLINK) && object_unlinked(p))
 			continue;
-		queue_to(p, w, w->wd, mask, cookie, name);
+		give(p, widx, mask, cookie, name);
 		if (w->flags & IN_ONESHOT)
-			notify_watch_ended_locked(p->d, widx);
+			end_watch(p->core.d, widx, p->origin);
 	}
 }
 
@@ -185,7 +162,7 @@ static bool may_match(const struct inode_info *info)
 
 static uint32_t find(struct pass *p, const struct inode_info *info)
 {
-	return info ? registry_find_inode(p->d, &info->id) : 0;
+	return info ? registry_find_inode(p->core.d, &info->id) : 0;
 }
 
 static uint32_t isdir_bit(const struct inode_info *info)
@@ -193,14 +170,14 @@ static uint32_t isdir_bit(const struct inode_info *info)
 	return info && S_ISDIR(info->mode) ? IN_ISDIR : 0;
 }
 
-void notify_child(uint32_t mask, const struct notify_obj *o)
+void notify_child_from(enum core_origin origin, uint32_t mask, const struct notify_obj *o)
 {
 	struct pass p;
 	uint32_t dir, self;
 
 	if (!may_match(o->inode) && !(o->name && o->name[0] && may_match(o->dir)))
 		return;
-	if (!begin_events(&p, o->fd))
+	if (!begin_events(&p, o->fd, origin))
 		return;
 	if (o->fd < 0)
 		p.unlinked = o->unlinked;
@@ -214,13 +191,18 @@ void notify_child(uint32_t mask, const struct notify_obj *o)
 	end(&p);
 }
 
-void notify_entry(uint32_t mask, const struct inode_info *dir, const char *name,
-		  bool isdir, uint32_t cookie)
+void notify_child(uint32_t mask, const struct notify_obj *o)
+{
+	notify_child_from(CORE_ORIGIN_HOOK, mask, o);
+}
+
+void notify_entry_from(enum core_origin origin, uint32_t mask, const struct inode_info *dir,
+		       const char *name, bool isdir, uint32_t cookie)
 {
 	struct pass p;
 	uint32_t idx;
 
-	if (!may_match(dir) || !begin_events(&p, -1))
+	if (!may_match(dir) || !begin_events(&p, -1, origin))
 		return;
 	idx = find(&p, dir);
 	if (idx)
@@ -228,12 +210,18 @@ void notify_entry(uint32_t mask, const struct inode_info *dir, const char *name,
 	end(&p);
 }
 
-void notify_self(uint32_t mask, const struct inode_info *inode)
+void notify_entry(uint32_t mask, const struct inode_info *dir, const char *name,
+		  bool isdir, uint32_t cookie)
+{
+	notify_entry_from(CORE_ORIGIN_HOOK, mask, dir, name, isdir, cookie);
+}
+
+void notify_self_from(enum core_origin origin, uint32_t mask, const struct inode_info *inode)
 {
 	struct pass p;
 	uint32_t idx;
 
-	if (!may_match(inode) || !begin_events(&p, -1))
+	if (!may_match(inode) || !begin_events(&p, -1, origin))
 		return;
 	if (!(mask & (IN_MOVE_SELF | IN_DELETE_SELF)))
 		mask |= isdir_bit(inode);
@@ -243,26 +231,36 @@ void notify_self(uint32_t mask, const struct inode_info *inode)
 	end(&p);
 }
 
-void notify_gone(const struct inode_info *inode)
+void notify_self(uint32_t mask, const struct inode_info *inode)
+{
+	notify_self_from(CORE_ORIGIN_HOOK, mask, inode);
+}
+
+void notify_gone_from(enum core_origin origin, const struct inode_info *inode)
 {
 	struct pass p;
 	uint32_t idx;
 	struct reg_inode *in;
 
-	if (!may_match(inode) || !begin_events(&p, -1))
+	if (!may_match(inode) || !begin_events(&p, -1, origin))
 		return;
 	idx = find(&p, inode);
 	if (idx)
 		deliver(&p, idx, IN_DELETE_SELF, 0, NULL);
 	/* every watch left on it ends; the inode record goes with the last */
-	for (uint32_t guard = 0; (in = reg_inode(p.d, idx)) && in->state == RECORD_USED &&
+	for (uint32_t guard = 0; (in = reg_inode(p.core.d, idx)) && in->state == RECORD_USED &&
 				 in->marks && guard <= REGISTRY_WATCHES; guard++) {
 		uint32_t widx = in->marks;
-		notify_watch_ended_locked(p.d, widx);
+		end_watch(p.core.d, widx, p.origin);
 		if (in->marks == widx)	/* not unlinked: a damaged list */
 			break;
 	}
 	end(&p);
+}
+
+void notify_gone(const struct inode_info *inode)
+{
+	notify_gone_from(CORE_ORIGIN_HOOK, inode);
 }
 
 void notify_dir_newly_watched_locked(struct domain *d)
@@ -282,9 +280,10 @@ static uint32_t new_cookie(void)
 	return c;
 }
 
-void notify_move(const struct inode_info *olddir, const char *oldname,
-		 const struct inode_info *newdir, const char *newname,
-		 const struct inode_info *moved, const struct inode_info *target)
+void notify_move_from(enum core_origin origin, const struct inode_info *olddir,
+		      const char *oldname, const struct inode_info *newdir,
+		      const char *newname, const struct inode_info *moved,
+		      const struct inode_info *target)
 {
 	struct pass p;
 	uint32_t cookie, isdir, idx;
@@ -292,7 +291,7 @@ void notify_move(const struct inode_info *olddir, const char *oldname,
 	if (!may_match(olddir) && !may_match(newdir) && !may_match(moved) &&
 	    !may_match(target))
 		return;
-	if (!begin_events(&p, -1))
+	if (!begin_events(&p, -1, origin))
 		return;
 	cookie = new_cookie();
 	isdir = isdir_bit(moved);
@@ -307,6 +306,13 @@ void notify_move(const struct inode_info *olddir, const char *oldname,
 	end(&p);
 }
 
+void notify_move(const struct inode_info *olddir, const char *oldname,
+		 const struct inode_info *newdir, const char *newname,
+		 const struct inode_info *moved, const struct inode_info *target)
+{
+	notify_move_from(CORE_ORIGIN_HOOK, olddir, oldname, newdir, newname, moved, target);
+}
+
 bool notify_watched(const struct ident *id)
 {
 	struct pass p;
@@ -315,8 +321,8 @@ bool notify_watched(const struct ident *id)
 	if (!domain_maybe_watched(id))
 		return false;
 	if (!begin(&p, -1))
-		return p.timedout;	/* not known: maybe */
-	watched = registry_find_inode(p.d, id) != 0;
+		return p.core.timedout;	/* not known: maybe */
+	watched = registry_find_inode(p.core.d, id) != 0;
 	end(&p);
 	return watched;
 }
@@ -326,9 +332,9 @@ bool notify_mark_delete_pending(const struct ident *id)
 	struct pass p;
 	struct reg_inode *in;
 
-	if (!domain_maybe_watched(id) || !begin_events(&p, -1))
+	if (!domain_maybe_watched(id) || !begin_events(&p, -1, CORE_ORIGIN_HOOK))
 		return false;
-	in = reg_inode(p.d, registry_find_inode(p.d, id));
+	in = reg_inode(p.core.d, registry_find_inode(p.core.d, id));
 	if (in)
 		in->flags |= INODE_DELETE_PENDING;
 	end(&p);
@@ -346,7 +352,7 @@ static bool count_opens(const struct ident *id, int n)
 
 	if (!domain_maybe_watched(id) || !begin(&p, -1))
 		return false;
-	in = reg_inode(p.d, registry_find_inode(p.d, id));
+	in = reg_inode(p.core.d, registry_find_inode(p.core.d, id));
 	if (in) {
 		opens = in->flags >> INODE_OPENS_SHIFT;
 		if (n > 0 && opens < max)
@@ -378,7 +384,7 @@ bool notify_dir_maybe_open(const struct ident *id)
 
 	if (!domain_maybe_watched(id) || !begin(&p, -1))
 		return false;
-	in = reg_inode(p.d, registry_find_inode(p.d, id));
+	in = reg_inode(p.core.d, registry_find_inode(p.core.d, id));
 	open = in && (in->flags >> INODE_OPENS_SHIFT) != 0;
 	end(&p);
 	return open;
@@ -390,9 +396,9 @@ bool notify_take_delete_pending(const struct ident *id)
 	struct reg_inode *in;
 	bool was = false;
 
-	if (!domain_maybe_watched(id) || !begin_events(&p, -1))
+	if (!domain_maybe_watched(id) || !begin_events(&p, -1, CORE_ORIGIN_HOOK))
 		return false;
-	in = reg_inode(p.d, registry_find_inode(p.d, id));
+	in = reg_inode(p.core.d, registry_find_inode(p.core.d, id));
 	if (in && (in->flags & INODE_DELETE_PENDING)) {
 		in->flags &= ~INODE_DELETE_PENDING;
 		was = true;

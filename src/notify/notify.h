@@ -16,7 +16,11 @@
  *     through an fd (ftruncate, fchmod ...) are given without it;
  *   - IN_ONESHOT: the watch ends (IN_IGNORED) after its first event;
  *   - an instance found dead on delivery is reclaimed.
- * Each function takes registry.lock itself, and does nothing, without any
+ * Each event is handed to core's entry point (core_handle_event), which
+ * queues it: notify decides, core delivers.  The functions below make
+ * events of origin CORE_ORIGIN_HOOK; their *_from twins take the origin,
+ * for the other sources (relay, scanner, bridge: core.h).
+ * Each function takes registry.lock itself (through core's pass), and does nothing, without any
  * system call or lock, when no watch exists in the domain or when the
  * per-inode filter (domain_maybe_watched) says that none of the inodes it
  * is given can be watched.
@@ -28,6 +32,7 @@
 #include <stdint.h>
 #include <sys/inotify.h>
 
+#include "../core/core.h"
 #include "../domain/domain.h"
 #include "../util/ident.h"
 
@@ -60,6 +65,17 @@ void notify_gone(const struct inode_info *inode);
 void notify_move(const struct inode_info *olddir, const char *oldname,
 		 const struct inode_info *newdir, const char *newname,
 		 const struct inode_info *moved, const struct inode_info *target);
+
+/* The same, from a source other than a hook (core.h, enum core_origin). */
+void notify_child_from(enum core_origin origin, uint32_t mask, const struct notify_obj *o);
+void notify_entry_from(enum core_origin origin, uint32_t mask, const struct inode_info *dir,
+		       const char *name, bool isdir, uint32_t cookie);
+void notify_self_from(enum core_origin origin, uint32_t mask, const struct inode_info *inode);
+void notify_gone_from(enum core_origin origin, const struct inode_info *inode);
+void notify_move_from(enum core_origin origin, const struct inode_info *olddir,
+		      const char *oldname, const struct inode_info *newdir,
+		      const char *newname, const struct inode_info *moved,
+		      const struct inode_info *target);
 
 /* Is any watch on this inode?  (The hooks ask before costly checks.) */
 bool notify_watched(const struct ident *id);
