@@ -209,8 +209,8 @@ int core_create(int nonblock, int cloexec, struct slot_ref *ref, int *fdp)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	inst->fifo_dev = st.st_dev;
-	inst->fifo_ino = st.st_ino;
+	__atomic_store_n(&inst->fifo_dev, (uint64_t)st.st_dev, __ATOMIC_RELAXED);
+	__atomic_store_n(&inst->fifo_ino, (uint64_t)st.st_ino, __ATOMIC_RELAXED);
 	registry_add_holder(d, ref->slot, (int)getpid(), fd);
 	domain_unlock(d);
 	*fdp = fd;

@@ -306,7 +306,7 @@ int registry_add_watch(struct domain *d, uint32_t slot, const struct ident *id,
 	__atomic_store_n(&w->state, RECORD_USED, __ATOMIC_RELEASE);
 	in->marks = widx;
 	inst->watches = widx;
-	inst->nwatches++;
+	__atomic_add_fetch(&inst->nwatches, 1, __ATOMIC_RELAXED);
 	inst->last_wd = wd;
 	d->wd_buckets[b] = widx;
 	__atomic_add_fetch(&r->watch_count, 1, __ATOMIC_RELAXED);
@@ -351,7 +351,7 @@ void registry_remove_watch(struct domain *d, uint32_t widx)
 	if (inst) {
 		unlink_watch(d, &inst->watches, widx, offsetof(struct reg_watch, inst_next));
 		if (inst->nwatches)
-			inst->nwatches--;
+			__atomic_sub_fetch(&inst->nwatches, 1, __ATOMIC_RELAXED);
 	}
 	if (in) {
 		unlink_watch(d, &in->marks, widx, offsetof(struct reg_watch, inode_next));
@@ -364,6 +364,27 @@ void registry_remove_watch(struct domain *d, uint32_t widx)
 		__atomic_sub_fetch(&d->reg->watch_count, 1, __ATOMIC_RELAXED);
 }
 
+/* A free slot made new, under the lock.  The fields that other processes
+ * read without the lock (the after-exec adoption, slot_lost_all: state,
+ * gen, nwatches, fifo_*, the holders) are stored atomically, as they are
+ * read; state stays free until the caller publishes it. */
+static void clear_instance(struct reg_instance *inst, uint32_t gen)
+{
+	__atomic_store_n(&inst->gen, gen, __ATOMIC_RELAXED);
+	inst->last_wd = 0;
+	__atomic_store_n(&inst->nwatches, 0, __ATOMIC_RELAXED);
+	inst->watches = 0;
+	inst->max_events = 0;
+	__atomic_store_n(&inst->fifo_dev, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&inst->fifo_ino, 0, __ATOMIC_RELAXED);
+	inst->creator_pid = 0;
+	__atomic_store_n(&inst->nholders, 0, __ATOMIC_RELAXED);
+	for (unsigned h = 0; h < HOLDERS_PER_INSTANCE; h++) {
+		__atomic_store_n(&inst->holders[h].pid, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&inst->holders[h].fd, 0, __ATOMIC_RELAXED);
+	}
+}
+
 int registry_alloc_instance(struct domain *d, uint32_t max_events, long limit)
 {
 	struct registry *r = d->reg;
@@ -374,9 +395,7 @@ int registry_alloc_instance(struct domain *d, uint32_t max_events, long limit)
 		struct reg_instance *inst = &d->instances[slot];
 		if (inst->state != RECORD_FREE)
 			continue;
-		uint32_t gen = inst->gen + 1;
-		memset(inst, 0, sizeof *inst);
-		inst->gen = gen;
+		clear_instance(inst, inst->gen + 1);
 		inst->max_events = max_events;
 		__atomic_store_n(&inst->state, RECORD_USED, __ATOMIC_RELEASE);
 		r->live_instances++;
@@ -412,7 +431,7 @@ void registry_free_instance(struct domain *d, uint32_t slot)
 	if (!inst || inst->state != RECORD_USED)
 		return;
 	registry_remove_watches(d, slot);
-	inst->state = RECORD_FREE;
+	__atomic_store_n(&inst->state, RECORD_FREE, __ATOMIC_RELEASE);
 	if (d->reg->live_instances)
 		d->reg->live_instances--;
 }
@@ -443,6 +462,14 @@ static bool holder_gone(const struct reg_instance *inst, const struct reg_holder
 	return gone;
 }
 
+/* Holders are written under the lock and read without it by a new
+ * image's adoption (core/lookup.c): every store is atomic, as the loads. */
+static void set_holder(struct reg_instance *inst, uint32_t i, struct reg_holder h)
+{
+	__atomic_store_n(&inst->holders[i].pid, h.pid, __ATOMIC_RELAXED);
+	__atomic_store_n(&inst->holders[i].fd, h.fd, __ATOMIC_RELAXED);
+}
+
 /* Drop the holders that are gone; returns how many are left. */
 static uint32_t prune_holders(struct reg_instance *inst)
 {
@@ -451,11 +478,11 @@ static uint32_t prune_holders(struct reg_instance *inst)
 
 	for (uint32_t i = 0; i < n;) {
 		if (holder_gone(inst, &inst->holders[i]))
-			inst->holders[i] = inst->holders[--n];
+			set_holder(inst, i, inst->holders[--n]);
 		else
 			i++;
 	}
-	inst->nholders = n;
+	__atomic_store_n(&inst->nholders, n, __ATOMIC_RELAXED);
 	return n;
 }
 
@@ -470,9 +497,8 @@ bool registry_add_holder(struct domain *d, uint32_t slot, int pid, int fd)
 			return true;
 	if (inst->nholders >= HOLDERS_PER_INSTANCE && prune_holders(inst) >= HOLDERS_PER_INSTANCE)
 		return false;	/* every listed holder is alive (registry.h) */
-	inst->holders[inst->nholders].pid = pid;
-	inst->holders[inst->nholders].fd = fd;
-	inst->nholders++;
+	set_holder(inst, inst->nholders, (struct reg_holder){ pid, fd });
+	__atomic_store_n(&inst->nholders, inst->nholders + 1, __ATOMIC_RELAXED);
 	return true;
 }
 
@@ -486,8 +512,8 @@ void registry_remove_holder(struct domain *d, uint32_t slot, int pid, int fd)
 	n = inst->nholders < HOLDERS_PER_INSTANCE ? inst->nholders : HOLDERS_PER_INSTANCE;
 	for (uint32_t i = 0; i < n; i++) {
 		if (inst->holders[i].pid == pid && inst->holders[i].fd == fd) {
-			inst->holders[i] = inst->holders[n - 1];
-			inst->nholders = n - 1;
+			set_holder(inst, i, inst->holders[n - 1]);
+			__atomic_store_n(&inst->nholders, n - 1, __ATOMIC_RELAXED);
 			return;
 		}
 	}

@@ -42,11 +42,11 @@ void registry_repair(struct domain *d)
 	for (uint32_t s = 1; s < REGISTRY_INSTANCES; s++) {
 		struct reg_instance *inst = &d->instances[s];
 		if (inst->state != RECORD_USED) {
-			inst->state = RECORD_FREE;
+			__atomic_store_n(&inst->state, RECORD_FREE, __ATOMIC_RELAXED);
 			continue;
 		}
 		inst->watches = 0;
-		inst->nwatches = 0;
+		__atomic_store_n(&inst->nwatches, 0, __ATOMIC_RELAXED);
 		if (inst->nholders > HOLDERS_PER_INSTANCE)
 			inst->nholders = HOLDERS_PER_INSTANCE;
 		live++;
@@ -81,7 +81,7 @@ void registry_repair(struct domain *d)
 			in->marks = i;
 			w->inst_next = inst->watches;
 			inst->watches = i;
-			inst->nwatches++;
+			__atomic_add_fetch(&inst->nwatches, 1, __ATOMIC_RELAXED);
 			count++;
 		} else {
 			w->state = RECORD_FREE;
