@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "instance/fdtable.h"
+#include "fd/fdtable.h"
 #include "util/real.h"
 
 /* Split path into its directory part and last component, ignoring trailing
