@@ -207,3 +207,8 @@ TSAN_TESTS += test/config_threads
 # run by it after exec; not a test itself
 check_PROGRAMS += test/fd_reader
 test_fd_reader_LDADD =
+
+# issue 14, item 5: the library's own code calls no interposed name
+# (a static check of the objects' relocations; see its top)
+TESTS += test/internal_calls.sh
+EXTRA_DIST += test/internal_calls.sh

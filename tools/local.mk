@@ -15,7 +15,8 @@ tools_inotify_shim_SOURCES = \
 	tools/snapshot.c tools/snapshot.h \
 	tools/ps.c \
 	tools/gc.c \
-	tools/watch.c
+	tools/watch.c \
+	tools/nextsym.c
 tools_inotify_shim_CPPFLAGS = $(SHIM_CPPFLAGS) -DSHIM_LIBDIR='"$(libdir)"'
 tools_inotify_shim_CFLAGS = $(AM_CFLAGS) -pthread
 tools_inotify_shim_LDADD = src/libshim-core.la -lpthread

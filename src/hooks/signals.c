@@ -16,6 +16,7 @@
 #include <stdbool.h>
 
 #include <dlfcn.h>
+#include "util/real.h"
 #include "util/sigdefer.h"
 
 #define NOT_INSTRUMENTED __attribute__((no_sanitize("thread", "address", "undefined")))
@@ -25,7 +26,7 @@ NOT_INSTRUMENTED static void *next_symbol(void **cache, const char *name)
 	void *p = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
 
 	if (!p) {
-		p = dlsym(RTLD_NEXT, name);
+		p = shim_next_symbol(name);
 		__atomic_store_n(cache, p, __ATOMIC_RELEASE);
 	}
 	return p;
