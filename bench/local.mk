@@ -21,3 +21,24 @@ bench: bench/bench$(EXEEXT) src/libinotify-shim.la test/noinotify$(EXEEXT)
 	$(builddir)/bench/bench$(EXEEXT) -s $(abs_builddir)/src/.libs/libinotify-shim.so \
 		-x $(abs_builddir)/test/noinotify$(EXEEXT) $(BENCH_ARGS)
 .PHONY: bench
+
+# issue 15: the scanner beside watchdog's PollingObserver and chokidar's
+# polling (bench/scan-bench.py says how; chokidar from $CHOKIDAR_DIR)
+SCAN_BENCH_ARGS =
+bench-scan: tools/inotify-shim$(EXEEXT) test/noinotify$(EXEEXT)
+	/usr/bin/python3 $(srcdir)/bench/scan-bench.py $(SCAN_BENCH_ARGS) $(abs_builddir)
+.PHONY: bench-scan
+EXTRA_DIST += bench/scan-bench.py
+# ---- the bridge's benchmark (issue 16): make bench-bridge, see bench/README
+EXTRA_PROGRAMS += bench/bridge_bench
+bench_bridge_bench_SOURCES = bench/bridge_bench.c
+bench_bridge_bench_CPPFLAGS = -D_GNU_SOURCE
+bench_bridge_bench_CFLAGS = -std=gnu11 -O2 -Wall -Wextra
+bench_bridge_bench_LDADD =
+CLEANFILES += bench/bridge_bench$(EXEEXT)
+EXTRA_DIST += bench/bridge.sh
+BRIDGE_BENCH_ARGS =
+bench-bridge: bench/bridge_bench$(EXEEXT) tools/inotify-shim$(EXEEXT) \
+		src/libinotify-shim.la test/noinotify$(EXEEXT)
+	$(srcdir)/bench/bridge.sh $(abs_builddir) $(BRIDGE_BENCH_ARGS)
+.PHONY: bench-bridge

@@ -35,7 +35,7 @@ expect() {
 }
 
 # the commands and the top-level options
-expect "inotify-shim " "run ps watch gc"
+expect "inotify-shim " "run ps watch gc scan bridge"
 expect "inotify-shim w" "watch"
 expect "inotify-shim --" "--help --version"
 # each command's options
@@ -57,7 +57,7 @@ expect "inotify-shim watch --event=acc" "--event=access"
 # the values of run --mode, and no options after run's CMD
 expect "inotify-shim run --mode = " "emulate auto"
 expect "inotify-shim run --mode auto --debug -" \
-	"-d --domain= --max-queued-events= --max-user-watches= --max-user-instances= --mode= --debug -h --help -V --version --"
+	"-d --domain= --max-queued-events= --max-user-watches= --max-user-instances= --mode= --debug --scan --scan= -h --help -V --version --"
 expect "inotify-shim run -d /tmp -- sh -" ""
 expect "inotify-shim watch -c 3 " ""
 
@@ -76,7 +76,7 @@ fi
 if [[ -x $shim ]]; then
 	want=$("$shim" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z]*\) .*/\1/p' | tr '\n' ' ')
 	expect "inotify-shim " "$want"
-	for cmd in run ps watch gc; do
+	for cmd in run ps watch gc scan bridge; do
 		want=$("$shim" "$cmd" --help | grep -o -- '--[a-z][a-z-]*' | sort -u | tr '\n' ' ')
 		read -r -a COMP_WORDS <<<"inotify-shim $cmd --"
 		COMP_CWORD=2

@@ -207,6 +207,51 @@ TSAN_TESTS += test/config_threads
 # run by it after exec; not a test itself
 check_PROGRAMS += test/fd_reader
 test_fd_reader_LDADD =
+# issue 15: the scanner's snapshot and difference, on snapshots made by hand
+if HAVE_CRITERION
+TEST_BINARIES += test/scan_diff
+endif
+SCAN_SOURCES = src/scan/snapshot.c src/scan/snapshot.h src/scan/diff.c src/scan/diff.h
+test_scan_diff_SOURCES = test/scan_diff.c $(SCAN_SOURCES)
+test_scan_diff_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src
+# issue 15: the scanner beside the kernel (outside test/noinotify: its
+# kernel side needs the kernel's inotify), and the scanner command
+TEST_EXTENSIONS += .scan
+SCAN_LOG_COMPILER = env INOTIFY_SHIM_TEST_BUILDDIR=$(abs_top_builddir) $(SHELL)
+TESTS += test/scan_kernel.scan
+EXTRA_DIST += test/scan_kernel.scan
+if HAVE_CRITERION
+TEST_BINARIES += test/scan_e2e
+endif
+test_scan_e2e_SOURCES = test/scan_e2e.c $(TOOL_TEST_HELPERS)
+if HAVE_CRITERION
+TEST_BINARIES += test/scan_hookstamp
+endif
+test_scan_hookstamp_SOURCES = test/scan_hookstamp.c src/scan/hookstamp.c src/scan/hookstamp.h
+test_scan_hookstamp_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src
+
+# ---- the bridge (issue 16): its record and ordering (no server), its
+# transport against real nats-server processes on 127.0.0.1; bridge_check.sh
+# says plainly when those are skipped (no libnats, or no nats-server)
+TESTS += test/bridge_check.sh test/bridge_e2e.sh test/bridge_faults.sh
+EXTRA_DIST += test/bridge_check.sh test/bridge_nats.h test/bridge_e2e.sh \
+	test/bridge_e2e.out test/bridge_faults.sh
+if HAVE_CRITERION
+TEST_BINARIES += test/bridge_record
+test_bridge_record_SOURCES = test/bridge_record.c tools/bridge/record.c \
+	tools/bridge/order.c
+test_bridge_record_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/tools
+test_bridge_record_LDADD = $(CRITERION_LIBS)
+if HAVE_NATS
+check_PROGRAMS += test/bridge_transport
+TESTS += test/bridge_transport
+test_bridge_transport_SOURCES = test/bridge_transport.c test/bridge_nats.c \
+	test/bridge_nats.h $(BRIDGE_TRANSPORT)
+test_bridge_transport_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/tools
+test_bridge_transport_CFLAGS = $(AM_CFLAGS) -pthread $(NATS_CFLAGS)
+test_bridge_transport_LDADD = $(CRITERION_LIBS) $(NATS_LIBS) -lpthread
+endif
+endif
 
 # issue 14, item 5: the library's own code calls no interposed name
 # (a static check of the objects' relocations; see its top)

@@ -18,6 +18,8 @@ int cmd_run(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_bridge(int argc, char **argv);	/* tools/bridge/cmd.c */
 
 /* "Try 'inotify-shim NAME --help'." after a message, then exit 2. */
 _Noreturn void cli_usage_error(const char *prog, const char *fmt, ...)

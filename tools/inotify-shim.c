@@ -26,6 +26,8 @@ static const char usage[] =
 	"  ps [-w] [--json]                  list the live instances of the domain\n"
 	"  watch [OPTION]... PATH...         print the events on PATH...\n"
 	"  gc                                reclaim instances whose holders are gone\n"
+	"  scan [OPTION]...                  deliver the changes the hooks cannot see\n"
+	"  bridge --server URL --root PATH=NAME...  carry events between hosts\n"
 	"\n"
 	"  -h, --help      show this help, or a command's: inotify-shim COMMAND --help\n"
 	"  -V, --version   show the version\n"
@@ -110,6 +112,8 @@ static const struct {
 	{ "ps", cmd_ps, "inotify-shim ps" },
 	{ "watch", cmd_watch, "inotify-shim watch" },
 	{ "gc", cmd_gc, "inotify-shim gc" },
+	{ "scan", cmd_scan, "inotify-shim scan" },
+	{ "bridge", cmd_bridge, "inotify-shim bridge" },
 };
 
 int main(int argc, char **argv)

@@ -31,6 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "domain/domain.h"
@@ -55,6 +57,11 @@ static const char usage[] =
 	"      --mode=emulate|auto     always emulate (default), or use the kernel's\n"
 	"                              inotify where it works\n"
 	"      --debug                 log what the shim does to stderr\n"
+	"      --scan[=MS]             start the domain's scanner (inotify-shim scan,\n"
+	"                              its tick MS, default 50) if none runs, to see\n"
+	"                              changes made outside the shim; sets\n"
+	"                              INOTIFY_SHIM_SCAN=1, so that CMD's watches\n"
+	"                              can be followed\n"
 	"  -h, --help                  show this help\n"
 	"  -V, --version               show the version\n"
 	"\n"
@@ -67,7 +74,7 @@ static const char usage[] =
 	"Exit status: CMD's; 126 if CMD cannot be run, 127 if it is not found,\n"
 	"2 on bad usage, 1 if the library is missing or the domain refused.\n";
 
-enum { OPT_QUEUED = 256, OPT_WATCHES, OPT_INSTANCES, OPT_MODE, OPT_DEBUG };
+enum { OPT_QUEUED = 256, OPT_WATCHES, OPT_INSTANCES, OPT_MODE, OPT_DEBUG, OPT_SCAN };
 
 static const struct option options[] = {
 	{ "domain", required_argument, NULL, 'd' },
@@ -76,6 +83,7 @@ static const struct option options[] = {
 	{ "max-user-instances", required_argument, NULL, OPT_INSTANCES },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
+	{ "scan", optional_argument, NULL, OPT_SCAN },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -219,9 +227,56 @@ static void set_limit(const char *prog, const char *opt, const char *var, const 
 	setenv(var, value, 1);
 }
 
+/* --scan: start `inotify-shim scan` for the domain, detached (its own
+ * session, its output to /dev/null), before the library is preloaded, so
+ * that it runs without it.  If a scanner already runs, the new one finds
+ * the domain's scan.lock taken and exits at once (tools/scan.c): racing
+ * launchers start one.  Its grace is longer than a lone scanner's, so that
+ * CMD has time to make its first watch. */
+static void start_scanner(const char *prog, const char *interval)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		fprintf(stderr, "%s: --scan: %s\n", prog, strerror(errno));
+		return;
+	}
+	if (pid > 0) {
+		waitpid(pid, NULL, 0);
+		return;
+	}
+	setsid();
+	if (fork() == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		char *args[] = { "inotify-shim", "scan", "--grace", "10000", "--interval",
+				 (char *)interval, NULL };
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			if (!getenv("INOTIFY_SHIM_DEBUG"))
+				dup2(null, 2);
+		}
+		execv("/proc/self/exe", args);
+	}
+	_exit(0);
+}
+
+static const char *scan_interval(const char *prog, const char *arg)
+{
+	char *end;
+	long v;
+
+	if (!arg)
+		return "50";
+	v = strtol(arg, &end, 10);
+	if (end == arg || *end || v < 1 || v > 3600000)
+		cli_usage_error(prog, "--scan: '%s' is not a number of milliseconds", arg);
+	return arg;
+}
+
 int cmd_run(int argc, char **argv)
 {
-	const char *prog = argv[0];
+	const char *prog = argv[0], *scan = NULL;
 	char lib[PATH_MAX];
 	int c;
 
@@ -250,6 +305,9 @@ int cmd_run(int argc, char **argv)
 		case OPT_DEBUG:
 			setenv("INOTIFY_SHIM_DEBUG", "1", 1);
 			break;
+		case OPT_SCAN:
+			scan = scan_interval(prog, optarg);
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -261,8 +319,14 @@ int cmd_run(int argc, char **argv)
 	}
 	if (optind >= argc)
 		cli_usage_error(prog, "no command to run");
-	if (find_library(prog, lib, sizeof lib) < 0 || check_domain(prog) < 0 ||
-	    set_preload(prog, lib) < 0)
+	if (find_library(prog, lib, sizeof lib) < 0 || check_domain(prog) < 0)
+		return 1;
+	if (scan) {
+		/* CMD records the paths it watches, for the scanner (scan/paths.h) */
+		setenv("INOTIFY_SHIM_SCAN", "1", 1);
+		start_scanner(prog, scan);
+	}
+	if (set_preload(prog, lib) < 0)
 		return 1;
 	execvp(argv[optind], argv + optind);
 	c = errno;

@@ -20,6 +20,7 @@
 
 #include "../domain/registry.h"
 #include "../notify/notify.h"
+#include "../scan/paths.h"
 #include "../util/config.h"
 #include "../util/real.h"
 #include "../util/shlock.h"
@@ -322,6 +323,9 @@ static int watch_op(struct slot_ref ref, const char *path, uint32_t mask,
 			ret = new_locked(d, ref, &info, mask);
 	}
 	domain_unlock(d);
+	/* where the scanner will find it (scan/paths.h); slow path only */
+	if (ret >= 0 && op != OP_UPDATE)
+		scan_paths_note(&info.id, path);
 	return ret;
 }
 

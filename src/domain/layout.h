@@ -49,10 +49,11 @@
 #include "../util/ident.h"
 
 #define REGISTRY_MAGIC 0x5254534745524e49ULL /* "INREGSTR" */
-#define REGISTRY_VERSION 6	/* 2: hash buckets placed by locality; 3: excl_unlink_seen;
+#define REGISTRY_VERSION 7	/* 2: hash buckets placed by locality; 3: excl_unlink_seen;
 				 * 4: dirs_watched, INODE_DIR;
 				 * 5: backed records, the storage/sharing/quiet counters;
-				 * 6: the bounded waits' group (repair_seq, stall, lost) */
+				 * 6: the bounded waits' group (repair_seq, stall, lost);
+				 * 7: reg_inode.hook_* (the scanner's hook stamps) */
 
 #define REGISTRY_INSTANCES 1024	/* slots; slot 0 is never used */
 #define REGISTRY_WATCHES (1u << 20)	/* watch records, and inode records */
@@ -60,12 +61,20 @@
 
 enum record_state { RECORD_FREE = 0, RECORD_USED = 1 };
 
+#define REG_HOOK_SLOTS 3	/* 32 bytes: a record of 72 */
+
 struct reg_inode {
 	struct ident id;
 	uint32_t state;
 	uint32_t hash_next;	/* next inode in the same hash bucket */
 	uint32_t marks;		/* first watch on this inode */
 	uint32_t flags;		/* INODE_* */
+	/* the changes last delivered to its watches, so that the scanner does
+	 * not report them again (scan/hookstamp.h); hints, never validated */
+	uint32_t hook_name[REG_HOOK_SLOTS];	/* a hash of the name */
+	uint32_t hook_ms[REG_HOOK_SLOTS];	/* realtime ms, rounded up, mod 2^32 */
+	uint16_t hook_mask[REG_HOOK_SLOTS];	/* the event (all below 0x1000) */
+	uint16_t hook_next;
 };
 
 /* The inode was unlinked while open somewhere: its IN_DELETE_SELF waits for

@@ -20,6 +20,7 @@
 #include "../core/slots.h"
 #include "../domain/registry.h"
 #include "../queue/queue.h"
+#include "../scan/hookstamp.h"
 
 #define MAX_DEAD 8
 
@@ -161,6 +162,7 @@ static void deliver(struct pass *p, uint32_t iidx, uint32_t mask,
 
 	if (!in || in->state != RECORD_USED)
 		return;
+	hookstamp_note(in, mask, name);	/* for the scanner: told already */
 	for (uint32_t widx = in->marks; widx && (w = reg_watch(p->d, widx)) &&
 					      chain_guard_ok(&g, widx);
 	     widx = next) {

@@ -233,6 +233,7 @@ int shlock_take(pthread_mutex_t *m, uint32_t *stall, enum shlock_kind kind)
 {
 	struct timespec start, until;
 	int first, r = pthread_mutex_trylock(m);
+	bool stuck;
 
 	if (r == 0 || r == EOWNERDEAD)
 		return got(r, stall, kind);
@@ -245,16 +246,24 @@ int shlock_take(pthread_mutex_t *m, uint32_t *stall, enum shlock_kind kind)
 	until = deadline_after(&start, SHLOCK_WAIT_MS);
 	r = wait_until_mono(m, &until);
 	/* past the bound, 20 ms more at a time while the lock makes progress */
-	for (unsigned ms = 2 * SHLOCK_WAIT_MS; r == ETIMEDOUT && ms <= SHLOCK_SLOW_MS &&
-					       moving(m, &first);
+	stuck = false;
+	for (unsigned ms = 2 * SHLOCK_WAIT_MS; r == ETIMEDOUT && ms <= SHLOCK_SLOW_MS;
 	     ms += SHLOCK_WAIT_MS) {
+		if (!moving(m, &first)) {
+			stuck = true;
+			break;
+		}
 		until = deadline_after(&start, ms);
 		r = wait_until_mono(m, &until);
 	}
 	if (r == 0 || r == EOWNERDEAD)
 		return got(r, stall, kind);
 	if (r == ETIMEDOUT) {
-		__atomic_store_n(stall, (uint32_t)shlock_now_ms() | 1, __ATOMIC_RELAXED);
+		/* Only a holder that makes no progress marks the lock stalled: a
+		 * taker that reached SHLOCK_SLOW_MS behind busy holders (a loaded
+		 * machine) gives up alone, and the others go on waiting. */
+		if (stuck)
+			__atomic_store_n(stall, (uint32_t)shlock_now_ms() | 1, __ATOMIC_RELAXED);
 		shim_debug("gave up on a lock (kind %d) held by thread %d after %u ms",
 			   (int)kind, owner_tid(m), (unsigned)(shlock_now_ms() - start_ms(&start)));
 	}

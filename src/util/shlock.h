@@ -22,7 +22,8 @@
  *     A holder that is stopped ('T', 't'), asleep otherwise ('S': paused,
  *     or frozen in a cgroup v2 freezer), gone from /proc or not found is
  *     given up on at 20 ms.
- *   SHLOCK_STALL_MS (1 s): once a taker gave up, the lock is marked
+ *   SHLOCK_STALL_MS (1 s): once a taker gave up on a holder that made no
+ *     progress (not one that reached 250 ms behind busy holders), the lock is marked
  *     stalled (a time stamp in the lock's stall word, shared where the
  *     lock is); for the next second every taker only tries it, without
  *     waiting, so that a stopped holder costs each later operation nothing

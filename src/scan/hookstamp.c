@@ -1,0 +1,6 @@
+/*
+ * hookstamp.c - see hookstamp.h.
+ */
+#include "hookstamp.h"
+
+int scan_origin;
