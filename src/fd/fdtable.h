@@ -34,7 +34,7 @@
 #include <stdint.h>
 
 #include "ofd.h"
-#include "scan.h"
+#include "procfd.h"
 #include "slotref.h"
 
 enum fd_kind { FD_NONE = 0, FD_INSTANCE = 1, FD_FILE = 2, FD_OTHER = 3 };

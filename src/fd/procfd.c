@@ -1,7 +1,7 @@
 /*
- * scan.c - the /proc/self/fd scan; see scan.h.
+ * procfd.c - the /proc/self/fd scan; see procfd.h.
  */
-#include "scan.h"
+#include "procfd.h"
 
 #include "../util/real.h"
 

@@ -1,8 +1,8 @@
 /*
- * scan.h - the fds this process has open, as the kernel lists them.
+ * procfd.h - the fds this process has open, as the kernel lists them.
  */
-#ifndef SHIM_FD_SCAN_H
-#define SHIM_FD_SCAN_H
+#ifndef SHIM_FD_PROCFD_H
+#define SHIM_FD_PROCFD_H
 
 /* Visit every fd open in this process, as /proc/self/fd lists them (the
  * table's knowledge aside), through the real calls: no hook runs, no lock
