@@ -14,7 +14,7 @@
 #include "domain/domain.h"
 #include "hooks/exec.h"
 #include "hooks/files.h"
-#include "instance/fdtable.h"
+#include "fd/fdtable.h"
 #include "instance/instance.h"
 #include "util/config.h"
 #include "util/log.h"

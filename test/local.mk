@@ -271,3 +271,8 @@ endif
 # issue 14, item 1: the layer rules of src/README, over the sources
 TESTS += test/layering.sh
 EXTRA_DIST += test/layering.sh
+
+# issue 14, item 5: the library's own code calls no interposed name
+# (a static check of the objects' relocations; see its top)
+TESTS += test/internal_calls.sh
+EXTRA_DIST += test/internal_calls.sh

@@ -15,7 +15,8 @@ tools_inotify_shim_SOURCES = \
 	tools/snapshot.c tools/snapshot.h \
 	tools/ps.c \
 	tools/gc.c \
-	tools/watch.c
+	tools/watch.c \
+	tools/nextsym.c
 # issue 15: the scanner
 tools_inotify_shim_SOURCES += tools/scan.c tools/scan.h tools/scan_set.c \
 	tools/scan_tick.c tools/scan_deliver.c \

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "domain/domain.h"
-#include "instance/fdtable.h"
+#include "fd/fdtable.h"
 #include "util/config.h"
 #include "util/log.h"
 

@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "instance/fdtable.h"
+#include "fd/fdtable.h"
 #include "instance/instance.h"
 
 #include "cli.h"

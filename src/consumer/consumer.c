@@ -182,12 +182,14 @@ SHIM_EXPORT void inotify_shim_watch_init(struct inotify_shim_watch *w)
 	w->wd = -1;
 }
 
-SHIM_EXPORT void inotify_shim_watch_get(struct inotify_shim_watch *w)
+/* The references, for the handle's own use too: it calls these, never the
+ * exported names, which a program may define (test/internal_calls.sh). */
+static void watch_get(struct inotify_shim_watch *w)
 {
 	__atomic_add_fetch(&w->count, 1, __ATOMIC_RELAXED);
 }
 
-SHIM_EXPORT void inotify_shim_watch_put(struct inotify_shim_watch *w)
+static void watch_put(struct inotify_shim_watch *w)
 {
 	struct inotify_shim_handle *h = w->handle;
 
@@ -197,6 +199,16 @@ SHIM_EXPORT void inotify_shim_watch_put(struct inotify_shim_watch *w)
 		h->ops->destroy_watch(w);
 	if (h)
 		handle_put(h);
+}
+
+SHIM_EXPORT void inotify_shim_watch_get(struct inotify_shim_watch *w)
+{
+	watch_get(w);
+}
+
+SHIM_EXPORT void inotify_shim_watch_put(struct inotify_shim_watch *w)
+{
+	watch_put(w);
 }
 
 static int check_mask(uint32_t mask)
@@ -224,7 +236,7 @@ SHIM_EXPORT int inotify_shim_handle_add_watch(struct inotify_shim_handle *h,
 	w->mask = mask & IN_ALL_EVENTS;
 	w->handle = h;
 	__atomic_add_fetch(&h->refs, 1, __ATOMIC_RELAXED);
-	inotify_shim_watch_get(w);	/* the first reference */
+	watch_get(w);	/* the first reference */
 	pthread_mutex_lock(&h->lock);
 	ret = hash_insert(h, w);
 	pthread_mutex_unlock(&h->lock);
@@ -292,12 +304,12 @@ static void deliver(struct inotify_shim_handle *h, const struct inotify_event *e
 	pthread_mutex_lock(&h->lock);
 	w = (e->mask & IN_IGNORED) ? hash_remove(h, e->wd) : hash_find(h, e->wd);
 	if (w)
-		inotify_shim_watch_get(w);	/* held while the handler runs */
+		watch_get(w);	/* held while the handler runs */
 	pthread_mutex_unlock(&h->lock);
 	h->ops->handle_event(w, e->wd, e->mask, e->cookie, e->len ? e->name : NULL,
 			     h->user);
 	if (w)
-		inotify_shim_watch_put(w);
+		watch_put(w);
 }
 
 SHIM_EXPORT int inotify_shim_handle_dispatch(struct inotify_shim_handle *h)
@@ -349,7 +361,7 @@ SHIM_EXPORT void inotify_shim_handle_destroy(struct inotify_shim_handle *h)
 		pthread_mutex_unlock(&h->lock);
 		if (!w)
 			break;
-		inotify_shim_watch_put(w);	/* the final put */
+		watch_put(w);	/* the final put */
 	}
 	real_close(h->fd);
 	core_release(h->ref, h->fd);

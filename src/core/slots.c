@@ -9,7 +9,7 @@
  * (malloc and snprintf are not async-signal-safe; mmap, open and the
  * domain's *at() calls are plain system calls).
  *
- * The producer's wake looks in the process's fd table (instance/fdtable.h,
+ * The producer's wake looks in the process's fd table (fd/fdtable.h,
  * a private table of plain words that depends on nothing above this
  * layer) for an fd on the instance that it may write through.
  */
@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "../domain/registry.h"
-#include "../instance/fdtable.h"
+#include "../fd/fdtable.h"
 #include "../util/log.h"
 #include "../util/real.h"
 

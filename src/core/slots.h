@@ -18,12 +18,8 @@
 #include <stdint.h>
 
 #include "../domain/domain.h"
+#include "../fd/slotref.h"
 #include "../queue/queue.h"
-
-struct slot_ref {
-	uint32_t slot;
-	uint32_t gen;
-};
 
 /* The names of the instance's files in the domain directory (domain.h:
  * reached only through it). */

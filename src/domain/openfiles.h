@@ -4,7 +4,7 @@
  * The kernel gives IN_CLOSE_* when the last reference to an open file
  * description goes, and fork, exec and posix_spawn hand those references
  * to other processes and process images.  Each process keeps its own
- * fd -> record map (instance/fdtable.h); a record that another process
+ * fd -> record map (fd/fdtable.h); a record that another process
  * (or the next image of this one) may hold is entered here, in the file
  * <domain dir>/files that every process maps, with one holder per
  * (pid, fd) that refers to it.  The process that removes the last live

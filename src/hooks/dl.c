@@ -277,6 +277,16 @@ DL_PLAIN __attribute__((visibility("hidden"))) void *shim_dlvsym(void *handle, c
 		       : ours_instead(&l, &m, name, real(handle, name, version));
 }
 
+/* dlsym(RTLD_NEXT, name) for the shim's own lookups (util/resolve.c,
+ * hooks/signals.c): libc's dlsym, called from here, never the exported
+ * dlsym, so that the shim's own code reaches no hook of its own
+ * (test/internal_calls.sh).  RTLD_NEXT is relative to the shim, as it was
+ * through the stub (which jumps to libc's with the caller's address). */
+DL_PLAIN __attribute__((visibility("hidden"))) void *shim_next_symbol(const char *name)
+{
+	return shim_dlsym(RTLD_NEXT, name);
+}
+
 /* Found at load, before the program can start threads. */
 DL_PLAIN __attribute__((constructor(101))) static void dl_init(void)
 {
@@ -331,5 +341,13 @@ DL_PLAIN __attribute__((constructor(101))) static void dl_init(void)
 
 SHIM_DL_STUB(dlsym, shim_real_dlsym, shim_dlsym);
 SHIM_DL_STUB(dlvsym, shim_real_dlvsym, shim_dlvsym);
+
+#else
+
+/* No dlsym is exported here: libc's is the only one. */
+__attribute__((visibility("hidden"))) void *shim_next_symbol(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
 
 #endif /* __x86_64__ */

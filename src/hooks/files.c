@@ -2,7 +2,7 @@
  * files.c - the hooks on file descriptors: open, close, dup, and the events
  * of reading, writing and changing attributes through an fd.
  *
- * Each open file gets a record (fdtable.h) holding what its events need:
+ * Each open file gets a record (fd/ofd.h) holding what its events need:
  * its inode, its directory and name, whether it was opened for writing.
  * An fd the table does not know (opened before any watch existed, or
  * inherited) is adopted on first use through /proc/self/fd; one that is

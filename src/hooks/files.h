@@ -11,7 +11,7 @@
 
 #include "domain/domain.h"
 #include "hooks/objects.h"
-#include "instance/fdtable.h"
+#include "fd/fdtable.h"
 #include <sys/inotify.h>
 
 /* Can no event about o's file reach a watch now?  Its inode and its

@@ -57,7 +57,7 @@ BEGIN {
 	print "/* the attribute of the table's uninstrumented functions */" > rh
 	print "#define SHIM_NOT_INSTRUMENTED __attribute__((no_sanitize(\"thread\", \"address\", \"undefined\")))\n" > rh
 	print banner > rc
-	print "#include <dlfcn.h>\n\n#include \"hooks/prelude.h\"\n#include \"hooks-real.h\"\n" > rc
+	print "#include <dlfcn.h>\n\n#include \"hooks/prelude.h\"\n#include \"hooks-real.h\"\n\n/* util/real.h */\nvoid *shim_next_symbol(const char *name);\n" > rc
 	print "void *hooks_resolve(const char *name);\n" > rc
 	print banner > gc
 	print "#include \"hooks/prelude.h\"\n#include \"hooks/families.h\"\n#include \"hooks-real.h\"\n#include \"util/errno_boundary.h\"\n" > gc
@@ -181,7 +181,7 @@ function row(name, ret, params,    args, isvoid, ftype, attr_, check) {
 	printf "%s (*p_%s)(%s);\n", ret, name, real_params(name, params) > rc
 	printf "%s%s real_%s_first(%s)\n{\n", attr_, ret, name, params > rc
 	if (noinstr)	# not hooks_resolve(): its log is instrumented
-		printf "\t%s (*f)(%s) = (%s)dlsym(RTLD_NEXT, \"%s\");\n\n", ret, real_params(name, params), ftype, name > rc
+		printf "\t%s (*f)(%s) = (%s)shim_next_symbol(\"%s\");\n\n", ret, real_params(name, params), ftype, name > rc
 	else
 		printf "\t%s (*f)(%s) = (%s)hooks_resolve(\"%s\");\n\n", ret, real_params(name, params), ftype, name > rc
 	printf "\tif (!f) {\n\t\terrno = ENOSYS;\n\t\treturn%s;\n\t}\n", isvoid ? "" : " " failure(ret) > rc

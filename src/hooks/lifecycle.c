@@ -23,7 +23,7 @@
  *
  * Which records close at exit: the kernel gives a close event only when
  * the open file's last reference goes, and references may live in other
- * processes.  The records know this much (fdtable.h):
+ * processes.  The records know this much (fd/ofd.h):
  *   - opened in this process image, no fork since: this process holds the
  *     only references, the events are due;
  *   - entered in the domain's table of shared open files (share.c: a
@@ -49,7 +49,7 @@
 #include "hooks/exec.h"
 #include "hooks/families.h"
 #include "hooks/files.h"
-#include "instance/fdtable.h"
+#include "fd/fdtable.h"
 #include "notify/notify.h"
 #include "util/export.h"
 #include "util/real.h"

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "instance/fdtable.h"
+#include "fd/fdtable.h"
 #include "util/real.h"
 
 /* Split path into its directory part and last component, ignoring trailing
@@ -262,7 +262,7 @@ static bool pid_under_shim(int procfd, const char *pid)
 	fd = real_openat(procfd, rel, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
-	while (!found && (n = read(fd, buf + have, sizeof buf - 1 - have)) > 0) {
+	while (!found && (n = real_read(fd, buf + have, sizeof buf - 1 - have)) > 0) {
 		char *line = buf, *nl;
 
 		have += (size_t)n;

@@ -3,7 +3,7 @@
  * and exit, on top of the domain's table of shared open files
  * (domain/openfiles.h: the holders, the lifetime, the lock order).
  *
- * A record (instance/fdtable.h) is private until another process or the
+ * A record (fd/ofd.h) is private until another process or the
  * next image may hold it; then it is entered in the table with one holder
  * per fd of this process:
  *   - fork: the prepare handler enters every record and adds a placeholder
@@ -37,7 +37,7 @@
 #include "domain/domain.h"
 #include "domain/openfiles.h"
 #include "hooks/files.h"
-#include "instance/fdtable.h"
+#include "fd/fdtable.h"
 #include "util/real.h"
 #include "util/sigdefer.h"
 

@@ -9,7 +9,7 @@
  * functions before they are initialised, so nothing here is instrumented
  * (SHIM_NOT_INSTRUMENTED), nor is what it calls (sigdefer_handler_set),
  * nor the real_NAME() of these lines of hooks.table ("uninstrumented":
- * resolved by dlsym itself, without the log of hooks_resolve).
+ * resolved by shim_next_symbol, without the log of hooks_resolve).
  */
 #include "hooks/prelude.h"
 

@@ -177,7 +177,9 @@ SHIM_EXPORT int posix_spawnp(pid_t *pid, const char *file,
 }
 
 /* execl, execlp, execle: the argument list into an array (as glibc does,
- * on the stack), then the v form, whose wrapper tells share.c. */
+ * on the stack), then the v form's wrapper, which tells share.c: called
+ * here, not through the exported execv, execvp or execve, which a program
+ * may define (test/internal_calls.sh). */
 #define COLLECT_ARGS(arg, ap, argv, envp_out)                                  \
 	do {                                                                   \
 		size_t n_ = 1;                                                 \
@@ -201,7 +203,7 @@ SHIM_EXPORT int execl(const char *path, const char *arg, ...)
 	va_start(ap, arg);
 	COLLECT_ARGS(arg, ap, argv, (void)0);
 	va_end(ap);
-	return execv(path, argv);
+	return exec_wrapper(&(struct exec_call){ EXEC_V, AT_FDCWD, path, argv, environ, 0 });
 }
 
 SHIM_EXPORT int execlp(const char *file, const char *arg, ...)
@@ -212,7 +214,7 @@ SHIM_EXPORT int execlp(const char *file, const char *arg, ...)
 	va_start(ap, arg);
 	COLLECT_ARGS(arg, ap, argv, (void)0);
 	va_end(ap);
-	return execvp(file, argv);
+	return exec_wrapper(&(struct exec_call){ EXEC_VP, AT_FDCWD, file, argv, environ, 0 });
 }
 
 SHIM_EXPORT int execle(const char *path, const char *arg, ...)
@@ -223,5 +225,5 @@ SHIM_EXPORT int execle(const char *path, const char *arg, ...)
 	va_start(ap, arg);
 	COLLECT_ARGS(arg, ap, argv, envp = va_arg(ap, char **));
 	va_end(ap);
-	return execve(path, argv, envp);
+	return exec_wrapper(&(struct exec_call){ EXEC_VE, AT_FDCWD, path, argv, envp, 0 });
 }

@@ -32,7 +32,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "fdtable.h"
+#include "../fd/fdtable.h"
 
 /* fdinfo_open()'s "not an instance's fdinfo: open the real file" */
 #define FDINFO_PASS 1

@@ -26,7 +26,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#include "fdtable.h"
+#include "../fd/fdtable.h"
 
 /* The process holds at least one instance fd (a fast test for hooks). */
 extern uint32_t instance_fds_held;

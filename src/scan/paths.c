@@ -106,7 +106,7 @@ int scan_paths_read(int fd, off_t *off,
 	int count = 0;
 
 	for (;;) {
-		ssize_t n = pread(fd, buf, sizeof buf, *off);
+		ssize_t n = real_pread(fd, buf, sizeof buf, *off);
 		size_t at = 0;
 		if (n < 0)
 			return -errno;

@@ -14,7 +14,7 @@
 
 #include "core/slots.h"
 #include "domain/registry.h"
-#include "instance/fdtable.h"
+#include "fd/fdtable.h"
 #include "queue/queue.h"
 
 #include "inject.h"

@@ -21,7 +21,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include "instance/fdtable.h"
+#include "fd/fdtable.h"
 #include "instance/instance.h"
 #include "cli.h"
 
