@@ -26,6 +26,7 @@ static const char usage[] =
 	"  ps [-w] [--json]                  list the live instances of the domain\n"
 	"  watch [OPTION]... PATH...         print the events on PATH...\n"
 	"  gc                                reclaim instances whose holders are gone\n"
+	"  relay [-d DOMAIN]                 lend this process's kernel inotify to the domain\n"
 	"\n"
 	"  -h, --help      show this help, or a command's: inotify-shim COMMAND --help\n"
 	"  -V, --version   show the version\n"
@@ -110,6 +111,7 @@ static const struct {
 	{ "ps", cmd_ps, "inotify-shim ps" },
 	{ "watch", cmd_watch, "inotify-shim watch" },
 	{ "gc", cmd_gc, "inotify-shim gc" },
+	{ "relay", cmd_relay, "inotify-shim relay" },
 };
 
 int main(int argc, char **argv)

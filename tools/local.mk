@@ -15,7 +15,8 @@ tools_inotify_shim_SOURCES = \
 	tools/snapshot.c tools/snapshot.h \
 	tools/ps.c \
 	tools/gc.c \
-	tools/watch.c
+	tools/watch.c \
+	tools/relay.c tools/relay_table.c tools/relay_table.h tools/relay_ps.c
 tools_inotify_shim_CPPFLAGS = $(SHIM_CPPFLAGS) -DSHIM_LIBDIR='"$(libdir)"'
 tools_inotify_shim_CFLAGS = $(AM_CFLAGS) -pthread
 tools_inotify_shim_LDADD = src/libshim-core.la -lpthread

@@ -21,6 +21,7 @@
 #include "../domain/registry.h"
 #include "../notify/notify.h"
 #include "../util/config.h"
+#include "../relay/relay.h"
 #include "../util/real.h"
 #include "../util/shlock.h"
 
@@ -322,6 +323,8 @@ static int watch_op(struct slot_ref ref, const char *path, uint32_t mask,
 			ret = new_locked(d, ref, &info, mask);
 	}
 	domain_unlock(d);
+	if (ret >= 0 && op != OP_UPDATE)
+		relay_handoff(path, mask, &info);	/* no system call unless a relay runs */
 	return ret;
 }
 

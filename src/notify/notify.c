@@ -20,6 +20,7 @@
 #include "../core/slots.h"
 #include "../domain/registry.h"
 #include "../queue/queue.h"
+#include "../relay/relay.h"
 
 #define MAX_DEAD 8
 
@@ -161,6 +162,7 @@ static void deliver(struct pass *p, uint32_t iidx, uint32_t mask,
 
 	if (!in || in->state != RECORD_USED)
 		return;
+	relay_stamp(p->d, &in->id, mask, name);	/* the relay's dedup */
 	for (uint32_t widx = in->marks; widx && (w = reg_watch(p->d, widx)) &&
 					      chain_guard_ok(&g, widx);
 	     widx = next) {
