@@ -14,9 +14,14 @@
  * then watches "/proc/self/fd/N" (the very inode) with IN_ALL_EVENTS.
  * Watches made before the relay started, or by a process whose datagram a
  * full socket refused, are not mirrored: counted ("unmirrored" in ps).
- * Watches that end in the domain are swept: every SWEEP_MS the relay looks
- * up up to SWEEP_BATCH of its kernel watches in the registry and removes
- * those whose inode is no longer watched.
+ * Watches that end in the domain are swept: the relay looks up up to
+ * SWEEP_BATCH of its kernel watches in the registry (one hash lookup each,
+ * under registry.lock) and removes those whose inode is no longer watched,
+ * within SWEEP_MS of a change of the domain's watch count, and every
+ * FULL_SWEEP_MS in any case (an add and a removal between two looks leave
+ * the count as it was).  An instance whose last holder died without
+ * closing it keeps its watches until it is reaped: the relay reaps (the
+ * FIFO's open count, core/slots.h) once a second.
  *
  * Deduplication (no double report): the hooks already deliver every event
  * of a process under the shim, and the kernel reports the same change to
@@ -93,6 +98,7 @@
 #define STAMP_TTL_MS 2000
 #define SWEEP_MS 5
 #define SWEEP_BATCH 4096
+#define FULL_SWEEP_MS 100
 
 static volatile sig_atomic_t stop;
 
@@ -138,6 +144,7 @@ struct relay {
 	struct relay_pending p;
 	struct relay_stamps st;
 	uint32_t stamp_tail;
+	uint32_t swept_count;		/* watch_count at the last sweep */
 	uint32_t kcookie[16], dcookie[16];
 	unsigned ncookie;
 };
@@ -301,24 +308,63 @@ static void read_socket(struct relay *r)
 	}
 }
 
-/* Kernel watches whose inode is no longer watched in the domain go. */
-static void sweep(struct relay *r)
+static int count_removing(const struct relay_table *t)
 {
-	int gone[SWEEP_BATCH], ngone = 0;
+	int n = 0;
 
-	if (!r->t.n || domain_lock(r->d) < 0)
+	for (int wd = 1; wd < t->cap; wd++)
+		n += t->w[wd].wd && t->w[wd].removing;
+	return n;
+}
+
+/* Kernel watches whose inode is no longer watched in the domain go. */
+static void sweep(struct relay *r, bool force)
+{
+	static int gone[SWEEP_BATCH];
+	int ngone = 0;
+	uint32_t count = __atomic_load_n(&r->d->reg->watch_count, __ATOMIC_RELAXED);
+
+	if (!r->t.n || (!force && count == r->swept_count) || domain_lock(r->d) < 0)
 		return;
-	for (int i = 0; i < SWEEP_BATCH && i < r->t.cap; i++) {
+	r->swept_count = count;
+	for (int i = 0; i < SWEEP_BATCH && i < r->t.n; i++) {
 		struct relay_watch *w = relay_table_next(&r->t);
+		if (!w)
+			break;
+		for (int j = 0; j < ngone; j++)
+			if (gone[j] == w->wd)
+				w = NULL;
 		if (w && !registry_find_inode(r->d, &w->id))
 			gone[ngone++] = w->wd;
 	}
 	domain_unlock(r->d);
 	for (int i = 0; i < ngone; i++) {
-		syscall(SYS_inotify_rm_watch, r->kfd, gone[i]);
-		relay_table_remove(&r->t, gone[i]);
+		/* the entry stays until the kernel's IN_IGNORED, after the
+		 * events queued before it */
+		if (syscall(SYS_inotify_rm_watch, r->kfd, gone[i]) == 0)
+			r->t.w[gone[i]].removing = true;
+		else
+			relay_table_remove(&r->t, gone[i]);
 	}
-	r->ring->mirrored = r->t.n;
+	r->ring->mirrored = r->t.n - count_removing(&r->t);
+}
+
+/* Instances whose holders died without closing them: reclaimed, so that
+ * their watches (and the relay's kernel watches) go.  Not slot_reap: an
+ * instance still being created (no FIFO yet) is judged there by its
+ * creator's pid, which names another process, or none, in the relay's pid
+ * namespace; here only the FIFO's open count decides, which no pid enters,
+ * and an instance without a FIFO yet is left alone. */
+static void reap(struct relay *r)
+{
+	if (domain_lock(r->d) < 0)
+		return;
+	for (uint32_t slot = 1; slot < REGISTRY_INSTANCES; slot++) {
+		struct reg_instance *inst = &r->d->instances[slot];
+		if (inst->state == RECORD_USED && inst->fifo_ino && !slot_alive(r->d, slot))
+			slot_reclaim(r->d, slot);
+	}
+	domain_unlock(r->d);
 }
 
 static void count_unmirrored(struct relay *r)
@@ -406,7 +452,7 @@ static void one_event(struct relay *r, const struct relay_event *e)
 		return;
 	if (e->mask & IN_IGNORED) {
 		relay_table_remove(&r->t, e->wd);
-		r->ring->mirrored = r->t.n;
+		r->ring->mirrored = r->t.n - count_removing(&r->t);
 		return;
 	}
 	if (relay_stamps_take(&r->st, &w->id, e->mask & ~IN_ISDIR,
@@ -451,7 +497,7 @@ static void read_kernel(struct relay *r)
 
 static int loop(struct relay *r)
 {
-	uint64_t last_count = 0;
+	uint64_t last_count = 0, last_sweep = 0;
 
 	while (!stop) {
 		struct pollfd pfd[2] = { { r->kfd, POLLIN, 0 }, { r->sock, POLLIN, 0 } };
@@ -476,9 +522,15 @@ static int loop(struct relay *r)
 		read_socket(r);
 		read_kernel(r);
 		release(r, false);
-		sweep(r);
 		r->ring->alive_ns = now_ns();
+		if (r->ring->alive_ns - last_sweep > (uint64_t)FULL_SWEEP_MS * 1000000) {
+			sweep(r, true);
+			last_sweep = r->ring->alive_ns;
+		} else {
+			sweep(r, false);
+		}
 		if (r->ring->alive_ns - last_count > 1000000000u) {
+			reap(r);
 			count_unmirrored(r);
 			last_count = r->ring->alive_ns;
 		}

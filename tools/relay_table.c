@@ -50,7 +50,7 @@ int relay_table_find(const struct relay_table *t, const struct ident *id)
 	for (uint32_t k = hash_of(id) & (uint32_t)(t->hcap - 1), i = 0;
 	     t->hash[k] != -1 && i < (uint32_t)t->hcap; k = (k + 1) & (uint32_t)(t->hcap - 1), i++) {
 		int wd = t->hash[k];
-		if (wd > 0 && ident_equal(&t->w[wd].id, id))
+		if (wd > 0 && !t->w[wd].removing && ident_equal(&t->w[wd].id, id))
 			return wd;
 	}
 	return -1;
@@ -76,7 +76,7 @@ int relay_table_add(struct relay_table *t, int wd, const struct ident *id, mode_
 	}
 	if ((t->hused + 1) * 2 > t->hcap && rehash(t, t->hcap * 2) < 0)
 		return -1;
-	t->w[wd] = (struct relay_watch){ wd, *id, mode };
+	t->w[wd] = (struct relay_watch){ wd, *id, mode, false };
 	for (k = hash_of(id) & (uint32_t)(t->hcap - 1); t->hash[k] >= 0;
 	     k = (k + 1) & (uint32_t)(t->hcap - 1))
 		;
@@ -110,7 +110,7 @@ struct relay_watch *relay_table_next(struct relay_table *t)
 {
 	for (int i = 0; i < t->cap; i++) {
 		int wd = t->cursor++ % t->cap;
-		if (t->w[wd].wd)
+		if (t->w[wd].wd && !t->w[wd].removing)
 			return &t->w[wd];
 	}
 	return NULL;

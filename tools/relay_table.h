@@ -18,6 +18,9 @@ struct relay_watch {
 	int wd;				/* 0: a free entry */
 	struct ident id;
 	mode_t mode;
+	bool removing;			/* rm_watch made: kept until IN_IGNORED,
+					 * so that events queued before still
+					 * find it */
 };
 
 /* Kernel wds (small, increasing) index the entries; a hash of the inode
