@@ -195,6 +195,7 @@ static int make_socket(struct relay *r)
 	if (dir < 0)
 		return -1;
 	unlinkat(dir, RELAY_SOCKET, 0);	/* ours: we hold the ring's lock */
+	unlinkat(dir, RELAY_FOREIGN_FILE, 0);	/* a previous relay's refusal */
 	snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dir, RELAY_SOCKET);
 	r->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (r->sock < 0 || bind(r->sock, (struct sockaddr *)&sa, sizeof sa) < 0) {
@@ -495,6 +496,17 @@ static void read_kernel(struct relay *r)
 
 /* ---- the loop -------------------------------------------------------- */
 
+/* Has a process of the domain seen the ring as another inode? */
+static bool foreign(struct relay *r)
+{
+	int fd = domain_openat(r->d, RELAY_FOREIGN_FILE, O_RDONLY, 0);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 static int loop(struct relay *r)
 {
 	uint64_t last_count = 0, last_sweep = 0;
@@ -512,7 +524,7 @@ static int loop(struct relay *r)
 		}
 		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
 			return 1;
-		if (__atomic_load_n(&r->ring->foreign, __ATOMIC_RELAXED)) {
+		if (foreign(r)) {
 			fprintf(stderr, "%s: %s is shared with a process that does not see "
 				"the same inodes (another kernel: a VM's shared folder); a "
 				"kernel relay cannot watch them there: run inotify-shim bridge "

@@ -55,9 +55,12 @@ struct relay_ring *relay_ring_map(struct domain *d)
 	r = p;
 	if (r->magic != RELAY_MAGIC || r->self_dev != (uint64_t)st.st_dev ||
 	    r->self_ino != (uint64_t)st.st_ino) {
-		/* not the inode the relay made: another kernel (a VM) */
-		__atomic_store_n(&r->foreign, 1, __ATOMIC_RELAXED);
+		/* not the inode the relay made: another kernel (a VM), where a
+		 * shared mapping is not coherent either: say so by a file */
 		munmap(p, sizeof *r);
+		fd = domain_openat(d, RELAY_FOREIGN_FILE, O_WRONLY | O_CREAT, 0600);
+		if (fd >= 0)
+			real_close(fd);
 		return NULL;
 	}
 	__atomic_store_n(&ring, r, __ATOMIC_RELEASE);

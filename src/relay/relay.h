@@ -29,8 +29,10 @@
  * time it sends or stamps while a relay runs, and checks there that it
  * sees the ring file as the same inode as the relay does (ring.self_dev,
  * self_ino): where it does not, the domain directory is shared across a
- * VM boundary, the process notes it (ring.foreign) and sends nothing, and
- * the relay refuses, naming inotify-shim bridge.
+ * VM boundary, the process makes the file "relay.foreign" of the domain
+ * (a shared mapping is not coherent across a VM boundary, a file is seen)
+ * and sends nothing, and the relay, which looks for that file, refuses,
+ * naming inotify-shim bridge.
  */
 #ifndef SHIM_RELAY_H
 #define SHIM_RELAY_H
@@ -43,6 +45,7 @@
 
 #define RELAY_SOCKET "relay.sock"
 #define RELAY_RING_FILE "relay"
+#define RELAY_FOREIGN_FILE "relay.foreign"
 #define RELAY_MAGIC 0x59414c52u		/* "RLAY" */
 #define RELAY_STAMPS 4096		/* a power of two */
 
@@ -67,7 +70,7 @@ struct relay_ring {
 	uint32_t magic;
 	uint32_t pid;			/* the relay's, in its own namespace */
 	uint64_t self_dev, self_ino;	/* the ring file, as the relay sees it */
-	uint32_t foreign;		/* set by a process that saw another */
+	uint32_t foreign;		/* unused (relay.foreign says it) */
 	uint32_t head;			/* stamps written; under registry.lock */
 	/* the relay's state, for inotify-shim ps */
 	uint64_t mirrored;		/* kernel watches it keeps */
