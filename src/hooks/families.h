@@ -142,7 +142,7 @@ static inline bool hook_quiet_readdir(DIR *dir)
 
 FAMILY(open, int dirfd, const char *path, int flags, mode_t mode);
 /* After hook_pre_open(): the flags open() and openat() ask the kernel
- * with, and whether to ask again as the caller asked (files.c, "Opening
+ * with, and whether to ask again as the caller asked (openclose.c, "Opening
  * with O_NOFOLLOW added").  Callers that use neither (creat, fopen ...)
  * open with the caller's flags, and the post hook asks for the entry. */
 int hook_open_flags(struct hook_ctx *c);

@@ -1,6 +1,6 @@
 /*
  * files.h - open-file records and events through fds, shared by the hook
- * families (files.c, dirs.c, stdio.c, manual.c).
+ * families (files.c, openclose.c, fdevents.c, dirs.c, stdio.c, manual.c).
  */
 #ifndef SHIM_HOOKS_FILES_H
 #define SHIM_HOOKS_FILES_H
@@ -14,14 +14,8 @@
 #include "fd/fdtable.h"
 #include <sys/inotify.h>
 
-/* Can no event about o's file reach a watch now?  Its inode and its
- * directory both miss the per-inode filter (domain_maybe_watched(), exact
- * when it says no) and no rename was seen since its directory was asked,
- * or its directory was not asked while no directory is watched anywhere
- * (files.c, "Directories asked late").  Inline: the quiet
- * checks of the fd hooks (families.h) ask it before the call. */
 /* Has a rename that a watch saw happened since o's directory and name
- * were asked?  (files.c, "Renamed open files") */
+ * were asked?  (fdnames.c, "Renamed open files") */
 static inline bool hook_record_moved(const struct ofd *o)
 {
 	struct domain *d = shim_domain;
@@ -30,6 +24,12 @@ static inline bool hook_record_moved(const struct ofd *o)
 		    __atomic_load_n(&d->reg->cookie, __ATOMIC_RELAXED);
 }
 
+/* Can no event about o's file reach a watch now?  Its inode and its
+ * directory both miss the per-inode filter (domain_maybe_watched(), exact
+ * when it says no) and no rename was seen since its directory was asked,
+ * or its directory was not asked while no directory is watched anywhere
+ * (files.c, "Directories asked late").  Inline: the quiet
+ * checks of the fd hooks (families.h) ask it before the call. */
 static inline bool hook_record_quiet(const struct ofd *o)
 {
 	uint32_t fl;

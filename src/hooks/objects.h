@@ -6,7 +6,7 @@
  * never gets here).  Each lookup is made with the real functions, costs
  * one or two stat calls in the common case (a plain last component; three
  * for an fd just opened without O_NOFOLLOW or O_EXCL, which open() and
- * openat() avoid by adding O_NOFOLLOW, files.c; one while no directory is
+ * openat() avoid by adding O_NOFOLLOW, openclose.c; one while no directory is
  * watched anywhere), and falls back to
  * resolving through /proc/self/fd when the last component is ".", "..",
  * or a symbolic link to follow.
