@@ -1,5 +1,6 @@
 /*
- * core.c - see core.h.
+ * core.c - see core.h: instances made, watches added and removed, the
+ * holders of instance fds.  The read of an instance fd is read.c's.
  *
  * Lock order: registry.lock, then the queue lock of one instance (taken
  * inside queue_add/queue_read).  Path lookups and permission checks are
@@ -11,11 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <string.h>
-#include <time.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "../domain/registry.h"
@@ -23,7 +21,6 @@
 #include "../scan/paths.h"
 #include "../util/config.h"
 #include "../util/real.h"
-#include "../util/shlock.h"
 
 #define WATCH_FLAGS (IN_ONESHOT | IN_EXCL_UNLINK)
 
@@ -127,48 +124,40 @@ static void undo_create(struct domain *d, struct slot_ref ref)
 	}
 }
 
-int core_create(int nonblock, int cloexec, struct slot_ref *ref, int *fdp)
+/* A free instance record of d for this process, *ref naming it; the
+ * slot, or a negative errno. */
+static int create_slot(struct domain *d, struct slot_ref *ref)
 {
-	struct domain *d = shim_domain;
 	struct reg_instance *inst;
-	char name[SLOT_NAME_MAX];
-	struct stat st;
-	struct queue *q;
-	int slot, fd, dfd = -1, ret;
+	int slot;
 
-	if (!d)
-		return -ENOMEM;
-	ret = core_lock(d);
-	if (ret < 0)
+	if (core_lock(d) < 0)
 		return -ENOMEM;
 	slot = registry_alloc_instance(d, (uint32_t)SHIM_CONFIG(max_queued_events),
 				       SHIM_CONFIG(max_user_instances));
 	if (slot == -EMFILE && slot_reap(d) > 0)
 		slot = registry_alloc_instance(d, (uint32_t)SHIM_CONFIG(max_queued_events),
 					       SHIM_CONFIG(max_user_instances));
-	if (slot < 0) {
-		domain_unlock(d);
-		return slot;
+	if (slot >= 0) {
+		inst = &d->instances[slot];
+		inst->creator_pid = (int32_t)getpid();
+		*ref = (struct slot_ref){ (uint32_t)slot, inst->gen };
 	}
-	inst = &d->instances[slot];
-	inst->creator_pid = (int32_t)getpid();
-	*ref = (struct slot_ref){ (uint32_t)slot, inst->gen };
 	domain_unlock(d);
+	return slot;
+}
 
-	/* The queue file and the FIFO are made and opened through one fd of
-	 * the checked directory (domain.h). */
-	dfd = domain_dir_open(d);
-	if (dfd < 0) {
-		ret = -ENOMEM;
-		goto fail;
-	}
-	slot_queue_name(*ref, name);
+/* The queue file of ref, made afresh in the domain's directory dfd. */
+static int create_queue_file(struct domain *d, int dfd, struct slot_ref ref)
+{
+	char name[SLOT_NAME_MAX];
+	int fd, ret;
+
+	slot_queue_name(ref, name);
 	real_unlinkat(dfd, name, 0); /* a leftover of a crashed generation */
 	fd = real_openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ret = -errno;
-		goto fail;
-	}
+	if (fd < 0)
+		return -errno;
 	ret = domain_file_share(d, fd);
 	if (ret == 0) {
 		struct queue fresh;
@@ -177,23 +166,58 @@ int core_create(int nonblock, int cloexec, struct slot_ref *ref, int *fdp)
 			queue_unmap(&fresh);
 	}
 	real_close(fd);
-	if (ret < 0)
-		goto fail;
-	q = slot_queue(d, *ref);
-	if (!q) {
+	return ret;
+}
+
+/* The FIFO of ref, made afresh in dfd and opened: the instance fd, or a
+ * negative errno. */
+static int create_fifo(int dfd, struct slot_ref ref, int nonblock, int cloexec)
+{
+	char name[SLOT_NAME_MAX];
+	int fd;
+
+	slot_fifo_name(ref, name);
+	real_unlinkat(dfd, name, 0);
+	if (real_mkfifoat(dfd, name, 0600) < 0)
+		return -errno;
+	fd = real_openat(dfd, name, O_RDWR | O_NOFOLLOW | (nonblock ? O_NONBLOCK : 0) |
+					    (cloexec ? O_CLOEXEC : 0), 0);
+	if (fd < 0)
+		return errno == EMFILE || errno == ENFILE ? -errno : -ENOMEM;
+	return fd;
+}
+
+int core_create(int nonblock, int cloexec, struct slot_ref *ref, int *fdp)
+{
+	struct domain *d = shim_domain;
+	struct reg_instance *inst;
+	struct stat st;
+	int slot, fd, dfd = -1, ret;
+
+	if (!d)
+		return -ENOMEM;
+	slot = create_slot(d, ref);
+	if (slot < 0)
+		return slot;
+	inst = &d->instances[slot];
+
+	/* The queue file and the FIFO are made and opened through one fd of
+	 * the checked directory (domain.h). */
+	dfd = domain_dir_open(d);
+	if (dfd < 0) {
 		ret = -ENOMEM;
 		goto fail;
 	}
-	slot_fifo_name(*ref, name);
-	real_unlinkat(dfd, name, 0);
-	if (real_mkfifoat(dfd, name, 0600) < 0) {
-		ret = -errno;
+	ret = create_queue_file(d, dfd, *ref);
+	if (ret < 0)
+		goto fail;
+	if (!slot_queue(d, *ref)) {
+		ret = -ENOMEM;
 		goto fail;
 	}
-	fd = real_openat(dfd, name, O_RDWR | O_NOFOLLOW | (nonblock ? O_NONBLOCK : 0) |
-					    (cloexec ? O_CLOEXEC : 0), 0);
+	fd = create_fifo(dfd, *ref, nonblock, cloexec);
 	if (fd < 0) {
-		ret = errno == EMFILE || errno == ENFILE ? -errno : -ENOMEM;
+		ret = fd;
 		goto fail;
 	}
 	real_close(dfd);
@@ -371,159 +395,6 @@ void core_destroy_watches(struct slot_ref ref)
 	if (live_instance(d, ref))
 		registry_remove_watches(d, ref.slot);
 	domain_unlock(d);
-}
-
-/* The reader's side of the token: it writes to and drains its own fd. */
-struct reader_token {
-	int fd;
-	struct slot_ref ref;
-};
-
-static int reader_wake(void *arg, uint32_t tokens)
-{
-	struct reader_token *t = arg;
-
-	(void)tokens;	/* only ever called with none in the FIFO */
-	return real_write(t->fd, "", 1) == 1 ? 0 : -errno;
-}
-
-#ifndef RWF_NOWAIT
-#define RWF_NOWAIT 0x00000008
-#endif
-
-static int no_rwf_nowait;	/* the kernel's FIFOs refused RWF_NOWAIT */
-
-/* Read at most max bytes from fd, one system call per 256, never blocking
- * when nowait (preadv2's RWF_NOWAIT answers EAGAIN on an empty pipe
- * whatever the fd's O_NONBLOCK) or when the fd is non-blocking.  Returns
- * the bytes taken; *refused when the kernel refused RWF_NOWAIT, or the fd
- * failed otherwise (EBADF: not our fd any more). */
-static uint32_t read_upto(int fd, uint32_t max, bool nowait, bool *refused)
-{
-	char buf[256];
-	uint32_t took = 0;
-
-	while (took < max) {
-		size_t want = max - took < sizeof buf ? max - took : sizeof buf;
-		struct iovec iov = { buf, want };
-		ssize_t n = nowait ? real_preadv2(fd, &iov, 1, -1, RWF_NOWAIT)
-				   : real_read(fd, buf, want);
-
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				*refused = took == 0;
-			break;
-		}
-		took += (uint32_t)n;
-		if ((size_t)n < want)
-			break;
-	}
-	return took;
-}
-
-/* Take at most max tokens out of the FIFO without ever blocking (a
- * blocked reader elsewhere may have taken some already).  Called after
- * the queue's lock is released.  The reader's own fd, in one system call
- * where the kernel's FIFOs take RWF_NOWAIT; else by its flags: a
- * non-blocking fd is read directly, a blocking one through a non-blocking
- * open of our own. */
-static uint32_t reader_unwake(void *arg, uint32_t max)
-{
-	struct reader_token *t = arg;
-	char name[SLOT_NAME_MAX];
-	int saved = errno, fd, flags;
-	bool refused = false;
-	uint32_t took = 0;
-
-	if (!__atomic_load_n(&no_rwf_nowait, __ATOMIC_RELAXED)) {
-		took = read_upto(t->fd, max, true, &refused);
-		if (!refused)
-			goto out;
-		if (errno == EOPNOTSUPP || errno == EINVAL)
-			__atomic_store_n(&no_rwf_nowait, 1, __ATOMIC_RELAXED);
-	}
-	flags = real_fcntl(t->fd, F_GETFL, 0L);
-	if (flags >= 0 && (flags & O_NONBLOCK)) {
-		took = read_upto(t->fd, max, false, &refused);
-	} else {
-		slot_fifo_name(t->ref, name);
-		fd = domain_openat(shim_domain, name, O_RDONLY | O_NONBLOCK, 0);
-		if (fd >= 0) {
-			took = read_upto(fd, max, false, &refused);
-			real_close(fd);
-		}
-	}
-out:
-	errno = saved;
-	return took;
-}
-
-static bool nonblocking(int fd)
-{
-	int flags = real_fcntl(fd, F_GETFL, 0L);
-
-	return flags < 0 || (flags & O_NONBLOCK);
-}
-
-/* The queue's lock was not had within its bound (util/shlock.h): a holder
- * is stopped or slow inside it.  What can be read without it is the
- * overflow of events lost meanwhile (queue.h, "Lost events"): that alone,
- * or -EAGAIN.  A blocking reader waits the bound once more and retries
- * (a signal's handler runs in that wait, and the read goes on, as with
- * SA_RESTART). */
-static ssize_t read_without_lock(struct queue *q, int fd, void *buf, size_t count)
-{
-	static const struct inotify_event overflow = { .wd = -1, .mask = IN_Q_OVERFLOW };
-	struct timespec bound = { 0, SHLOCK_WAIT_MS * 1000000L };
-
-	if (count < sizeof overflow)
-		return -EINVAL;	/* something is queued, and no event fits */
-	if (queue_take_lost(q)) {
-		domain_note_lost_overflow();
-		memcpy(buf, &overflow, sizeof overflow);
-		return sizeof overflow;
-	}
-	if (!nonblocking(fd))
-		nanosleep(&bound, NULL);
-	return -EAGAIN;
-}
-
-ssize_t core_read(struct slot_ref ref, int fd, void *buf, size_t count)
-{
-	struct domain *d = shim_domain;
-	struct reader_token tok = { fd, ref };
-	struct queue_waker waker = { reader_wake, reader_unwake, &tok };
-	struct queue *q = d ? slot_queue(d, ref) : NULL;
-
-	if (!q)
-		return -EINVAL;
-	for (;;) {
-		char byte;
-		ssize_t n = 0;
-
-		/* An idle queue needs neither its lock nor the signal mask
-		 * (three system calls with the mask pair): the FIFO answers
-		 * alone, below. */
-		if (!queue_idle(q))
-			n = queue_read(q, buf, count, &waker);
-		if (n == -ETIMEDOUT) {
-			n = read_without_lock(q, fd, buf, count);
-			if (n == -EAGAIN && !nonblocking(fd))
-				continue;	/* waited a bound: try again */
-			return n;
-		}
-		if (n != 0)
-			return n;
-		/* Empty: wait on the FIFO the way the fd's own flags say.
-		 * Non-blocking, this is EAGAIN; blocking, it sleeps until a
-		 * producer writes the token, and signals interrupt or
-		 * restart it exactly as they would the kernel's read. */
-		n = real_read(fd, &byte, 1);
-		if (n < 0)
-			return -errno;
-		if (n == 1)
-			queue_token_taken(q, &waker);
-	}
 }
 
 void core_set_edge(struct slot_ref ref)

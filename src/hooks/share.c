@@ -413,87 +413,98 @@ static bool is_claimed(const struct claim *c, int n, int fd)
 	return false;
 }
 
-void share_after_exec(void)
-{
+/* What share_after_exec() gathers under the files lock: this process's
+ * fds (listed once, when a holder's fd is not its file), the fds claimed
+ * for entries, and the data of entries that no holder holds any more. */
+struct exec_pass {
 	pid_t me, parent;
-	struct fd_ident *fds = NULL;
-	struct claim *claims = NULL;
-	struct of_data *closed = NULL;
-	int nfds = -1, nclaims = 0, nclosed = 0, cap = 0, capc = 0;
-	uint32_t hwm;
+	struct fd_ident *fds;
+	int nfds;
+	struct claim *claims;
+	int nclaims, capc;
+	struct of_data *closed;
+	int nclosed, cap;
+};
 
-	if (!shim_domain || openfiles_map(false) < 0)
-		return;
-	me = getpid();
-	parent = getppid();
-	if (!openfiles_maybe_holder(me) && !openfiles_maybe_holder(parent))
-		return;
-	if (openfiles_lock() < 0)
-		return;
-	hwm = openfiles_hwm();
-	for (uint32_t i = 1; i <= hwm; i++) {
-		struct of_entry *e = openfiles_at(i);
-		bool touched = false;
+/* The fd of this process that is now the file of entry e for holder ho:
+ * its own fd if still the same file, else one found by identity in
+ * /proc/self/fd that no holder has; -1 when none is. */
+static int holder_fd_now(struct exec_pass *p, struct of_entry *e, const struct of_holder *ho)
+{
+	struct inode_info info;
+	int fd = ho->fd;
 
-		if (!e || e->state != 1)
+	if (fd >= 0 && !is_claimed(p->claims, p->nclaims, fd) &&
+	    ident_fstat(fd, &info) == 0 && ident_equal(&info.id, &e->data.inode.id))
+		return fd;
+	if (p->nfds < 0)
+		p->nfds = list_fds(&p->fds);
+	for (int k = 0; k < p->nfds; k++)
+		if (ident_equal(&p->fds[k].id, &e->data.inode.id) &&
+		    !is_claimed(p->claims, p->nclaims, p->fds[k].fd) &&
+		    !openfiles_has(e, p->me, p->fds[k].fd))
+			return p->fds[k].fd;
+	return -1;
+}
+
+/* Settle the holders of entry i (e) that are this pid's or its parent's
+ * placeholders; false when it has none. */
+static bool claim_holders(struct exec_pass *p, uint32_t i, struct of_entry *e)
+{
+	bool touched = false;
+
+	for (uint32_t h = 0; h < openfiles_holders(e); h++) {
+		struct of_holder *ho = &e->holders[h];
+		int fd = ho->fd, found;
+
+		if (!(ho->pid == p->me && fd >= 0) && ho->pid != -p->parent)
 			continue;
-		for (uint32_t h = 0; h < openfiles_holders(e); h++) {
-			struct of_holder *ho = &e->holders[h];
-			struct inode_info info;
-			int fd = ho->fd, found = -1;
-
-			if (!(ho->pid == me && fd >= 0) && ho->pid != -parent)
-				continue;
-			touched = true;
-			if (fd >= 0 && !is_claimed(claims, nclaims, fd) &&
-			    ident_fstat(fd, &info) == 0 && ident_equal(&info.id, &e->data.inode.id))
-				found = fd;
-			if (found < 0) {
-				if (nfds < 0)
-					nfds = list_fds(&fds);
-				for (int k = 0; k < nfds && found < 0; k++)
-					if (ident_equal(&fds[k].id, &e->data.inode.id) &&
-					    !is_claimed(claims, nclaims, fds[k].fd) &&
-					    !openfiles_has(e, me, fds[k].fd))
-						found = fds[k].fd;
-			}
-			if (found < 0 && ho->pid == me) {
-				/* closed by exec (close-on-exec) */
-				openfiles_remove(e, me, fd);
-				h--;
-				continue;
-			}
-			if (found < 0) {
-				/* a spawn's file action moved or closed it:
-				 * held until this process ends */
-				openfiles_replace(e, ho->pid, fd, me, -1);
-				continue;
-			}
-			if (nclaims == capc) {
-				struct claim *w = realloc(claims, (capc = capc ? capc * 2 : 16) *
-								  sizeof *w);
-				if (!w)
-					continue;
-				claims = w;
-			}
-			openfiles_replace(e, ho->pid, fd, me, found);
-			claims[nclaims++] = (struct claim){ found, { i, e->gen } };
+		touched = true;
+		found = holder_fd_now(p, e, ho);
+		if (found < 0 && ho->pid == p->me) {
+			/* closed by exec (close-on-exec) */
+			openfiles_remove(e, p->me, fd);
+			h--;
+			continue;
 		}
-		if (touched && nclosed < 4096) {
-			if (nclosed == cap) {
-				struct of_data *w = realloc(closed, (cap = cap ? cap * 2 : 4) *
-								    sizeof *w);
-				if (!w)
-					continue;
-				closed = w;
-			}
-			if (openfiles_release_if_unheld(e, &closed[nclosed]))
-				nclosed++;
+		if (found < 0) {
+			/* a spawn's file action moved or closed it:
+			 * held until this process ends */
+			openfiles_replace(e, ho->pid, fd, p->me, -1);
+			continue;
 		}
+		if (p->nclaims == p->capc) {
+			struct claim *w = realloc(p->claims, (p->capc = p->capc ? p->capc * 2 : 16) *
+							     sizeof *w);
+			if (!w)
+				continue;
+			p->claims = w;
+		}
+		openfiles_replace(e, ho->pid, fd, p->me, found);
+		p->claims[p->nclaims++] = (struct claim){ found, { i, e->gen } };
 	}
-	openfiles_unlock();
-	free(fds);
-	/* the records of the claimed fds: one per entry */
+	return touched;
+}
+
+/* Keep e's data for its close events if no holder holds it now. */
+static void keep_if_unheld(struct exec_pass *p, struct of_entry *e)
+{
+	if (p->nclosed >= 4096)
+		return;
+	if (p->nclosed == p->cap) {
+		struct of_data *w = realloc(p->closed, (p->cap = p->cap ? p->cap * 2 : 4) *
+							       sizeof *w);
+		if (!w)
+			return;
+		p->closed = w;
+	}
+	if (openfiles_release_if_unheld(e, &p->closed[p->nclosed]))
+		p->nclosed++;
+}
+
+/* The records of the claimed fds: one per entry. */
+static void rebuild_records(const struct claim *claims, int nclaims)
+{
 	for (int i = 0; i < nclaims; i++) {
 		struct of_entry *e;
 		struct ofd *o = NULL;
@@ -520,9 +531,34 @@ void share_after_exec(void)
 		}
 		fdtable_set_file(claims[i].fd, o);
 	}
-	free(claims);
+}
+
+void share_after_exec(void)
+{
+	struct exec_pass p = { .nfds = -1 };
+	uint32_t hwm;
+
+	if (!shim_domain || openfiles_map(false) < 0)
+		return;
+	p.me = getpid();
+	p.parent = getppid();
+	if (!openfiles_maybe_holder(p.me) && !openfiles_maybe_holder(p.parent))
+		return;
+	if (openfiles_lock() < 0)
+		return;
+	hwm = openfiles_hwm();
+	for (uint32_t i = 1; i <= hwm; i++) {
+		struct of_entry *e = openfiles_at(i);
+
+		if (e && e->state == 1 && claim_holders(&p, i, e))
+			keep_if_unheld(&p, e);
+	}
+	openfiles_unlock();
+	free(p.fds);
+	rebuild_records(p.claims, p.nclaims);
+	free(p.claims);
 	if (domain_watching())
-		for (int i = 0; i < nclosed; i++)
-			emit_closed(&closed[i]);
-	free(closed);
+		for (int i = 0; i < p.nclosed; i++)
+			emit_closed(&p.closed[i]);
+	free(p.closed);
 }
