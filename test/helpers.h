@@ -88,4 +88,10 @@ void path_printf(char *dst, size_t size, const char *fmt, ...)
 /* "IN_CREATE|IN_ISDIR" for a mask, for messages. */
 const char *mask_name(uint32_t mask);
 
+/* The address in this process of name, a symbol of the loaded shim that
+ * it does not export (its internal state, for a test that must see it),
+ * from the library's static symbol table; NULL when the library is not
+ * loaded or is stripped (test/internals.c). */
+void *shim_hidden_symbol(const char *name);
+
 #endif

@@ -25,7 +25,7 @@ AM_LDFLAGS = -no-install
 
 if HAVE_CRITERION
 check_LIBRARIES = test/libhelpers.a
-test_libhelpers_a_SOURCES = test/helpers.c test/helpers.h
+test_libhelpers_a_SOURCES = test/helpers.c test/helpers.h test/internals.c
 test_libhelpers_a_CPPFLAGS = -D_GNU_SOURCE -I$(srcdir)/include
 TEST_BINARIES =
 check_PROGRAMS += $(TEST_BINARIES)
@@ -276,3 +276,8 @@ EXTRA_DIST += test/layering.sh
 # (a static check of the objects' relocations; see its top)
 TESTS += test/internal_calls.sh
 EXTRA_DIST += test/internal_calls.sh
+
+# issue 14 (leftovers): nothing but the interposed names and the public API
+# is exported, and debian/libinotify-shim0.symbols lists exactly those
+TESTS += test/exports.sh
+EXTRA_DIST += test/exports.sh

@@ -3,7 +3,6 @@
  */
 #include "ofd.h"
 
-#include "../util/export.h"
 #include "../util/log.h"
 
 #include <errno.h>
@@ -145,9 +144,4 @@ void ofd_free(struct ofd *o)
 	__atomic_store_n(&o->refs, 0, __ATOMIC_RELEASE);
 	if (o >= fdtable_pool && o < fdtable_pool + OFD_POOL_SIZE)
 		freed_hint = (uint32_t)(o - fdtable_pool) + 1;
-}
-
-SHIM_EXPORT uint32_t inotify_shim__test_records_live(void)
-{
-	return __atomic_load_n(&ofd_live, __ATOMIC_RELAXED);
 }
