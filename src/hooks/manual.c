@@ -87,52 +87,39 @@ static int call_open64(int dirfd, const char *path, int flags, mode_t mode)
 	return real_open64(path, flags, mode);
 }
 
+/* The body of open, open64, openat, openat64: the mode (variadic), an
+ * fdinfo path first, then the real call (realcall) while nothing is
+ * watched, or open_wrapper() around wrapped. */
+#define OPEN_BODY(dirfd, realcall, wrapped)                                    \
+	do {                                                                   \
+		va_list ap;                                                    \
+		va_start(ap, flags);                                           \
+		mode_t mode = OPEN_MODE(flags, ap);                            \
+		va_end(ap);                                                    \
+		FDINFO_FIRST(path, flags);                                     \
+		if (__builtin_expect(hook_nothing_watched(), 1))               \
+			return realcall;                                       \
+		return open_wrapper(wrapped, (dirfd), path, flags, mode);      \
+	} while (0)
+
 SHIM_EXPORT int open(const char *path, int flags, ...)
 {
-	va_list ap;
-	va_start(ap, flags);
-	mode_t mode = OPEN_MODE(flags, ap);
-	va_end(ap);
-	FDINFO_FIRST(path, flags);
-	if (__builtin_expect(hook_nothing_watched(), 1))
-		return real_open(path, flags, mode);
-	return open_wrapper(call_open, AT_FDCWD, path, flags, mode);
+	OPEN_BODY(AT_FDCWD, real_open(path, flags, mode), call_open);
 }
 
 SHIM_EXPORT int open64(const char *path, int flags, ...)
 {
-	va_list ap;
-	va_start(ap, flags);
-	mode_t mode = OPEN_MODE(flags, ap);
-	va_end(ap);
-	FDINFO_FIRST(path, flags);
-	if (__builtin_expect(hook_nothing_watched(), 1))
-		return real_open64(path, flags, mode);
-	return open_wrapper(call_open64, AT_FDCWD, path, flags, mode);
+	OPEN_BODY(AT_FDCWD, real_open64(path, flags, mode), call_open64);
 }
 
 SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
-	va_list ap;
-	va_start(ap, flags);
-	mode_t mode = OPEN_MODE(flags, ap);
-	va_end(ap);
-	FDINFO_FIRST(path, flags);
-	if (__builtin_expect(hook_nothing_watched(), 1))
-		return real_openat(dirfd, path, flags, mode);
-	return open_wrapper(real_openat, dirfd, path, flags, mode);
+	OPEN_BODY(dirfd, real_openat(dirfd, path, flags, mode), real_openat);
 }
 
 SHIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
-	va_list ap;
-	va_start(ap, flags);
-	mode_t mode = OPEN_MODE(flags, ap);
-	va_end(ap);
-	FDINFO_FIRST(path, flags);
-	if (__builtin_expect(hook_nothing_watched(), 1))
-		return real_openat64(dirfd, path, flags, mode);
-	return open_wrapper(real_openat64, dirfd, path, flags, mode);
+	OPEN_BODY(dirfd, real_openat64(dirfd, path, flags, mode), real_openat64);
 }
 
 /* ---- fcntl: F_DUPFD* are dups; F_GETFL of an instance says O_RDONLY;
@@ -371,25 +358,30 @@ SHIM_EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int iovcnt, off6
 	return after_read(&ctx, state, real_preadv64v2(fd, iov, iovcnt, offset, flags));
 }
 
-/* ---- the variadic printf family: through the v- forms' real functions */
+/* ---- the variadic printf and scanf families: through the v- forms' real
+ * functions.  VARIADIC_HOOK: pre (an expression of ctx) before the call,
+ * post(&ctx, ret) after it, errno as the generated wrappers keep it. */
 
-#define STREAM_PRINTF(stream, call)                                            \
+#define VARIADIC_HOOK(pre, post, call)                                         \
 	do {                                                                   \
 		struct hook_ctx ctx;                                           \
-		int saved = errno_enter(), ret;                                        \
-		int state = hook_pre_stream_write(&ctx, (stream));             \
+		int saved = errno_enter(), ret;                                \
+		int state = (pre);                                             \
 		va_list ap;                                                    \
-		errno_leave(saved);                                                 \
+		errno_leave(saved);                                            \
 		va_start(ap, format);                                          \
 		ret = (call);                                                  \
 		va_end(ap);                                                    \
 		if (state == HOOK_SKIP)                                        \
 			return ret;                                            \
 		ctx.err = errno;                                               \
-		hook_post_stream_write(&ctx, ret);                             \
+		post(&ctx, ret);                                               \
 		errno = ctx.err;                                               \
 		return ret;                                                    \
 	} while (0)
+
+#define STREAM_PRINTF(stream, call)                                            \
+	VARIADIC_HOOK(hook_pre_stream_write(&ctx, (stream)), hook_post_stream_write, call)
 
 SHIM_EXPORT int fprintf(FILE *stream, const char *format, ...)
 {
@@ -411,25 +403,8 @@ SHIM_EXPORT int __printf_chk(int flag, const char *format, ...)
 	STREAM_PRINTF(stdout, real___vfprintf_chk(stdout, flag, format, ap));
 }
 
-/* ---- the variadic scanf family: through the v- forms' real functions */
-
 #define STREAM_SCANF(stream, call)                                             \
-	do {                                                                   \
-		struct hook_ctx ctx;                                           \
-		int saved = errno_enter(), ret;                                        \
-		int state = hook_pre_stream_read(&ctx, (stream));              \
-		va_list ap;                                                    \
-		errno_leave(saved);                                                 \
-		va_start(ap, format);                                          \
-		ret = (call);                                                  \
-		va_end(ap);                                                    \
-		if (state == HOOK_SKIP)                                        \
-			return ret;                                            \
-		ctx.err = errno;                                               \
-		hook_post_stream_read(&ctx, ret);                              \
-		errno = ctx.err;                                               \
-		return ret;                                                    \
-	} while (0)
+	VARIADIC_HOOK(hook_pre_stream_read(&ctx, (stream)), hook_post_stream_read, call)
 
 SHIM_EXPORT int __isoc99_fscanf(FILE *stream, const char *format, ...)
 {
@@ -441,29 +416,17 @@ SHIM_EXPORT int __isoc99_scanf(const char *format, ...)
 	STREAM_SCANF(stdin, real___isoc99_vfscanf(stdin, format, ap));
 }
 
-/* An emulated fd refuses them (EBADF) before the format is looked at. */
+/* An emulated fd refuses them (EBADF) before the format is looked at
+ * (instance_of() reads the fd table only: errno is the caller's still). */
 #define FD_PRINTF(fd, call)                                                    \
 	do {                                                                   \
-		struct hook_ctx ctx;                                           \
 		struct emulated_fd e;                                          \
-		int saved = errno_enter(), ret, state;                                 \
-		va_list ap;                                                    \
 		if (emulated_fd((fd), &e)) {                                   \
 			errno = -e.ops->write(&e, EMU_WRITE,                   \
 					      &(struct emu_write_args){ .other_fd = -1 }); \
 			return -1;                                             \
 		}                                                              \
-		state = hook_pre_modify(&ctx, (fd), 0);                        \
-		errno_leave(saved);                                                 \
-		va_start(ap, format);                                          \
-		ret = (call);                                                  \
-		va_end(ap);                                                    \
-		if (state == HOOK_SKIP)                                        \
-			return ret;                                            \
-		ctx.err = errno;                                               \
-		hook_post_modify(&ctx, ret);                                   \
-		errno = ctx.err;                                               \
-		return ret;                                                    \
+		VARIADIC_HOOK(hook_pre_modify(&ctx, (fd), 0), hook_post_modify, call); \
 	} while (0)
 
 SHIM_EXPORT int dprintf(int fd, const char *format, ...)

@@ -75,7 +75,8 @@ static int names_from_fd(int fd, struct hook_obj *o)
 	return 0;
 }
 
-int obj_from_fd(int fd, struct hook_obj *o)
+/* o afresh, with fd's inode only. */
+static int obj_inode_of_fd(int fd, struct hook_obj *o)
 {
 	int ret;
 
@@ -85,7 +86,14 @@ int obj_from_fd(int fd, struct hook_obj *o)
 	if (ret < 0)
 		return ret;
 	o->has_inode = true;
-	return names_from_fd(fd, o);
+	return 0;
+}
+
+int obj_from_fd(int fd, struct hook_obj *o)
+{
+	int ret = obj_inode_of_fd(fd, o);
+
+	return ret < 0 ? ret : names_from_fd(fd, o);
 }
 
 int obj_from_open(int dirfd, const char *path, int fd, int flags,
@@ -94,14 +102,10 @@ int obj_from_open(int dirfd, const char *path, int fd, int flags,
 	char dir[PATH_MAX];
 	struct inode_info entry;
 	size_t len;
-	int ret;
+	int ret = obj_inode_of_fd(fd, o);
 
-	o->has_inode = o->has_dir = o->dir_late = false;
-	o->name[0] = 0;
-	ret = ident_fstat(fd, &o->inode);
 	if (ret < 0)
 		return ret;
-	o->has_inode = true;
 	if (dir_late) {
 		o->dir_late = true;
 		return 0;

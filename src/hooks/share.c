@@ -370,21 +370,36 @@ struct fd_list {
 	int n, cap;
 };
 
+/* Room for an element more after the n of array v (of *cap elements of
+ * size bytes; first: the size of a first array): v, or v grown to twice
+ * as many, or NULL (then v and *cap are as they were). */
+static void *room_for_one(void *v, int n, int *cap, int first, size_t size)
+{
+	int want;
+
+	if (n < *cap)
+		return v;
+	want = *cap ? *cap * 2 : first;
+	v = realloc(v, (size_t)want * size);
+	if (v)
+		*cap = want;
+	return v;
+}
+
 static void list_one(int fd, void *arg)
 {
 	struct fd_list *l = arg;
 	struct inode_info info;
+	struct fd_ident *w;
 
 	if (l->n < 0 || ident_fstat(fd, &info) < 0 || !S_ISREG(info.mode))
 		return;
-	if (l->n == l->cap) {
-		struct fd_ident *w = realloc(l->v, (l->cap = l->cap ? l->cap * 2 : 16) * sizeof *w);
-		if (!w) {
-			l->n = -l->n - 1;	/* keep what was listed, stop */
-			return;
-		}
-		l->v = w;
+	w = room_for_one(l->v, l->n, &l->cap, 16, sizeof *w);
+	if (!w) {
+		l->n = -l->n - 1;	/* keep what was listed, stop */
+		return;
 	}
+	l->v = w;
 	l->v[l->n++] = (struct fd_ident){ fd, info.id };
 }
 
@@ -456,6 +471,7 @@ static bool claim_holders(struct exec_pass *p, uint32_t i, struct of_entry *e)
 	for (uint32_t h = 0; h < openfiles_holders(e); h++) {
 		struct of_holder *ho = &e->holders[h];
 		int fd = ho->fd, found;
+		struct claim *w;
 
 		if (!(ho->pid == p->me && fd >= 0) && ho->pid != -p->parent)
 			continue;
@@ -473,13 +489,10 @@ static bool claim_holders(struct exec_pass *p, uint32_t i, struct of_entry *e)
 			openfiles_replace(e, ho->pid, fd, p->me, -1);
 			continue;
 		}
-		if (p->nclaims == p->capc) {
-			struct claim *w = realloc(p->claims, (p->capc = p->capc ? p->capc * 2 : 16) *
-							     sizeof *w);
-			if (!w)
-				continue;
-			p->claims = w;
-		}
+		w = room_for_one(p->claims, p->nclaims, &p->capc, 16, sizeof *w);
+		if (!w)
+			continue;
+		p->claims = w;
 		openfiles_replace(e, ho->pid, fd, p->me, found);
 		p->claims[p->nclaims++] = (struct claim){ found, { i, e->gen } };
 	}
@@ -489,15 +502,14 @@ static bool claim_holders(struct exec_pass *p, uint32_t i, struct of_entry *e)
 /* Keep e's data for its close events if no holder holds it now. */
 static void keep_if_unheld(struct exec_pass *p, struct of_entry *e)
 {
+	struct of_data *w;
+
 	if (p->nclosed >= 4096)
 		return;
-	if (p->nclosed == p->cap) {
-		struct of_data *w = realloc(p->closed, (p->cap = p->cap ? p->cap * 2 : 4) *
-							       sizeof *w);
-		if (!w)
-			return;
-		p->closed = w;
-	}
+	w = room_for_one(p->closed, p->nclosed, &p->cap, 4, sizeof *w);
+	if (!w)
+		return;
+	p->closed = w;
 	if (openfiles_release_if_unheld(e, &p->closed[p->nclosed]))
 		p->nclosed++;
 }
