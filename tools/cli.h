@@ -29,6 +29,17 @@ _Noreturn void cli_usage_error(const char *prog, const char *fmt, ...)
 _Noreturn void cli_bad_option(const char *prog, char **argv, int c);
 /* Print the version and exit 0. */
 _Noreturn void cli_version(void);
+/* getopt_long's answer c for an option the subcommand has no case of:
+ * 'h' prints usage and exits 0, 'V' the version; anything else is a bad
+ * option (cli_bad_option). */
+_Noreturn void cli_other_option(const char *prog, char **argv, int c, const char *usage);
+/* The end of every subcommand's option table: --domain (its 'd' case is
+ * the subcommand's), --help and --version (cli_other_option). */
+#define CLI_COMMON_OPTIONS                                                     \
+	{ "domain", required_argument, NULL, 'd' },                            \
+	{ "help", no_argument, NULL, 'h' },                                    \
+	{ "version", no_argument, NULL, 'V' },                                 \
+	{ NULL, 0, NULL, 0 }
 
 /* Open the domain as the library's constructor does, in this process,
  * which does not preload the library: the settings from the environment

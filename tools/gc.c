@@ -23,10 +23,7 @@ static const char usage[] =
 	"  -V, --version     show the version\n";
 
 static const struct option options[] = {
-	{ "domain", required_argument, NULL, 'd' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+	CLI_COMMON_OPTIONS,
 };
 
 int cmd_gc(int argc, char **argv)
@@ -41,13 +38,8 @@ int cmd_gc(int argc, char **argv)
 		case 'd':
 			domain = optarg;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case 'V':
-			cli_version();
 		default:
-			cli_bad_option(prog, argv, c);
+			cli_other_option(prog, argv, c, usage);
 		}
 	}
 	if (optind < argc)

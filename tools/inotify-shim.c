@@ -67,6 +67,17 @@ _Noreturn void cli_version(void)
 	exit(0);
 }
 
+_Noreturn void cli_other_option(const char *prog, char **argv, int c, const char *usage)
+{
+	if (c == 'h') {
+		fputs(usage, stdout);
+		exit(0);
+	}
+	if (c == 'V')
+		cli_version();
+	cli_bad_option(prog, argv, c);
+}
+
 /* ps, watch and gc link the core itself.  Under a preloaded copy of the
  * library (a shell started with inotify-shim run), the core's calls to the
  * real libc functions would reach that copy's hooks instead, which take the

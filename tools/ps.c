@@ -49,10 +49,7 @@ static const char usage[] =
 static const struct option options[] = {
 	{ "watches", no_argument, NULL, 'w' },
 	{ "json", no_argument, NULL, 'j' },
-	{ "domain", required_argument, NULL, 'd' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+	CLI_COMMON_OPTIONS,
 };
 
 static void json_string(FILE *f, const char *s)
@@ -196,13 +193,8 @@ int cmd_ps(int argc, char **argv)
 		case 'd':
 			domain = optarg;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case 'V':
-			cli_version();
 		default:
-			cli_bad_option(prog, argv, c);
+			cli_other_option(prog, argv, c, usage);
 		}
 	}
 	if (optind < argc)

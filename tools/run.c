@@ -77,16 +77,13 @@ static const char usage[] =
 enum { OPT_QUEUED = 256, OPT_WATCHES, OPT_INSTANCES, OPT_MODE, OPT_DEBUG, OPT_SCAN };
 
 static const struct option options[] = {
-	{ "domain", required_argument, NULL, 'd' },
 	{ "max-queued-events", required_argument, NULL, OPT_QUEUED },
 	{ "max-user-watches", required_argument, NULL, OPT_WATCHES },
 	{ "max-user-instances", required_argument, NULL, OPT_INSTANCES },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "scan", optional_argument, NULL, OPT_SCAN },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+	CLI_COMMON_OPTIONS,
 };
 
 static int readable_file(const char *path)
@@ -308,13 +305,8 @@ int cmd_run(int argc, char **argv)
 		case OPT_SCAN:
 			scan = scan_interval(prog, optarg);
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case 'V':
-			cli_version();
 		default:
-			cli_bad_option(prog, argv, c);
+			cli_other_option(prog, argv, c, usage);
 		}
 	}
 	if (optind >= argc)

@@ -60,10 +60,7 @@ static const struct option options[] = {
 	{ "format", required_argument, NULL, 'F' },
 	{ "count", required_argument, NULL, 'c' },
 	{ "quiet", no_argument, NULL, 'q' },
-	{ "domain", required_argument, NULL, 'd' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+	CLI_COMMON_OPTIONS,
 };
 
 /* The watcher's state; nftw's callback takes no argument, hence static. */
@@ -276,13 +273,8 @@ int cmd_watch(int argc, char **argv)
 		case 'd':
 			domain = optarg;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case 'V':
-			cli_version();
 		default:
-			cli_bad_option(prog, argv, c);
+			cli_other_option(prog, argv, c, usage);
 		}
 	}
 	if (optind >= argc)
