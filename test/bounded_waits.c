@@ -410,13 +410,5 @@ Test(bounded_waits, at_five_fds_an_event_is_read_or_overflowed)
  * same). */
 int main(int argc, char **argv)
 {
-	struct criterion_test_set *tests = criterion_initialize();
-	int result = 0;
-
-	if (criterion_handle_args(argc, argv, true)) {
-		criterion_options.jobs = 1;
-		result = !criterion_run_all_tests(tests);
-	}
-	criterion_finalize(tests);
-	return result;
+	return criterion_main_serial(argc, argv);
 }

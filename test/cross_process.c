@@ -23,26 +23,7 @@
 #include "child_run.h"
 #include "helpers.h"
 
-static int ifd;
-static int fds_before;
-static const char *dir;
-
-static void setup(void)
-{
-	dir = scratch_enter();
-	fds_before = count_fds();
-	ifd = inotify_init1(IN_NONBLOCK);
-	cr_assert_geq(ifd, 0, "inotify_init1: %s", strerror(errno));
-}
-
-static void teardown(void)
-{
-	close(ifd);
-	cr_expect_eq(count_fds(), fds_before, "fd leaked");
-	scratch_leave();
-}
-
-TestSuite(cross_process, .init = setup, .fini = teardown, .timeout = 60);
+INSTANCE_SUITE(cross_process, 0, .timeout = 60);
 
 Test(cross_process, event_from_a_shell_child_is_queued_when_it_returns)
 {

@@ -129,11 +129,10 @@ static int child_grow(const char *watched, const char *many, const char *ready)
 
 __attribute__((constructor)) static void maybe_child(void)
 {
-	const char *mode = getenv("STORAGE_CHILD");
+	const char *mode = child_mode("STORAGE_CHILD");
 
 	if (!mode)
 		return;
-	setvbuf(stdout, NULL, _IONBF, 0);
 	const char *w = getenv("STORAGE_WATCHED"), *a1 = getenv("STORAGE_ARG1");
 	if (!strcmp(mode, "probe"))
 		_exit(child_probe(w));
@@ -209,16 +208,6 @@ static void kid_start(struct kid *k, const char *mode, const char *a1, bool debu
 	close(e);
 }
 
-static void slurp(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(buf, 1, len - 1, f) : 0;
-
-	buf[n] = 0;
-	if (f)
-		fclose(f);
-	unlink(path);
-}
 
 /* Wait (60 s at most) for the kid; its status, out and err. */
 static int kid_finish(struct kid *k, char *out, size_t olen, char *err, size_t elen)
@@ -236,8 +225,8 @@ static int kid_finish(struct kid *k, char *out, size_t olen, char *err, size_t e
 		struct timespec t = { 0, 1000000 };
 		nanosleep(&t, NULL);
 	}
-	slurp(k->outp, out, olen);
-	slurp(k->errp, err, elen);
+	slurp_file(k->outp, out, olen, true);
+	slurp_file(k->errp, err, elen, true);
 	return st;
 }
 

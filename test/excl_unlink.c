@@ -17,22 +17,7 @@
 
 #include "helpers.h"
 
-static int ifd;
-
-static void setup(void)
-{
-	scratch_enter();
-	ifd = inotify_init1(IN_NONBLOCK);
-	cr_assert_geq(ifd, 0, "inotify_init1: %s", strerror(errno));
-}
-
-static void teardown(void)
-{
-	close(ifd);
-	scratch_leave();
-}
-
-TestSuite(excl_unlink, .init = setup, .fini = teardown);
+INSTANCE_SUITE(excl_unlink, 0);
 
 static void watch_dir(uint32_t flags)
 {
@@ -42,14 +27,7 @@ static void watch_dir(uint32_t flags)
 /* The events queued now are exactly masks. */
 static void expect(const uint32_t *masks, int n)
 {
-	struct ev ev[32];
-	int got = wait_events(ifd, ev, 32, n, 5000);
-
-	if (got == n && wait_readable(ifd, 50))
-		got += read_events(ifd, ev + got, 32 - got);
-	for (int i = 0; i < n && i < got; i++)
-		cr_expect_eq(ev[i].mask, masks[i], "event %d: %s", i, mask_name(ev[i].mask));
-	cr_assert_eq(got, n, "got %d events, wanted %d", got, n);
+	expect_masks(ifd, masks, n);
 }
 
 Test(excl_unlink, write_and_close_after_unlink_are_not_reported)

@@ -370,11 +370,10 @@ static int child_looped(const char *dir, const char *domain)
 
 __attribute__((constructor)) static void maybe_child(void)
 {
-	const char *mode = getenv("FAULTS_CHILD");
+	const char *mode = child_mode("FAULTS_CHILD");
 
 	if (!mode)
 		return;
-	setvbuf(stdout, NULL, _IONBF, 0);
 	const char *a1 = getenv("FAULTS_ARG1"), *a2 = getenv("FAULTS_ARG2");
 	if (!strcmp(mode, "probe"))
 		_exit(child_probe(a1));
@@ -395,15 +394,6 @@ struct run {
 	char err[8192];
 };
 
-static void slurp(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(buf, 1, len - 1, f) : 0;
-
-	buf[n] = 0;
-	if (f)
-		fclose(f);
-}
 
 /* Run this binary in child mode with a domain of its own; the env pairs
  * (NAME=VALUE) are added.  Waits up to 60 s. */
@@ -452,8 +442,8 @@ static void run_child(struct run *res, const char *domain, const char *mode,
 		struct timespec ms = { 0, 1000000 };
 		nanosleep(&ms, NULL);
 	}
-	slurp(outp, res->out, sizeof res->out);
-	slurp(errp, res->err, sizeof res->err);
+	slurp_file(outp, res->out, sizeof res->out, false);
+	slurp_file(errp, res->err, sizeof res->err, false);
 	close(o);
 	close(e);
 	unlink(outp);

@@ -416,3 +416,80 @@ const char *mask_name(uint32_t mask)
 		snprintf(buf, sizeof buf, "0x%x", mask);
 	return buf;
 }
+
+/* ---- the instance fixture, expecting events, running tests one at a
+ * time, children of the test binary (helpers.h) */
+
+static int fds_at_instance = -1;
+
+const char *instance_enter(int *ifd)
+{
+	const char *dir = scratch_enter();
+
+	fds_at_instance = count_fds();
+	*ifd = inotify_init1(IN_NONBLOCK);
+	cr_assert_geq(*ifd, 0, "inotify_init1: %s", strerror(errno));
+	return dir;
+}
+
+void instance_leave(int ifd)
+{
+	close(ifd);
+	cr_expect_eq(count_fds(), fds_at_instance, "fd leaked");
+	scratch_leave();
+}
+
+void expect_masks(int fd, const uint32_t *masks, int n)
+{
+	struct ev ev[32];
+	int got = wait_events(fd, ev, 32, n, 5000);
+
+	/* anything after the n wanted would be a difference too */
+	if (got == n && wait_readable(fd, 50))
+		got += read_events(fd, ev + got, 32 - got);
+	for (int i = 0; i < n && i < got; i++)
+		cr_expect_eq(ev[i].mask, masks[i], "event %d: %s", i, mask_name(ev[i].mask));
+	cr_assert_eq(got, n, "got %d events, wanted %d", got, n);
+}
+
+void touch(const char *name)
+{
+	int fd = open(name, O_CREAT | O_WRONLY, 0644);
+
+	cr_assert_geq(fd, 0, "open %s: %s", name, strerror(errno));
+	close(fd);
+}
+
+int criterion_main_serial(int argc, char **argv)
+{
+	struct criterion_test_set *tests = criterion_initialize();
+	int result = 0;
+
+	if (criterion_handle_args(argc, argv, true)) {
+		criterion_options.jobs = 1;
+		result = !criterion_run_all_tests(tests);
+	}
+	criterion_finalize(tests);
+	return result;
+}
+
+const char *child_mode(const char *var)
+{
+	const char *mode = getenv(var);
+
+	if (mode)
+		setvbuf(stdout, NULL, _IONBF, 0);
+	return mode;
+}
+
+void slurp_file(const char *path, char *buf, size_t len, bool remove)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, len - 1, f) : 0;
+
+	buf[n] = 0;
+	if (f)
+		fclose(f);
+	if (remove)
+		unlink(path);
+}

@@ -85,6 +85,50 @@ int count_fds(void);
 void path_printf(char *dst, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The fixture of the suites about one instance: scratch_enter(), then a
+ * non-blocking instance in *ifd; returns the scratch directory.
+ * instance_leave() closes the instance, expects the fds open before it
+ * (none leaked) and calls scratch_leave(). */
+const char *instance_enter(int *ifd);
+void instance_leave(int ifd);
+/* A suite on that fixture: its instance in the file's static ifd, the
+ * scratch directory in dir; with a watch on "." for mask when it is not 0.
+ * The rest of the arguments are TestSuite()'s (.timeout ...). */
+#define INSTANCE_SUITE(suite, mask, ...)                                       \
+	static int ifd;                                                        \
+	static const char *dir __attribute__((unused));                       \
+	static void suite##_enter(void)                                        \
+	{                                                                      \
+		dir = instance_enter(&ifd);                                    \
+		if (mask)                                                      \
+			cr_assert_gt(inotify_add_watch(ifd, ".", (mask)), 0);  \
+	}                                                                      \
+	static void suite##_leave(void)                                        \
+	{                                                                      \
+		instance_leave(ifd);                                           \
+	}                                                                      \
+	TestSuite(suite, .init = suite##_enter, .fini = suite##_leave, ##__VA_ARGS__)
+
+/* The events queued on fd now are exactly masks, names aside: each waited
+ * for up to 5 s, then none more within 50 ms. */
+void expect_masks(int fd, const uint32_t *masks, int n);
+
+/* Make name (O_CREAT | O_WRONLY, 0644) and close it, asserting. */
+void touch(const char *name);
+
+/* main() for the binaries whose tests run one at a time (Criterion's
+ * jobs = 1): their tests share the binary's domain. */
+int criterion_main_serial(int argc, char **argv);
+
+/* Child processes that are this test binary again, in a mode: in a
+ * constructor, child_mode(var) is the mode named by the environment
+ * variable var, with stdout made unbuffered for the parent to read, or
+ * NULL in the test itself.  slurp_file() reads what a child wrote to a
+ * file, at most len - 1 bytes ("" when the file cannot be read), removing
+ * the file when remove is true. */
+const char *child_mode(const char *var);
+void slurp_file(const char *path, char *buf, size_t len, bool remove);
+
 /* "IN_CREATE|IN_ISDIR" for a mask, for messages. */
 const char *mask_name(uint32_t mask);
 

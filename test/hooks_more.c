@@ -19,23 +19,7 @@
 
 #include "helpers.h"
 
-static int ifd;
-
-static void setup(void)
-{
-	scratch_enter();
-	ifd = inotify_init1(IN_NONBLOCK);
-	cr_assert_geq(ifd, 0, "inotify_init1: %s", strerror(errno));
-	cr_assert_gt(inotify_add_watch(ifd, ".", IN_ALL_EVENTS), 0);
-}
-
-static void teardown(void)
-{
-	close(ifd);
-	scratch_leave();
-}
-
-TestSuite(hooks_more, .init = setup, .fini = teardown);
+INSTANCE_SUITE(hooks_more, IN_ALL_EVENTS);
 
 static void expect(const uint32_t *masks, int n)
 {

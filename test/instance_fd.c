@@ -26,32 +26,7 @@
 
 extern ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen);
 
-static int ifd;
-static int fds_before;
-
-static void setup(void)
-{
-	scratch_enter();
-	fds_before = count_fds();
-	ifd = inotify_init1(IN_NONBLOCK);
-	cr_assert_geq(ifd, 0, "inotify_init1: %s", strerror(errno));
-}
-
-static void teardown(void)
-{
-	close(ifd);
-	cr_expect_eq(count_fds(), fds_before, "fd leaked");
-	scratch_leave();
-}
-
-TestSuite(instance_fd, .init = setup, .fini = teardown, .timeout = 30);
-
-static void touch(const char *name)
-{
-	int fd = open(name, O_CREAT | O_WRONLY, 0644);
-	cr_assert_geq(fd, 0, "open %s: %s", name, strerror(errno));
-	close(fd);
-}
+INSTANCE_SUITE(instance_fd, 0, .timeout = 30);
 
 static int queued(int fd)
 {

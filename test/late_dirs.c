@@ -166,13 +166,5 @@ Test(late_dirs, two_threads_asking_for_one_files_directory_at_once_both_name_it)
 
 int main(int argc, char **argv)
 {
-	struct criterion_test_set *tests = criterion_initialize();
-	int result = 0;
-
-	if (criterion_handle_args(argc, argv, true)) {
-		criterion_options.jobs = 1;
-		result = !criterion_run_all_tests(tests);
-	}
-	criterion_finalize(tests);
-	return result;
+	return criterion_main_serial(argc, argv);
 }

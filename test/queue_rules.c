@@ -16,26 +16,7 @@
 #include "child_run.h"
 #include "helpers.h"
 
-static int ifd;
-static int fds_before;
-static const char *dir;
-
-static void setup(void)
-{
-	dir = scratch_enter();
-	fds_before = count_fds();
-	ifd = inotify_init1(IN_NONBLOCK);
-	cr_assert_geq(ifd, 0, "inotify_init1: %s", strerror(errno));
-}
-
-static void teardown(void)
-{
-	close(ifd);
-	cr_expect_eq(count_fds(), fds_before, "fd leaked");
-	scratch_leave();
-}
-
-TestSuite(queue_rules, .init = setup, .fini = teardown, .timeout = 30);
+INSTANCE_SUITE(queue_rules, 0, .timeout = 30);
 
 static int file_watched(uint32_t mask)
 {

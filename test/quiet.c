@@ -68,11 +68,10 @@ static int child_watch(const char *dir, const char *ready)
 
 __attribute__((constructor)) static void maybe_child(void)
 {
-	const char *mode = getenv("QUIET_CHILD");
+	const char *mode = child_mode("QUIET_CHILD");
 
 	if (!mode)
 		return;
-	setvbuf(stdout, NULL, _IONBF, 0);
 	if (!strcmp(mode, "watch"))
 		_exit(child_watch(getenv("QUIET_ARG1"), getenv("QUIET_ARG2")));
 	_exit(99);
@@ -100,16 +99,6 @@ struct run {
 	char out[4096], err[4096];
 };
 
-static void slurp(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(buf, 1, len - 1, f) : 0;
-
-	buf[n] = 0;
-	if (f)
-		fclose(f);
-	unlink(path);
-}
 
 /* Start argv in the domain dom, INOTIFY_SHIM_DEBUG=debug (NULL: unset),
  * plus one NAME=VALUE if env; its output into files. */
@@ -153,8 +142,8 @@ static int finish(pid_t pid, char *outp, char *errp, struct run *r)
 		struct timespec t = { 0, 1000000 };
 		nanosleep(&t, NULL);
 	}
-	slurp(outp, r->out, sizeof r->out);
-	slurp(errp, r->err, sizeof r->err);
+	slurp_file(outp, r->out, sizeof r->out, true);
+	slurp_file(errp, r->err, sizeof r->err, true);
 	return r->status;
 }
 

@@ -117,11 +117,10 @@ static int child_replace(const char *domain, const char *with)
 
 __attribute__((constructor)) static void maybe_child(void)
 {
-	const char *mode = getenv("SHARED_CHILD");
+	const char *mode = child_mode("SHARED_CHILD");
 
 	if (!mode)
 		return;
-	setvbuf(stdout, NULL, _IONBF, 0);
 	const char *a1 = getenv("SHARED_ARG1"), *a2 = getenv("SHARED_ARG2");
 	if (!strcmp(mode, "watch"))
 		_exit(child_watch(a1, atoi(a2)));
@@ -144,8 +143,8 @@ static void setup(void)
 	exe[n] = 0;
 	snprintf(base, sizeof base, "%s", scratch_enter());
 	cr_assert_eq(chmod(base, 0711), 0);	/* other uids pass through */
-	snprintf(domain, sizeof domain, "%s/dom", base);
-	snprintf(watched, sizeof watched, "%s/w", base);
+	path_printf(domain, sizeof domain, "%s/dom", base);
+	path_printf(watched, sizeof watched, "%s/w", base);
 }
 
 TestSuite(shared_domain, .init = setup, .fini = scratch_leave, .timeout = 60);
@@ -215,21 +214,12 @@ static void start(struct child *c, const struct who *w, const char *d,
 	start_argv(c, w, d, NULL, mode, a1, a2);
 }
 
-static void slurp(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(buf, 1, len - 1, f) : 0;
-
-	buf[n] = 0;
-	if (f)
-		fclose(f);
-}
 
 static bool has_ready(void *arg)
 {
 	char buf[256];
 
-	slurp(arg, buf, sizeof buf);
+	slurp_file(arg, buf, sizeof buf, false);
 	return strstr(buf, "ready\n") || strstr(buf, "errno");
 }
 
@@ -248,8 +238,8 @@ static int finish(struct child *c, char *out, size_t olen, char *err, size_t ele
 		struct timespec ms = { 0, 1000000 };
 		nanosleep(&ms, NULL);
 	}
-	slurp(c->outp, out, olen);
-	slurp(c->errp, err, elen);
+	slurp_file(c->outp, out, olen, false);
+	slurp_file(c->errp, err, elen, false);
 	unlink(c->outp);
 	unlink(c->errp);
 	return st;

@@ -79,11 +79,10 @@ static int child_mkdir(const char *dir)
 
 __attribute__((constructor)) static void maybe_child(void)
 {
-	const char *mode = getenv("SHARING_CHILD");
+	const char *mode = child_mode("SHARING_CHILD");
 
 	if (!mode)
 		return;
-	setvbuf(stdout, NULL, _IONBF, 0);
 	const char *a1 = getenv("SHARING_ARG1");
 	if (!strcmp(mode, "probe"))
 		_exit(child_probe(a1));
@@ -123,16 +122,6 @@ static const struct who attacker = { UID_C, UID_C, 0, { 0 } };
  * makes nothing where the test looks */
 static const char nowhere[] = "/nonexistent/inotify-shim-test";
 
-static void slurp(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(buf, 1, len - 1, f) : 0;
-
-	buf[n] = 0;
-	if (f)
-		fclose(f);
-	unlink(path);
-}
 
 /* Run this binary in MODE as WHO (umask 077) with the domain D and
  * debugging on; its stdout and stderr.  Asserts a clean exit. */
@@ -175,8 +164,8 @@ static void run(const struct who *w, const char *d, const char *mode, const char
 		struct timespec t = { 0, 1000000 };
 		nanosleep(&t, NULL);
 	}
-	slurp(outp, out, olen);
-	slurp(errp, err, elen);
+	slurp_file(outp, out, olen, true);
+	slurp_file(errp, err, elen, true);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s child: status %x, %s / %s",
 		  mode, st, out, err);
 }

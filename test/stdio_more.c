@@ -18,36 +18,12 @@
 
 #include "helpers.h"
 
-static int ifd;
-
-static void setup(void)
-{
-	scratch_enter();
-	ifd = inotify_init1(IN_NONBLOCK);
-	cr_assert_geq(ifd, 0, "inotify_init1: %s", strerror(errno));
-	cr_assert_gt(inotify_add_watch(ifd, ".", IN_ALL_EVENTS), 0);
-}
-
-static void teardown(void)
-{
-	close(ifd);
-	scratch_leave();
-}
-
-TestSuite(stdio_more, .init = setup, .fini = teardown);
+INSTANCE_SUITE(stdio_more, IN_ALL_EVENTS);
 
 /* The events queued now are exactly masks, names aside. */
 static void expect(const uint32_t *masks, int n)
 {
-	struct ev ev[32];
-	int got = wait_events(ifd, ev, 32, n, 5000);
-
-	/* anything after the n wanted would be a difference too */
-	if (got == n && wait_readable(ifd, 50))
-		got += read_events(ifd, ev + got, 32 - got);
-	for (int i = 0; i < n && i < got; i++)
-		cr_expect_eq(ev[i].mask, masks[i], "event %d: %s", i, mask_name(ev[i].mask));
-	cr_assert_eq(got, n, "got %d events, wanted %d", got, n);
+	expect_masks(ifd, masks, n);
 }
 
 /* A file of len bytes, made with plain calls, its events read and dropped. */

@@ -190,11 +190,10 @@ static int child_runfull(const char *mnt)
 /* probe WATCHED: watch, create, read the event: "ok", or what failed. */
 __attribute__((constructor)) static void maybe_child(void)
 {
-	const char *mode = getenv("STORAGE_CHILD");
+	const char *mode = child_mode("STORAGE_CHILD");
 
 	if (!mode)
 		return;
-	setvbuf(stdout, NULL, _IONBF, 0);
 	const char *mnt = getenv("STORAGE_MNT"), *w = getenv("STORAGE_WATCHED");
 	if (!strcmp(mode, "full"))
 		_exit(child_full(mnt, w, getenv("STORAGE_MANY")));

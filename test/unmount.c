@@ -26,9 +26,7 @@ static int ifd;
 
 static void setup(void)
 {
-	scratch_enter();
-	ifd = inotify_init1(IN_NONBLOCK);
-	cr_assert_geq(ifd, 0, "inotify_init1: %s", strerror(errno));
+	instance_enter(&ifd);
 }
 
 static void teardown(void)

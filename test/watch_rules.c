@@ -18,33 +18,7 @@
 #include "child_run.h"
 #include "helpers.h"
 
-static int ifd;
-static int fds_before;
-static const char *dir;
-
-static void setup(void)
-{
-	dir = scratch_enter();
-	fds_before = count_fds();
-	ifd = inotify_init1(IN_NONBLOCK);
-	cr_assert_geq(ifd, 0, "inotify_init1: %s", strerror(errno));
-}
-
-static void teardown(void)
-{
-	close(ifd);
-	cr_expect_eq(count_fds(), fds_before, "fd leaked");
-	scratch_leave();
-}
-
-TestSuite(watch_rules, .init = setup, .fini = teardown, .timeout = 30);
-
-static void touch(const char *name)
-{
-	int fd = open(name, O_CREAT | O_WRONLY, 0644);
-	cr_assert_geq(fd, 0, "open %s: %s", name, strerror(errno));
-	close(fd);
-}
+INSTANCE_SUITE(watch_rules, 0, .timeout = 30);
 
 static void expect_error(int ret, int err, const char *what)
 {
