@@ -7,7 +7,7 @@
 # [SRCDIR].
 srcdir=${1:-${INOTIFY_SHIM_TEST_SRCDIR:-$(dirname "$0")/..}}
 src="$srcdir/src"
-if [ ! -d "$src/notify" ] || [ ! -d "$src/instance" ]; then
+if [ ! -d "$src/notify" ] || [ ! -d "$src/instance" ] || [ ! -d "$src/fd" ]; then
 	echo "layering.sh: no sources at $src" >&2
 	exit 99
 fi
@@ -41,38 +41,15 @@ check() {
 			'instance/ walks d->instances (ask core)'
 	done
 	# 3. The fd table is a bottom module: nothing from hooks, core or
-	#    instance.  In src/fd/ once it is there; until then in
-	#    src/instance/fdtable.*, where its include of core/slots.h (for
-	#    struct slot_ref) is the one known exception, which the move to
-	#    src/fd/ removes.
-	if [ -d "$src/fd" ]; then
-		for f in "$src"/fd/*.[ch]; do
-			[ -e "$f" ] || continue
-			rule "$f" '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[^"]*(hooks|core|instance)/' \
-				'the fd table includes from hooks, core or instance'
-		done
-	fi
-	for f in "$src"/instance/fdtable.[ch]; do
+	#    instance.
+	for f in "$src"/fd/*.[ch]; do
 		[ -e "$f" ] || continue
-		code "$f" | grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' |
-		while IFS= read -r hit; do
-			inc=${hit#*\"}
-			inc=${inc%%\"*}
-			case "$inc" in
-			fdtable.h) continue ;;
-			../core/slots.h)
-				# the known one, until src/fd/ is there
-				[ ! -d "$src/fd" ] && [ "${f##*/}" = fdtable.h ] && continue ;;
-			../hooks/* | ../core/* | ../instance/* | [!.]*) ;;
-			*) continue ;;
-			esac
-			echo "layering: ${f#"$srcdir"/}:${hit%%:*}: the fd table includes from hooks, core or instance: ${hit#*:}"
-		done
+		rule "$f" '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[^"]*(hooks|core|instance)/' \
+			'the fd table includes from hooks, core or instance'
 	done
 	# 4. Both consumers (instance/, consumer/) are built on core and on
 	#    nothing else: no include from domain, queue, notify or hooks.
 	for f in "$src"/instance/*.[ch] "$src"/consumer/*.[ch]; do
-		case "${f##*/}" in fdtable.*) continue ;; esac
 		rule "$f" '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[^"]*(domain|queue|notify|hooks)/' \
 			'a consumer includes from below core (ask core)'
 	done
