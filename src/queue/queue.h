@@ -115,7 +115,7 @@ struct queue {
 	uint32_t *lost;
 	uint32_t lost_gen;
 	uint64_t backed;	/* ring bytes this process knows are backed
-				 * (queue.c, "Storage"); atomic */
+				 * (ring.c, "Storage"); atomic */
 };
 
 /* Below this many tokens a write into the FIFO cannot block, whatever
@@ -139,7 +139,7 @@ struct queue_waker {
 /* Lay out a queue for max_events events in fd, a file just created (empty)
  * by the caller, and map it.  The caller gives the file its mode and owner
  * and closes fd; the mapping stays.  -ENOMEM when the file system cannot
- * back its first pages (queue.c, "Storage"). */
+ * back its first pages (ring.c, "Storage"). */
 int queue_create(int fd, uint32_t max_events, struct queue *q);
 /* Map the queue file open on fd; validates its type, size and header.  Who
  * may own it is the caller's rule (the domain's), checked before. */
