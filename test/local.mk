@@ -105,6 +105,11 @@ TEST_BINARIES += test/storage test/damaged_files test/sharing
 # inside each lock of the domain (test/bounded_waits.c)
 TEST_BINARIES += test/bounded_waits
 endif
+# a blocking read behind a stopped queue-lock holder: EINTR and SA_RESTART
+# as the kernel's read (test/read_interrupts.c)
+if HAVE_CRITERION
+TEST_BINARIES += test/read_interrupts
+endif
 # threads, fork, exec and a signal handler: a plain program, so that
 # check-tsan can run it too (Criterion cannot run under TSan)
 check_PROGRAMS += test/threads
