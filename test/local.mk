@@ -110,6 +110,14 @@ endif
 if HAVE_CRITERION
 TEST_BINARIES += test/read_interrupts
 endif
+# a program's start waits on no domain lock, files.lock held by a stopped
+# process included (test/start_unlocked.c)
+if HAVE_CRITERION
+TEST_BINARIES += test/start_unlocked
+endif
+check_PROGRAMS += test/start_marker
+test_start_marker_SOURCES = test/start_marker.c
+test_start_marker_LDADD =
 # threads, fork, exec and a signal handler: a plain program, so that
 # check-tsan can run it too (Criterion cannot run under TSan)
 check_PROGRAMS += test/threads

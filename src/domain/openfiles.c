@@ -244,6 +244,19 @@ int openfiles_lock(void)
 	return r;
 }
 
+int openfiles_trylock(void)
+{
+	int r;
+
+	if (!table)
+		return -ENODEV;
+	r = shlock_try_repair(&table->lock, SHLOCK_FILES, repair_table, NULL);
+	if (r > 0)
+		shim_log_once("a process died holding the table of shared open files; "
+			      "it was repaired");
+	return r < 0 ? r : 0;
+}
+
 void openfiles_unlock(void)
 {
 	pthread_mutex_unlock(&table->lock);

@@ -126,6 +126,10 @@ bool openfiles_mapped(void);
 bool openfiles_maybe_holder(pid_t pid);
 
 int openfiles_lock(void);
+/* openfiles_lock() without the wait: -EBUSY while another holds it (for
+ * a program's start, which takes no domain lock that it would wait for:
+ * hooks/share.c, share_after_exec). */
+int openfiles_trylock(void);
 void openfiles_unlock(void);
 
 /* The functions below are called with files.lock held. */

@@ -271,6 +271,26 @@ int shlock_take(pthread_mutex_t *m, uint32_t *stall, enum shlock_kind kind)
 	return r;
 }
 
+int shlock_try_repair(pthread_mutex_t *m, enum shlock_kind kind, void (*repair)(void *),
+		      void *arg)
+{
+	int r;
+
+	sigdefer_begin();
+	r = pthread_mutex_trylock(m);
+	if (r == 0 || r == EOWNERDEAD)
+		hold_check(kind);
+	if (r == 0)
+		return 0;
+	if (r == EOWNERDEAD) {
+		repair(arg);
+		pthread_mutex_consistent(m);
+		return 1;
+	}
+	sigdefer_end();
+	return -r;
+}
+
 int shlock_take_repair(pthread_mutex_t *m, uint32_t *stall, enum shlock_kind kind,
 		       void (*repair)(void *), void *arg)
 {

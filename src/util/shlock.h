@@ -81,6 +81,12 @@ int shlock_take(pthread_mutex_t *m, uint32_t *stall, enum shlock_kind kind);
 int shlock_take_repair(pthread_mutex_t *m, uint32_t *stall, enum shlock_kind kind,
 		       void (*repair)(void *), void *arg);
 
+/* shlock_take_repair() without the wait: one trylock.  -EBUSY when the
+ * lock is held (nothing else is done: the caller defers its work, and
+ * nothing is marked stalled). */
+int shlock_try_repair(pthread_mutex_t *m, enum shlock_kind kind, void (*repair)(void *),
+		      void *arg);
+
 /* The test hook's park, at a point that is not a lock (SHLOCK_REPAIR). */
 void shlock_test_point(enum shlock_kind kind);
 
