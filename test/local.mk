@@ -115,6 +115,11 @@ endif
 if HAVE_CRITERION
 TEST_BINARIES += test/start_unlocked
 endif
+# a lock holder in another pid namespace (unshare -pf --mount-proc):
+# judged by the lock's progress counter (test/pidns_holder.c)
+if HAVE_CRITERION
+TEST_BINARIES += test/pidns_holder
+endif
 check_PROGRAMS += test/start_marker
 test_start_marker_SOURCES = test/start_marker.c
 test_start_marker_LDADD =

@@ -158,7 +158,7 @@ int queue_lock_as(struct queue *q, enum shlock_kind kind)
 	uint32_t stray;
 	int r;
 
-	r = shlock_take_repair(&q->h->lock, &q->h->stall, kind, repair_queue, q);
+	r = shlock_take_repair(&q->h->lock, &q->h->lock_rec, kind, repair_queue, q);
 	if (r < 0)
 		return r;
 	if (r > 0)
