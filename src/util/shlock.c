@@ -11,6 +11,7 @@
  */
 #include "shlock.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -162,6 +163,72 @@ static bool own_proc(void)
 	return v == 1;
 }
 
+/* Is /proc/REL (a task: N or N/task/T) thread tid of pid namespace ns?
+ * Its status's NSpid line lists its ids from this /proc's namespace down
+ * to its own: the last is tid, and its ns/pid is ns. */
+static bool is_task(const char *rel, uint64_t ns, int tid)
+{
+	char path[96], buf[2048], *p, *end;
+	struct inode_info info;
+	long last = -1;
+	int fields = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%s/status", rel);
+	fd = real_open(path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	n = real_read(fd, buf, sizeof buf - 1);
+	real_close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	p = strstr(buf, "\nNSpid:");
+	if (!p)
+		return false;
+	for (p += 8; *p && *p != '\n'; p = end, fields++) {
+		last = strtol(p, &end, 10);
+		if (end == p)
+			break;
+	}
+	if (fields < 2 || last != tid)
+		return false;
+	snprintf(path, sizeof path, "/proc/%s/ns/pid", rel);
+	return ident_stat(AT_FDCWD, path, 0, &info) == 0 && (uint64_t)info.id.ino == ns;
+}
+
+/* The id in this process's /proc of thread tid of another pid namespace
+ * ns, found by a walk of /proc (a child namespace's tasks are there under
+ * ids of ours: their NSpid says which); 0 when not found (the holder's
+ * namespace is not below ours, or the holder is a thread other than its
+ * process's first: then the counter alone tells).  Only after a wait of
+ * 20 ms on such a holder, once per wait. */
+static int tid_here(uint64_t ns, int tid)
+{
+	char buf[4096] __attribute__((aligned(8))), rel[64];
+	int dfd = real_open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0), found = 0;
+	ssize_t n;
+
+	if (dfd < 0)
+		return 0;
+	while (!found && (n = getdents64(dfd, buf, sizeof buf)) > 0) {
+		for (ssize_t off = 0; !found && off < n;) {
+			struct dirent64 *e = (struct dirent64 *)(buf + off);
+			long pid = strtol(e->d_name, NULL, 10);
+
+			off += e->d_reclen;
+			if (pid <= 0)
+				continue;
+			snprintf(rel, sizeof rel, "%ld", pid);
+			if (is_task(rel, ns, tid))
+				found = (int)pid;
+		}
+	}
+	real_close(dfd);
+	return found;
+}
+
 /* Can this process read the state of rec's holder in its /proc? */
 static bool holder_visible(struct shlock_rec *rec)
 {
@@ -227,25 +294,41 @@ static uint64_t start_ms(const struct timespec *t)
 struct look {
 	int tid;
 	uint32_t progress;
+	int here, here_for;	/* tid_here(), asked for here_for */
 };
 
 static struct look look_at(pthread_mutex_t *m, struct shlock_rec *rec)
 {
-	return (struct look){ owner_tid(m), __atomic_load_n(&rec->progress, __ATOMIC_RELAXED) };
+	return (struct look){ owner_tid(m), __atomic_load_n(&rec->progress, __ATOMIC_RELAXED),
+			      0, 0 };
 }
 
 /* Past a step of SHLOCK_WAIT_MS: is the lock making progress?  It is if it
  * changed hands or its progress counter moved since the last look (others
- * won it, or the holder runs a long section), or if its holder, in this
- * process's pid namespace, runs or is in uninterruptible sleep. */
+ * won it, or the holder runs a long section), or if its holder runs or is
+ * in uninterruptible sleep: looked up in /proc by its tid when it is in
+ * this process's pid namespace, else found there by its NSpid (a
+ * namespace below ours, a container's). */
 static bool moving(pthread_mutex_t *m, struct shlock_rec *rec, struct look *last)
 {
 	struct look now = look_at(m, rec), was = *last;
+	uint64_t ns;
 
+	now.here = was.here;
+	now.here_for = was.here_for;
 	*last = now;
 	if (now.tid != was.tid || now.progress != was.progress)
 		return true;
-	return holder_visible(rec) && making_progress(now.tid);
+	if (holder_visible(rec))
+		return making_progress(now.tid);
+	ns = __atomic_load_n(&rec->pidns, __ATOMIC_RELAXED);
+	if (!ns || now.tid <= 0 || !own_proc())
+		return false;
+	if (last->here_for != now.tid) {
+		last->here = tid_here(ns, now.tid);
+		last->here_for = now.tid;
+	}
+	return last->here > 0 && making_progress(last->here);
 }
 
 static struct timespec deadline_after(const struct timespec *start, unsigned ms)

@@ -30,10 +30,14 @@
  *   Pid namespaces: the futex word's tid is the holder's own (its pid
  *     namespace's numbering), meaningless in another namespace's /proc (a
  *     watcher in a container, `unshare -p`, sharing the domain).  A holder
- *     in another namespace, or one whose namespace is not known, is judged
- *     by the counter alone: it makes progress while it bumps it; one that
- *     does not (stopped, or a short section preempted for 20 ms) is given
- *     up on at 20 ms, and what is given up is covered as below.  The
+ *     in another namespace is judged by the counter, and, when its
+ *     namespace is below ours (a container's, seen from its host), by its
+ *     state in our /proc, found by a walk of /proc/N/status's NSpid lines
+ *     (once per wait, after its first 20 ms; the first thread of a
+ *     process only).  One in a namespace not below ours, or not known, is
+ *     judged by the counter alone: one that does not bump it (stopped, or
+ *     a short section preempted for 20 ms) is given up on at 20 ms, and
+ *     what is given up is covered as below.  The
  *     namespace is the inode of /proc/self/ns/pid, and this process's own
  *     /proc counts as its namespace's only when /proc/self is its pid.
  *   SHLOCK_STALL_MS (1 s): once a taker gave up on a holder that made no
