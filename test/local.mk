@@ -105,6 +105,24 @@ TEST_BINARIES += test/storage test/damaged_files test/sharing
 # inside each lock of the domain (test/bounded_waits.c)
 TEST_BINARIES += test/bounded_waits
 endif
+# a blocking read behind a stopped queue-lock holder: EINTR and SA_RESTART
+# as the kernel's read (test/read_interrupts.c)
+if HAVE_CRITERION
+TEST_BINARIES += test/read_interrupts
+endif
+# a program's start waits on no domain lock, files.lock held by a stopped
+# process included (test/start_unlocked.c)
+if HAVE_CRITERION
+TEST_BINARIES += test/start_unlocked
+endif
+# a lock holder in another pid namespace (unshare -pf --mount-proc):
+# judged by the lock's progress counter (test/pidns_holder.c)
+if HAVE_CRITERION
+TEST_BINARIES += test/pidns_holder
+endif
+check_PROGRAMS += test/start_marker
+test_start_marker_SOURCES = test/start_marker.c
+test_start_marker_LDADD =
 # threads, fork, exec and a signal handler: a plain program, so that
 # check-tsan can run it too (Criterion cannot run under TSan)
 check_PROGRAMS += test/threads

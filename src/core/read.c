@@ -16,6 +16,7 @@
 
 #include "../util/real.h"
 #include "../util/shlock.h"
+#include "../util/sigdefer.h"
 
 /* The reader's side of the token: it writes to and drains its own fd. */
 struct reader_token {
@@ -112,24 +113,35 @@ static bool nonblocking(int fd)
 /* The queue's lock was not had within its bound (util/shlock.h): a holder
  * is stopped or slow inside it.  What can be read without it is the
  * overflow of events lost meanwhile (queue.h, "Lost events"): that alone,
- * or -EAGAIN.  A blocking reader waits the bound once more and retries
- * (a signal's handler runs in that wait, and the read goes on, as with
- * SA_RESTART). */
-static ssize_t read_without_lock(struct queue *q, int fd, void *buf, size_t count)
+ * or -EAGAIN on a non-blocking fd.  A blocking read waits the bound again
+ * (sigdefer_wait: signals are held back from before the lock's wait, so
+ * none is missed) and tries the lock again, for as long as the kernel's
+ * read would block: until events can be read, or a signal's handler
+ * installed without SA_RESTART interrupts it (-EINTR); a handler with
+ * SA_RESTART runs and the read goes on.  No wait is longer than the
+ * bound. */
+static ssize_t read_without_lock(struct queue *q, int fd, void *buf, size_t count,
+				 const struct queue_waker *waker)
 {
 	static const struct inotify_event overflow = { .wd = -1, .mask = IN_Q_OVERFLOW };
-	struct timespec bound = { 0, SHLOCK_WAIT_MS * 1000000L };
+	ssize_t n;
 
 	if (count < sizeof overflow)
 		return -EINVAL;	/* something is queued, and no event fits */
-	if (queue_take_lost(q)) {
-		domain_note_lost_overflow();
-		memcpy(buf, &overflow, sizeof overflow);
-		return sizeof overflow;
+	for (;;) {
+		if (queue_take_lost(q)) {
+			domain_note_lost_overflow();
+			memcpy(buf, &overflow, sizeof overflow);
+			return sizeof overflow;
+		}
+		if (nonblocking(fd))
+			return -EAGAIN;
+		if (sigdefer_wait(SHLOCK_WAIT_MS) < 0)
+			return -EINTR;
+		n = queue_read(q, buf, count, waker);
+		if (n != -ETIMEDOUT)
+			return n;
 	}
-	if (!nonblocking(fd))
-		nanosleep(&bound, NULL);
-	return -EAGAIN;
 }
 
 ssize_t core_read(struct slot_ref ref, int fd, void *buf, size_t count)
@@ -148,13 +160,15 @@ ssize_t core_read(struct slot_ref ref, int fd, void *buf, size_t count)
 		/* An idle queue needs neither its lock nor the signal mask
 		 * (three system calls with the mask pair): the FIFO answers
 		 * alone, below. */
-		if (!queue_idle(q))
+		if (!queue_idle(q)) {
+			/* one section for the lock's wait and the waits after it
+			 * (read_without_lock): a signal is held back until it can
+			 * be seen to interrupt the read, or not */
+			sigdefer_begin();
 			n = queue_read(q, buf, count, &waker);
-		if (n == -ETIMEDOUT) {
-			n = read_without_lock(q, fd, buf, count);
-			if (n == -EAGAIN && !nonblocking(fd))
-				continue;	/* waited a bound: try again */
-			return n;
+			if (n == -ETIMEDOUT)
+				n = read_without_lock(q, fd, buf, count, &waker);
+			sigdefer_end();
 		}
 		if (n != 0)
 			return n;

@@ -527,7 +527,7 @@ static void repair_registry(void *d)
 /* registry.lock: the bounded wait of util/shlock.h. */
 int domain_lock(struct domain *d)
 {
-	int r = shlock_take_repair(&d->reg->lock, &d->reg->stall, SHLOCK_REGISTRY,
+	int r = shlock_take_repair(&d->reg->lock, &d->reg->lock_rec, SHLOCK_REGISTRY,
 				   repair_registry, d);
 
 	if (r > 0) {

@@ -36,7 +36,7 @@
  * registry_repair), inside an odd repair_seq, so that the filter never
  * reads a watched inode's bucket as empty while it does; the cookie and
  * excl_unlink_seen are kept as they are.  The lock is taken within the
- * bound of util/shlock.h (20 ms, 250 ms at most); stall is its stall word.
+ * bound of util/shlock.h (20 ms, 250 ms at most); lock_rec is its record.
  * What a taker gives up on is covered by IN_Q_OVERFLOW through lost[], a
  * word per instance slot set without the lock (core/slots.h: slot_lost).
  */
@@ -47,13 +47,15 @@
 #include <stdint.h>
 
 #include "../util/ident.h"
+#include "../util/shlock.h"
 
 #define REGISTRY_MAGIC 0x5254534745524e49ULL /* "INREGSTR" */
-#define REGISTRY_VERSION 7	/* 2: hash buckets placed by locality; 3: excl_unlink_seen;
+#define REGISTRY_VERSION 8	/* 2: hash buckets placed by locality; 3: excl_unlink_seen;
 				 * 4: dirs_watched, INODE_DIR;
 				 * 5: backed records, the storage/sharing/quiet counters;
 				 * 6: the bounded waits' group (repair_seq, stall, lost);
-				 * 7: reg_inode.hook_* (the scanner's hook stamps) */
+				 * 7: reg_inode.hook_* (the scanner's hook stamps);
+				 * 8: lock_rec (util/shlock.h), not stall alone */
 
 #define REGISTRY_INSTANCES 1024	/* slots; slot 0 is never used */
 #define REGISTRY_WATCHES (1u << 20)	/* watch records, and inode records */
@@ -150,13 +152,15 @@ struct registry {
 	 * without the lock, every one with atomics -- */
 	uint32_t repair_seq;	/* odd while registry_repair() rebuilds the
 				 * buckets: the filter then says "maybe" */
-	uint32_t stall;		/* registry.lock's stall word (shlock.h) */
 	uint32_t lost_events;	/* statistics: events covered by an overflow
 				 * because they could not be queued */
 	uint32_t lost_reserved;
 	/* per slot: the gen of the instance that lost events since its last
 	 * read (0: none); its next read or locked add queues IN_Q_OVERFLOW */
 	uint32_t lost[REGISTRY_INSTANCES];
+	struct shlock_rec lock_rec;	/* registry.lock's record (shlock.h):
+					 * stall word, progress, holder's pid
+					 * namespace */
 	/* -- end of the bounded waits' group -- */
 
 	pthread_mutex_t lock;

@@ -220,9 +220,6 @@ static void repair_table(void *unused)
 	t->repairs++;
 }
 
-/* files.lock's stall word (util/shlock.h): this process's own, since the
- * table's header has no room for it. */
-static uint32_t stall;
 
 int openfiles_lock(void)
 {
@@ -230,7 +227,7 @@ int openfiles_lock(void)
 
 	if (!table)
 		return -ENODEV;
-	r = shlock_take_repair(&table->lock, &stall, SHLOCK_FILES, repair_table, NULL);
+	r = shlock_take_repair(&table->lock, &table->lock_rec, SHLOCK_FILES, repair_table, NULL);
 	if (r > 0)
 		shim_log_once("a process died holding the table of shared open files; "
 			      "it was repaired");
@@ -242,6 +239,19 @@ int openfiles_lock(void)
 		slot_lost_all(shim_domain);
 	}
 	return r;
+}
+
+int openfiles_trylock(void)
+{
+	int r;
+
+	if (!table)
+		return -ENODEV;
+	r = shlock_try_repair(&table->lock, &table->lock_rec, SHLOCK_FILES, repair_table, NULL);
+	if (r > 0)
+		shim_log_once("a process died holding the table of shared open files; "
+			      "it was repaired");
+	return r < 0 ? r : 0;
 }
 
 void openfiles_unlock(void)

@@ -57,9 +57,10 @@
 #include <sys/types.h>
 
 #include "../util/ident.h"
+#include "../util/shlock.h"
 
 #define OPENFILES_MAGIC 0x53454c4946534e49ULL /* "INSFILES" */
-#define OPENFILES_VERSION 1
+#define OPENFILES_VERSION 2	/* 2: lock_rec */
 #define OPENFILES_ENTRIES 4096	/* entry 0 is never used */
 #define OPENFILE_HOLDERS 30
 #define OPENFILES_PID_BUCKETS 1024
@@ -97,6 +98,7 @@ struct openfiles {
 	uint32_t entry_size;
 	/* holders per bucket of |pid|: a hint read without the lock */
 	uint32_t pid_refs[OPENFILES_PID_BUCKETS];
+	struct shlock_rec lock_rec;	/* files.lock's record (util/shlock.h) */
 	pthread_mutex_t lock;
 	/* protected by lock */
 	uint32_t hwm;		/* entries above it were never used */
@@ -126,6 +128,10 @@ bool openfiles_mapped(void);
 bool openfiles_maybe_holder(pid_t pid);
 
 int openfiles_lock(void);
+/* openfiles_lock() without the wait: -EBUSY while another holds it (for
+ * a program's start, which takes no domain lock that it would wait for:
+ * hooks/share.c, share_after_exec). */
+int openfiles_trylock(void);
 void openfiles_unlock(void);
 
 /* The functions below are called with files.lock held. */

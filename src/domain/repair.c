@@ -57,6 +57,8 @@ void registry_repair(struct domain *d)
 	r->inode_free = 0;
 	for (uint32_t i = r->inode_hwm; i >= 1; i--) {
 		struct reg_inode *in = &d->inodes[i];
+		if (!(i & 4095))
+			shlock_progress(&r->lock_rec);	/* a long section: it runs */
 		in->marks = 0;
 		if (in->state == RECORD_USED) {
 			uint32_t b = registry_inode_bucket(d, &in->id);
@@ -72,6 +74,8 @@ void registry_repair(struct domain *d)
 		struct reg_watch *w = &d->watches[i];
 		struct reg_instance *inst = reg_instance(d, w->instance);
 		struct reg_inode *in = reg_inode(d, w->inode);
+		if (!(i & 4095))
+			shlock_progress(&r->lock_rec);
 		if (w->state == RECORD_USED && inst && inst->state == RECORD_USED &&
 		    in && in->state == RECORD_USED && w->wd > 0) {
 			uint32_t b = registry_wd_bucket(d, w->instance, w->wd);
@@ -93,6 +97,8 @@ void registry_repair(struct domain *d)
 	/* inode records left without marks go back to the free list */
 	for (uint32_t i = r->inode_hwm; i >= 1; i--) {
 		struct reg_inode *in = &d->inodes[i];
+		if (!(i & 4095))
+			shlock_progress(&r->lock_rec);
 		if (in->state == RECORD_USED && !in->marks) {
 			uint32_t *link = &d->inode_buckets[registry_inode_bucket(d, &in->id)];
 			struct chain_guard g = CHAIN_GUARD_INIT;

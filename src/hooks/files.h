@@ -115,6 +115,9 @@ void share_before_exec(void);
 pid_t share_before_spawn(void);
 void share_after_spawn(pid_t token, pid_t child);
 void share_after_exec(void);
+/* The claims share_after_exec() deferred (files.lock was busy at the
+ * start), if any: made now, within the lock's bound. */
+void share_catch_up(void);
 void share_dup(struct ofd *o, int newfd);
 /* fd of the shared record o was closed (last: its last fd here); true
  * when no live holder is left: the close events are due. */

@@ -119,6 +119,7 @@ int hook_pre_close(struct hook_ctx *c, int fd)
 	c->word = 0;
 	if (fd < 0)
 		return HOOK_SKIP;
+	share_catch_up();	/* one load, unless the start deferred its claims */
 	c->word = fdtable_clear(fd);
 	if (!c->word) {
 		if (!domain_watching())

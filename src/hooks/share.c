@@ -188,6 +188,7 @@ void share_before_fork(void)
 	pid_t me;
 
 	fork_parent = 0;
+	share_catch_up();
 	if (!__atomic_load_n(&ofd_live, __ATOMIC_RELAXED))
 		return;
 	if (!worth_sharing()) {
@@ -252,6 +253,7 @@ void share_after_fork_parent(pid_t child)
 
 void share_before_exec(void)
 {
+	share_catch_up();
 	if (worth_sharing())
 		enter_all(getpid(), 0, false);
 }
@@ -260,6 +262,7 @@ pid_t share_before_spawn(void)
 {
 	pid_t me;
 
+	share_catch_up();
 	if (!worth_sharing())
 		return 0;
 	me = getpid();
@@ -340,6 +343,7 @@ void share_exit_sweep(void)
 	struct of_data d;
 	uint32_t hwm;
 
+	share_catch_up();
 	if (!openfiles_maybe_holder(me) || openfiles_lock() < 0)
 		return;
 	hwm = openfiles_hwm();
@@ -515,7 +519,7 @@ static void keep_if_unheld(struct exec_pass *p, struct of_entry *e)
 }
 
 /* The records of the claimed fds: one per entry. */
-static void rebuild_records(const struct claim *claims, int nclaims)
+static void rebuild_records(const struct claim *claims, int nclaims, bool at_start)
 {
 	for (int i = 0; i < nclaims; i++) {
 		struct of_entry *e;
@@ -527,6 +531,8 @@ static void rebuild_records(const struct claim *claims, int nclaims)
 				if (o)
 					ofd_get(o);
 			}
+		if (!o && !at_start && fdtable_file(claims[i].fd))
+			continue;	/* adopted meanwhile (above): kept */
 		if (!o) {
 			if (!(o = ofd_new()))
 				continue;
@@ -545,7 +551,35 @@ static void rebuild_records(const struct claim *claims, int nclaims)
 	}
 }
 
+/* The new image's claims, made at the program's start only if files.lock
+ * is free at once (openfiles_trylock: a start takes no domain lock that
+ * it would wait for), else deferred (exec_pending) to the first of: a
+ * close, fork, exec, posix_spawn, exit (share_catch_up), which take the
+ * lock within its bound as any hook does.  Until then this image's
+ * inherited fds have no record from the table: a change made through one
+ * meanwhile is seen through a record adopted from /proc/self/fd (files.c,
+ * hook_fd_record), which the claim then leaves in place; the close events
+ * of the files that exec closed come at the catch-up, not at the start. */
+static int exec_pending;	/* atomic */
+
+static void claim_after_exec(bool at_start);
+
 void share_after_exec(void)
+{
+	claim_after_exec(true);
+}
+
+void share_catch_up(void)
+{
+	if (__builtin_expect(!__atomic_load_n(&exec_pending, __ATOMIC_RELAXED), 1) ||
+	    !__atomic_exchange_n(&exec_pending, 0, __ATOMIC_ACQ_REL))
+		return;
+	pass_begin();	/* other threads may be closing fds by now */
+	claim_after_exec(false);
+	pass_end();
+}
+
+static void claim_after_exec(bool at_start)
 {
 	struct exec_pass p = { .nfds = -1 };
 	uint32_t hwm;
@@ -556,8 +590,11 @@ void share_after_exec(void)
 	p.parent = getppid();
 	if (!openfiles_maybe_holder(p.me) && !openfiles_maybe_holder(p.parent))
 		return;
-	if (openfiles_lock() < 0)
-		return;
+	if (at_start ? openfiles_trylock() < 0 : openfiles_lock() < 0) {
+		if (at_start)
+			__atomic_store_n(&exec_pending, 1, __ATOMIC_RELEASE);
+		return;	/* later, or given up: openfiles_lock() marked it lost */
+	}
 	hwm = openfiles_hwm();
 	for (uint32_t i = 1; i <= hwm; i++) {
 		struct of_entry *e = openfiles_at(i);
@@ -567,7 +604,7 @@ void share_after_exec(void)
 	}
 	openfiles_unlock();
 	free(p.fds);
-	rebuild_records(p.claims, p.nclaims);
+	rebuild_records(p.claims, p.nclaims, at_start);
 	free(p.claims);
 	if (domain_watching())
 		for (int i = 0; i < p.nclosed; i++)

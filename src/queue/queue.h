@@ -48,8 +48,8 @@
  * off: an fd's epoll registrations are not visible to us once made.
  *
  * Lock: queue.lock, robust and process-shared, taken within the bounds of
- * util/shlock.h (20 ms, up to 250 ms while its holder runs; its stall
- * word is the header's stall).  It is taken after registry.lock when both
+ * util/shlock.h (20 ms, up to 250 ms while its holder runs; its record
+ * is the header's lock_rec).  It is taken after registry.lock when both
  * are held (domain.h).  If a holder died, the ring is checked record by
  * record; if it does not hold up, the queue is emptied; either way one
  * IN_Q_OVERFLOW tells the reader that events may have been lost (a reader
@@ -75,8 +75,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../util/shlock.h"
+
 #define QUEUE_MAGIC 0x4555455551534e49ULL /* "INSQUEUE" */
-#define QUEUE_VERSION 2
+#define QUEUE_VERSION 3	/* 3: lock_rec */
 
 struct queue_header {
 	uint64_t magic;
@@ -84,7 +86,7 @@ struct queue_header {
 	uint32_t header_size;
 	uint64_t capacity;	/* bytes of ring after the header page */
 	uint32_t max_events;
-	uint32_t stall;		/* the lock's stall word (util/shlock.h), atomic */
+	struct shlock_rec lock_rec;	/* the lock's record (util/shlock.h), atomic */
 	pthread_mutex_t lock;
 	/* protected by lock */
 	uint32_t count;		/* queued events, the overflow event included */
@@ -115,7 +117,7 @@ struct queue {
 	uint32_t *lost;
 	uint32_t lost_gen;
 	uint64_t backed;	/* ring bytes this process knows are backed
-				 * (queue.c, "Storage"); atomic */
+				 * (ring.c, "Storage"); atomic */
 };
 
 /* Below this many tokens a write into the FIFO cannot block, whatever
@@ -139,7 +141,7 @@ struct queue_waker {
 /* Lay out a queue for max_events events in fd, a file just created (empty)
  * by the caller, and map it.  The caller gives the file its mode and owner
  * and closes fd; the mapping stays.  -ENOMEM when the file system cannot
- * back its first pages (queue.c, "Storage"). */
+ * back its first pages (ring.c, "Storage"). */
 int queue_create(int fd, uint32_t max_events, struct queue *q);
 /* Map the queue file open on fd; validates its type, size and header.  Who
  * may own it is the caller's rule (the domain's), checked before. */

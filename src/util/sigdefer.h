@@ -39,6 +39,19 @@
 void sigdefer_begin(void);
 void sigdefer_end(void);
 
+/* Inside a section: wait up to ms milliseconds, as a blocking system call
+ * of the caller's that signals may interrupt (a read() whose queue's lock
+ * is stuck: core.c).  The signals the section holds back are waited for
+ * (sigtimedwait), so that none can slip in unseen between the lock's wait
+ * and this one: one that came is put back (rt_tgsigqueueinfo, with its
+ * siginfo; tgkill where the kernel refuses that) and its handler runs at
+ * once, with the section's signals let through for that moment.  Returns
+ * -EINTR when that handler was installed without SA_RESTART (the kernel's
+ * read fails with EINTR then), else 0: the time passed, or a handler with
+ * SA_RESTART ran (the kernel's read goes on).  Where the section blocks
+ * nothing (the process has no handler), it sleeps. */
+int sigdefer_wait(unsigned ms);
+
 /* A handler (not SIG_DFL, SIG_IGN or SIG_HOLD) was installed for sig. */
 void sigdefer_handler_set(int sig);
 
