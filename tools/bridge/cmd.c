@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -58,6 +59,7 @@ int cmd_bridge(int argc, char **argv)
 #else
 
 #include "inject.h"
+#include "status.h"
 #include "tap.h"
 #include "transport.h"
 
@@ -79,6 +81,7 @@ static struct bridge_root roots[ROOTS_MAX];
 static struct expect notes;
 static struct tap tap;
 static volatile sig_atomic_t stopping;
+static struct bridge_status state;	/* for ps (status.h) */
 
 static void on_signal(int sig)
 {
@@ -137,8 +140,43 @@ static void default_host(char *out, size_t size)
 			*p = '-';
 }
 
+static int64_t now_ms(int clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* This bridge's state, for ps: written about once a second. */
+static void write_state(struct bridge_transport *t)
+{
+	struct bridge_stats st;
+
+	bridge_transport_stats(t, &st);
+	state.connected = st.connected;
+	state.updated_ms = now_ms(CLOCK_REALTIME);
+	state.published = st.published;
+	state.failed = st.publish_failed;
+	state.delivered = st.received;
+	state.duplicates = st.duplicates;
+	state.losses = st.losses;
+	state.nroots = tap.nroots;
+	for (int i = 0; i < tap.nroots; i++) {
+		struct bridge_status_root *sr = &state.roots[i];
+		struct bridge_root_lag lag = { 0, -1 };
+		bridge_transport_root_lag(t, roots[i].name, &lag);
+		snprintf(sr->name, sizeof(sr->name), "%.64s", roots[i].name);
+		snprintf(sr->path, sizeof(sr->path), "%s", roots[i].path);
+		sr->lag_events = lag.events;
+		sr->lag_ms = lag.last_ms;
+	}
+	bridge_status_write(cli_domain_dir(), &state);
+}
+
 static int loop(const char *prog, struct bridge_transport *t)
 {
+	int64_t next_state = 0;
 	struct bridge_handlers h = { on_event, on_lost, NULL };
 	struct pollfd p[2] = {
 		{ .fd = tap.fd, .events = POLLIN },
@@ -149,6 +187,10 @@ static int loop(const char *prog, struct bridge_transport *t)
 		if (poll(p, 2, 200) < 0 && errno != EINTR)
 			break;
 		bridge_transport_dispatch(t, 0, &h);
+		if (now_ms(CLOCK_MONOTONIC) >= next_state) {
+			write_state(t);
+			next_state = now_ms(CLOCK_MONOTONIC) + 1000;
+		}
 		int r = tap_drain(&tap);
 		if (r < 0) {
 			fprintf(stderr, "%s: reading its own instance: %s\n", prog, strerror(-r));
@@ -186,9 +228,14 @@ static int run(const char *prog, struct bridge_transport_config *c, const char *
 		bridge_transport_close(t);
 		return 1;
 	}
+	state.pid = (long)getpid();
+	snprintf(state.host, sizeof(state.host), "%s", c->host);
+	snprintf(state.servers, sizeof(state.servers), "%s", c->servers);
+	write_state(t);
 	fprintf(stderr, "%s: bridging %d root%s of %s through %s as %s.\n", prog,
 		tap.nroots, tap.nroots == 1 ? "" : "s", cli_domain_dir(), c->servers, c->host);
 	int ret = loop(prog, t);
+	bridge_status_remove(cli_domain_dir());
 	/* closing waits on the library (its callbacks, a last flush): with the
 	 * server gone that has been seen to hang; a stop never waits more
 	 * than 10 s (SIGALRM's default action ends the process) */

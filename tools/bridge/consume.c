@@ -70,6 +70,9 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 		it->gen = r->gen;
 		it->msg = msg;
 		it->stream_seq = meta->Sequence.Stream;
+		it->num_pending = meta->NumPending;
+		it->stamp_ns = meta->Timestamp;
+		r->queued++;
 		tr_enqueue_locked(t, it);
 		msg = NULL;
 		it = NULL;
@@ -146,6 +149,40 @@ static void resubscribe_due(struct bridge_transport *t)
 	}
 }
 
+static void note_lag(struct bridge_transport *t, struct root *r, const struct item *it)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t ms = ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec - it->stamp_ns) / 1000000;
+	pthread_mutex_lock(&t->lock);
+	r->server_pending = it->num_pending;
+	r->lag_ms = ms < 0 ? 0 : ms;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* The dispatching thread only: it alone replaces r->sub (tr_subscribe),
+ * so the library is asked outside t->lock (a leaf). */
+int bridge_transport_root_lag(struct bridge_transport *t, const char *name,
+			      struct bridge_root_lag *lag)
+{
+	struct root *r = NULL;
+	int msgs = 0;
+
+	for (int i = 0; i < t->nroots; i++)
+		if (!strcmp(t->roots[i]->name, name))
+			r = t->roots[i];
+	if (!r)
+		return -1;
+	if (r->sub && natsSubscription_GetPending(r->sub, &msgs, NULL) != NATS_OK)
+		msgs = 0;
+	pthread_mutex_lock(&t->lock);
+	lag->events = r->server_pending + (uint64_t)r->queued + (uint64_t)(msgs > 0 ? msgs : 0);
+	lag->last_ms = r->lag_ms;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
 /* One queued item: decode, order, hand over.  Returns 1 if handed. */
 static int dispatch_one(struct bridge_transport *t, struct item *it,
 			const struct bridge_handlers *h)
@@ -161,6 +198,7 @@ static int dispatch_one(struct bridge_transport *t, struct item *it,
 	}
 	if (it->gen != r->gen)
 		return 0;	/* from a consumer replaced after a loss */
+	note_lag(t, r, it);
 	if (bridge_record_decode((const unsigned char *)natsMsg_GetData(it->msg),
 				 (size_t)natsMsg_GetDataLength(it->msg), &ev) ||
 	    strcmp(ev.root, r->name)) {
@@ -207,9 +245,12 @@ int bridge_transport_dispatch(struct bridge_transport *t, int timeout_ms,
 	t->head = NULL;
 	t->tail = &t->head;
 	t->queued = 0;
-	for (struct item *it = list; it; it = it->next)
+	for (struct item *it = list; it; it = it->next) {
 		if (!it->msg)
 			it->root->lost_queued = false;
+		else
+			it->root->queued--;
+	}
 	pthread_mutex_unlock(&t->lock);
 	while (list) {
 		struct item *it = list;

@@ -16,6 +16,8 @@ BRIDGE_COMMAND = \
 tools_inotify_shim_CPPFLAGS += -I$(srcdir)/tools
 # the command: cmd.c says "built without NATS" when libnats is missing
 tools_inotify_shim_SOURCES += tools/bridge/cmd.c
+# the bridges' state files: written by a bridge, read by ps (built always)
+tools_inotify_shim_SOURCES += tools/bridge/status.c tools/bridge/status.h
 if HAVE_NATS
 tools_inotify_shim_SOURCES += $(BRIDGE_TRANSPORT) $(BRIDGE_COMMAND)
 tools_inotify_shim_CFLAGS += $(NATS_CFLAGS)

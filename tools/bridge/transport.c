@@ -269,6 +269,7 @@ int bridge_transport_add_root(struct bridge_transport *t, const char *name,
 		return -1;
 	}
 	r->t = t;
+	r->lag_ms = -1;
 	strcpy(r->name, name);
 	snprintf(r->stream, sizeof(r->stream), "ISHIM_%s", name);
 	snprintf(r->filter, sizeof(r->filter), "ishim.%s.>", name);

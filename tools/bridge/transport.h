@@ -80,6 +80,19 @@ struct bridge_stats {
 };
 void bridge_transport_stats(struct bridge_transport *t, struct bridge_stats *s);
 
+/* How far behind the consumer of root NAME is (for ps): the messages that
+ * the stream held after the last one dispatched (as the server said with
+ * it), plus those received and not yet dispatched (the library's and
+ * ours); and the age of the last one when it was dispatched (its stream
+ * time stamp against this host's clock; -1 before the first).  Returns 0,
+ * or -1 for an unknown root. */
+struct bridge_root_lag {
+	uint64_t events;
+	int64_t last_ms;
+};
+int bridge_transport_root_lag(struct bridge_transport *t, const char *name,
+			      struct bridge_root_lag *lag);
+
 void bridge_transport_close(struct bridge_transport *t);
 
 #endif
