@@ -7,7 +7,7 @@
  *
  * One thread of our own: it polls the bridge's instance and the
  * transport's queue (the library's threads only queue), so the roots'
- * tables, the notes of expect.h and the domain calls need no lock here.
+ * tables, the cookie map (cookies.h) and the domain calls need no lock here.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -58,6 +58,8 @@ int cmd_bridge(int argc, char **argv)
 
 #else
 
+#include "notify/notify.h"
+
 #include "inject.h"
 #include "status.h"
 #include "tap.h"
@@ -78,7 +80,7 @@ static const struct option options[] = {
 };
 
 static struct bridge_root roots[ROOTS_MAX];
-static struct expect notes;
+static struct cookie_map cookies = { .fresh = notify_new_cookie };
 static struct tap tap;
 static volatile sig_atomic_t stopping;
 static struct bridge_status state;	/* for ps (status.h) */
@@ -113,7 +115,7 @@ static void on_event(void *arg, const struct bridge_event *ev)
 	if (ev->mask & IN_Q_OVERFLOW)
 		bridge_overflow(&roots[i], tap.fd);
 	else
-		bridge_inject(&roots[i], i, ev, &notes);
+		bridge_inject(&roots[i], ev, &cookies);
 }
 
 static void on_lost(void *arg, const char *root)
@@ -216,7 +218,6 @@ static int run(const char *prog, struct bridge_transport_config *c, const char *
 		return 1;
 	}
 	tap.t = t;
-	tap.x = &notes;
 	tap.roots = roots;
 	for (int i = 0; i < tap.nroots; i++)
 		if (bridge_transport_add_root(t, roots[i].name, err, sizeof(err)) < 0) {

@@ -10,7 +10,7 @@ BRIDGE_TRANSPORT = \
 	tools/bridge/consume.c tools/bridge/transport_int.h
 BRIDGE_COMMAND = \
 	tools/bridge/roots.c tools/bridge/roots.h \
-	tools/bridge/expect.c tools/bridge/expect.h \
+	tools/bridge/cookies.c tools/bridge/cookies.h \
 	tools/bridge/inject.c tools/bridge/inject.h tools/bridge/overflow.c \
 	tools/bridge/tap.c tools/bridge/tap.h
 tools_inotify_shim_CPPFLAGS += -I$(srcdir)/tools

@@ -21,6 +21,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "core/core.h"
 #include "fd/fdtable.h"
 #include "instance/instance.h"
 #include "cli.h"
@@ -87,6 +88,9 @@ int tap_open(struct tap *tp, const char *prog)
 			cli_domain_dir(), strerror(-tp->fd));
 		return tp->fd;
 	}
+	struct slot_ref ref;
+	if (fdtable_instance(tp->fd, &ref))
+		core_set_source_instance(CORE_ORIGIN_BRIDGE, ref);
 	for (int i = 0; i < tp->nroots; i++)
 		add_tree(tp, i, "");
 	return 0;
@@ -159,10 +163,6 @@ static void one(struct tap *tp, const struct inotify_event *ie)
 	follow(tp, ridx, rel, ie);
 	if (!name[0] && (rel[0] || (ie->mask & (IN_MOVE_SELF | IN_DELETE_SELF))))
 		return;
-	if (expect_take(tp->x, expect_hash(ridx, rel, name, ie->mask, ie->cookie))) {
-		tp->skipped++;
-		return;		/* injected by us */
-	}
 	publish(tp, ridx, rel, ie);
 }
 
