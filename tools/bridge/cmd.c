@@ -185,8 +185,10 @@ static int loop(const char *prog, struct bridge_transport *t)
 		{ .fd = bridge_transport_fd(t), .events = POLLIN },
 	};
 
+	int busy = 0;
+
 	while (!stopping) {
-		if (poll(p, 2, 200) < 0 && errno != EINTR)
+		if (poll(p, 2, busy ? 0 : 200) < 0 && errno != EINTR)
 			break;
 		bridge_transport_dispatch(t, 0, &h);
 		if (now_ms(CLOCK_MONOTONIC) >= next_state) {
@@ -194,6 +196,7 @@ static int loop(const char *prog, struct bridge_transport *t)
 			next_state = now_ms(CLOCK_MONOTONIC) + 1000;
 		}
 		int r = tap_drain(&tap);
+		busy = r > 0;
 		if (r < 0) {
 			fprintf(stderr, "%s: reading its own instance: %s\n", prog, strerror(-r));
 			return 1;

@@ -96,24 +96,44 @@ int tap_open(struct tap *tp, const char *prog)
 	return 0;
 }
 
+/* The events read at once, published as one message per run of one root
+ * (transport.h, bridge_transport_publish_batch). */
+static struct bridge_event batch[BRIDGE_BATCH];
+static int nbatch;
+static size_t batch_bytes;
+
+static void flush_batch(struct tap *tp)
+{
+	if (nbatch && bridge_transport_publish_batch(tp->t, batch, nbatch) == 0)
+		tp->published += (unsigned long)nbatch;
+	nbatch = 0;
+	batch_bytes = 0;
+}
+
 static void publish(struct tap *tp, int ridx, const char *rel,
 		    const struct inotify_event *ie)
 {
-	struct bridge_event ev;
+	const char *root = tp->roots[ridx].name, *name = ie->len ? ie->name : "";
+	size_t rl = strlen(rel), nl = strlen(name);
+	size_t bytes = BRIDGE_RECORD_HEADER + strlen(root) + BRIDGE_HOST_MAX + rl + nl;
 
-	memset(&ev, 0, sizeof(ev));
-	strcpy(ev.root, tp->roots[ridx].name);
-	snprintf(ev.path, sizeof(ev.path), "%s", rel);
-	snprintf(ev.name, sizeof(ev.name), "%s", ie->len ? ie->name : "");
-	ev.mask = ie->mask;
-	ev.cookie = ie->cookie;
-	ev.isdir = ie->mask & IN_ISDIR;
-	if (bridge_transport_publish(tp->t, &ev) == 0)
-		tp->published++;
+	if (rl > BRIDGE_PATH_MAX || nl > BRIDGE_NAME_MAX)
+		return;
+	if (nbatch && (nbatch == BRIDGE_BATCH || strcmp(batch[0].root, root) ||
+		       batch_bytes + bytes > BRIDGE_BATCH_BYTES))
+		flush_batch(tp);
+	struct bridge_event *ev = &batch[nbatch++];
+	batch_bytes += bytes;
+	strcpy(ev->root, root);
+	memcpy(ev->path, rel, rl + 1);
+	memcpy(ev->name, name, nl + 1);
+	ev->mask = ie->mask;
+	ev->cookie = ie->cookie;
+	ev->isdir = ie->mask & IN_ISDIR;
 	if (tp->verbose) {
 		char m[MASK_BUF];
-		fprintf(stderr, "publish %s:%s %s %u %s\n", ev.root, ev.path,
-			mask_format(ev.mask, m, sizeof(m)), ev.cookie, ev.name);
+		fprintf(stderr, "publish %s:%s %s %u %s\n", ev->root, ev->path,
+			mask_format(ev->mask, m, sizeof(m)), ev->cookie, ev->name);
 	}
 }
 
@@ -189,6 +209,10 @@ int tap_drain(struct tap *tp)
 			off += (ssize_t)(sizeof(*ie) + ie->len);
 			one(tp, ie);
 		}
+		flush_batch(tp);
+		/* one buffer per call: the caller dispatches and sees a stop
+		 * between two, and calls again at once */
+		return 1;
 	}
 }
 

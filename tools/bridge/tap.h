@@ -43,8 +43,10 @@ struct tap {
  * 0, or a negative errno (the message printed, prefixed with prog). */
 int tap_open(struct tap *tp, const char *prog);
 
-/* Read what the instance has and publish it.  Returns 0, or a negative
- * errno from the read. */
+/* Read what the instance has, one buffer of it, and publish it (as
+ * messages of up to BRIDGE_BATCH events).  Returns 1 if it read some (call
+ * again: more may be there), 0 if there was none, or a negative errno
+ * from the read. */
 int tap_drain(struct tap *tp);
 
 void tap_close(struct tap *tp);

@@ -51,6 +51,14 @@ int bridge_transport_add_root(struct bridge_transport *t, const char *name,
  * consumer).  */
 int bridge_transport_publish(struct bridge_transport *t, struct bridge_event *ev);
 
+/* The same for n events of one root (ev[0].root), in their order, as one
+ * message: n at most BRIDGE_BATCH, their records at most
+ * BRIDGE_BATCH_BYTES together. */
+#define BRIDGE_BATCH 256
+#define BRIDGE_BATCH_BYTES (64 * 1024)
+int bridge_transport_publish_batch(struct bridge_transport *t, struct bridge_event *ev,
+				   int n);
+
 /* Publish ev as it is, its host, incarnation and seq included (a resend;
  * for the tests of deduplication). */
 int bridge_transport_publish_raw(struct bridge_transport *t,
