@@ -270,8 +270,10 @@ endif
 endif
 # issue 16, session 2 (bridge2): ps shows the bridges; the network cut;
 # remote cookies remapped
-TESTS += test/bridge_ps.sh test/bridge_cookies.sh test/bridge_netcut.sh
-EXTRA_DIST += test/bridge_ps.sh test/bridge_cookies.sh test/bridge_netcut.sh
+TESTS += test/bridge_ps.sh test/bridge_cookies.sh test/bridge_netcut.sh \
+	test/bridge_newdir.sh
+EXTRA_DIST += test/bridge_ps.sh test/bridge_cookies.sh test/bridge_netcut.sh \
+	test/bridge_newdir.sh
 
 # issue 14, item 1: the layer rules of src/README, over the sources
 TESTS += test/layering.sh
