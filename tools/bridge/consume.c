@@ -226,7 +226,8 @@ static int dispatch_one(struct bridge_transport *t, struct item *it,
 			continue;
 		}
 		if (!strcmp(ev.host, t->host))
-			return n;	/* our own, back from the server */
+			continue;	/* our own, back from the server (each
+					 * record checked: its seq follows) */
 		t->stats.received++;
 		h->event(h->arg, &ev);
 		n++;
