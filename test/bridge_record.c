@@ -124,3 +124,52 @@ Test(bridge_record, order_reports_stream_and_origin_gaps)
 	order_reset(&o);
 	cr_expect_eq(check(&o, 9, "a", 2, 9), ORDER_DELIVER);
 }
+
+Test(bridge_record, a_batch_decodes_record_by_record)
+{
+	unsigned char buf[3 * BRIDGE_RECORD_MAX];
+	struct bridge_event ev = sample(), out;
+	size_t len = 0;
+
+	for (int i = 0; i < 3; i++) {
+		ev.seq = 100 + (uint64_t)i;
+		snprintf(ev.name, sizeof(ev.name), "n%d", i);
+		int n = bridge_record_encode(&ev, buf + len, sizeof(buf) - len);
+		cr_assert_gt(n, 0);
+		len += (size_t)n;
+	}
+	size_t off = 0;
+	for (int i = 0; i < 3; i++) {
+		char name[8];
+		int n = bridge_record_decode_next(buf + off, len - off, &out);
+		cr_assert_gt(n, 0);
+		off += (size_t)n;
+		snprintf(name, sizeof(name), "n%d", i);
+		cr_expect_str_eq(out.name, name);
+		cr_expect_eq(out.seq, 100 + (uint64_t)i);
+	}
+	cr_expect_eq(off, len);
+	/* a whole-message decode refuses more than one record, and a cut one */
+	cr_expect_eq(bridge_record_decode(buf, len, &out), -1);
+	cr_expect_eq(bridge_record_decode_next(buf, 20, &out), -1);
+}
+
+Test(bridge_record, order_checks_the_later_records_of_a_message_by_origin)
+{
+	struct order o;
+	struct bridge_event ev;
+
+	order_reset(&o);
+	cr_expect_eq(check(&o, 1, "a", 1, 1), ORDER_DELIVER);
+	memset(&ev, 0, sizeof(ev));
+	strcpy(ev.host, "a");
+	ev.incarnation = 1;
+	ev.seq = 2;
+	cr_expect_eq(order_check_next(&o, &ev), ORDER_DELIVER);
+	ev.seq = 2;
+	cr_expect_eq(order_check_next(&o, &ev), 0);		/* a duplicate */
+	ev.seq = 4;
+	cr_expect_eq(order_check_next(&o, &ev), ORDER_DELIVER | ORDER_LOST);
+	/* the next message: the stream's sequence follows the message's */
+	cr_expect_eq(check(&o, 2, "a", 1, 5), ORDER_DELIVER);
+}

@@ -286,6 +286,13 @@ test_bridge_transport_CFLAGS = $(AM_CFLAGS) -pthread $(NATS_CFLAGS)
 test_bridge_transport_LDADD = $(CRITERION_LIBS) $(NATS_LIBS) -lpthread
 endif
 endif
+# issue 16, session 2 (bridge2): ps shows the bridges; the network cut;
+# remote cookies remapped
+TESTS += test/bridge_ps.sh test/bridge_cookies.sh test/bridge_netcut.sh \
+	test/bridge_newdir.sh
+EXTRA_DIST += test/bridge_ps.sh test/bridge_cookies.sh test/bridge_netcut.sh \
+	test/bridge_newdir.sh
+
 # issue 14, item 1: the layer rules of src/README, over the sources
 TESTS += test/layering.sh
 EXTRA_DIST += test/layering.sh

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include "bridge/status.h"
 #include "cli.h"
 #include "domain/domain.h"
 #include "snapshot.h"
@@ -37,7 +38,8 @@ static const char usage[] =
 	"overflows so far; and the domain's counters of what the library does not\n"
 	"print: registry repairs after a process died holding it, IN_Q_OVERFLOW\n"
 	"events given for events lost (not to a full queue), files of the domain\n"
-	"refused, and pages the file system could not back.\n"
+	"refused, and pages the file system could not back.  Then each bridge of\n"
+	"the domain (inotify-shim bridge): its host, server, roots and their lag.\n"
 	"\n"
 	"  -w, --watches     also list each watch: wd, mask, inode (dev:ino) and\n"
 	"                    its path where known\n"
@@ -123,7 +125,9 @@ static void print_json(const struct snapshot *s, bool watches)
 		}
 		putchar('}');
 	}
-	printf("],\n\"dead_instances\":%u}\n", dead);
+	printf("],\n\"dead_instances\":%u,\"bridges\":", dead);
+	bridge_status_print_json(stdout, cli_domain_dir());
+	printf("}\n");
 }
 
 static void print_text(const struct snapshot *s, bool watches)
@@ -173,6 +177,7 @@ static void print_text(const struct snapshot *s, bool watches)
 	if (dead)
 		printf("%u dead instance%s awaiting reclaim (inotify-shim gc)\n", dead,
 		       dead == 1 ? "" : "s");
+	bridge_status_print_text(stdout, cli_domain_dir());
 }
 
 int cmd_ps(int argc, char **argv)

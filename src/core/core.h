@@ -103,7 +103,7 @@ enum core_origin {
 	CORE_ORIGIN_HOOK,	/* a hook of this process (notify_*) */
 	CORE_ORIGIN_RELAY,	/* issue 11: relayed from another domain */
 	CORE_ORIGIN_SCANNER,	/* issue 11: found by scanning */
-	CORE_ORIGIN_BRIDGE,	/* issue 12: from the kernel's inotify */
+	CORE_ORIGIN_BRIDGE,	/* issue 16: from another host (the bridge) */
 };
 
 /* One event for one watch, as the seed's handle_event gets it (the wd is
@@ -148,8 +148,16 @@ void core_pass_locked(struct core_pass *p, struct domain *d);
 void core_pass_end(struct core_pass *p);
 
 /* The entry point: ev to the instance of watch widx (registry.lock held,
- * by the pass).  A watch that is gone is skipped. */
+ * by the pass).  A watch that is gone is skipped, and so is the source's
+ * own instance for the events of its origin (below). */
 void core_handle_event(struct core_pass *p, uint32_t widx, const struct core_event *ev);
+
+/* Loop prevention for a source that also reads the domain through an
+ * instance of its own (the bridge publishes what its instance reads):
+ * from now on, the events of origin that this process makes are not
+ * queued to ref, but IN_IGNORED (its watch ends all the same).  One per
+ * process; set it before the first event of that origin. */
+void core_set_source_instance(enum core_origin origin, struct slot_ref ref);
 
 /* ---- The front end's look-ups (instance/ takes no registry lock) */
 

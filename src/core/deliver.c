@@ -17,6 +17,7 @@
 #include "core.h"
 
 #include <errno.h>
+#include <sys/inotify.h>
 
 #include "../domain/registry.h"
 
@@ -94,11 +95,35 @@ static const struct core_event_ops queue_ops = {
 	.handle_event = queue_event,
 };
 
+/* The source instance of this process (core_set_source_instance). */
+static struct {
+	bool set;
+	enum core_origin origin;
+	struct slot_ref ref;
+} source;
+
+void core_set_source_instance(enum core_origin origin, struct slot_ref ref)
+{
+	source.origin = origin;
+	source.ref = ref;
+	source.set = true;
+}
+
+static bool own_event(struct core_pass *p, const struct reg_watch *w,
+		      const struct core_event *ev)
+{
+	if (!source.set || ev->origin != source.origin || w->instance != source.ref.slot ||
+	    (ev->mask & IN_IGNORED))
+		return false;
+	const struct reg_instance *inst = reg_instance(p->d, w->instance);
+	return inst && inst->gen == source.ref.gen;
+}
+
 void core_handle_event(struct core_pass *p, uint32_t widx, const struct core_event *ev)
 {
 	const struct reg_watch *w = reg_watch(p->d, widx);
 
-	if (!w || w->state != RECORD_USED)
+	if (!w || w->state != RECORD_USED || own_event(p, w, ev))
 		return;
 	queue_ops.handle_event(p, w, ev);
 }

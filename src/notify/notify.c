@@ -269,7 +269,7 @@ void notify_dir_newly_watched_locked(struct domain *d)
 	__atomic_add_fetch(&d->reg->cookie, 1, __ATOMIC_RELAXED);
 }
 
-static uint32_t new_cookie(void)
+uint32_t notify_new_cookie(void)
 {
 	struct domain *d = shim_domain;
 	uint32_t c;
@@ -293,7 +293,7 @@ void notify_move_from(enum core_origin origin, const struct inode_info *olddir,
 		return;
 	if (!begin_events(&p, -1, origin))
 		return;
-	cookie = new_cookie();
+	cookie = notify_new_cookie();
 	isdir = isdir_bit(moved);
 	if ((idx = find(&p, olddir)))
 		deliver(&p, idx, IN_MOVED_FROM | isdir, cookie, oldname);

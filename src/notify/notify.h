@@ -77,6 +77,11 @@ void notify_move_from(enum core_origin origin, const struct inode_info *olddir,
 		      const char *newname, const struct inode_info *moved,
 		      const struct inode_info *target);
 
+/* A move cookie of the domain, never 0, never one handed out recently
+ * (the domain's counter): for a source whose moves were numbered
+ * elsewhere (the bridge remaps another host's cookies to these). */
+uint32_t notify_new_cookie(void);
+
 /* Is any watch on this inode?  (The hooks ask before costly checks.) */
 bool notify_watched(const struct ident *id);
 

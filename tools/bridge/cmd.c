@@ -7,7 +7,7 @@
  *
  * One thread of our own: it polls the bridge's instance and the
  * transport's queue (the library's threads only queue), so the roots'
- * tables, the notes of expect.h and the domain calls need no lock here.
+ * tables, the cookie map (cookies.h) and the domain calls need no lock here.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -57,7 +58,10 @@ int cmd_bridge(int argc, char **argv)
 
 #else
 
+#include "notify/notify.h"
+
 #include "inject.h"
+#include "status.h"
 #include "tap.h"
 #include "transport.h"
 
@@ -76,9 +80,10 @@ static const struct option options[] = {
 };
 
 static struct bridge_root roots[ROOTS_MAX];
-static struct expect notes;
+static struct cookie_map cookies = { .fresh = notify_new_cookie };
 static struct tap tap;
 static volatile sig_atomic_t stopping;
+static struct bridge_status state;	/* for ps (status.h) */
 
 static void on_signal(int sig)
 {
@@ -110,7 +115,7 @@ static void on_event(void *arg, const struct bridge_event *ev)
 	if (ev->mask & IN_Q_OVERFLOW)
 		bridge_overflow(&roots[i], tap.fd);
 	else
-		bridge_inject(&roots[i], i, ev, &notes);
+		bridge_inject(&roots[i], ev, &cookies);
 }
 
 static void on_lost(void *arg, const char *root)
@@ -137,19 +142,61 @@ static void default_host(char *out, size_t size)
 			*p = '-';
 }
 
+static int64_t now_ms(int clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* This bridge's state, for ps: written about once a second. */
+static void write_state(struct bridge_transport *t)
+{
+	struct bridge_stats st;
+
+	bridge_transport_stats(t, &st);
+	state.connected = st.connected;
+	state.updated_ms = now_ms(CLOCK_REALTIME);
+	state.published = st.published;
+	state.failed = st.publish_failed;
+	state.delivered = st.received;
+	state.duplicates = st.duplicates;
+	state.losses = st.losses;
+	state.nroots = tap.nroots;
+	for (int i = 0; i < tap.nroots; i++) {
+		struct bridge_status_root *sr = &state.roots[i];
+		struct bridge_root_lag lag = { 0, -1 };
+		bridge_transport_root_lag(t, roots[i].name, &lag);
+		snprintf(sr->name, sizeof(sr->name), "%.64s", roots[i].name);
+		snprintf(sr->path, sizeof(sr->path), "%s", roots[i].path);
+		sr->lag_events = lag.events;
+		sr->lag_ms = lag.last_ms;
+	}
+	bridge_status_write(cli_domain_dir(), &state);
+}
+
 static int loop(const char *prog, struct bridge_transport *t)
 {
+	int64_t next_state = 0;
 	struct bridge_handlers h = { on_event, on_lost, NULL };
 	struct pollfd p[2] = {
 		{ .fd = tap.fd, .events = POLLIN },
 		{ .fd = bridge_transport_fd(t), .events = POLLIN },
 	};
 
+	int busy = 0;
+
 	while (!stopping) {
-		if (poll(p, 2, 200) < 0 && errno != EINTR)
+		if (poll(p, 2, busy ? 0 : 200) < 0 && errno != EINTR)
 			break;
 		bridge_transport_dispatch(t, 0, &h);
+		if (now_ms(CLOCK_MONOTONIC) >= next_state) {
+			write_state(t);
+			next_state = now_ms(CLOCK_MONOTONIC) + 1000;
+		}
 		int r = tap_drain(&tap);
+		busy = r > 0;
 		if (r < 0) {
 			fprintf(stderr, "%s: reading its own instance: %s\n", prog, strerror(-r));
 			return 1;
@@ -174,7 +221,6 @@ static int run(const char *prog, struct bridge_transport_config *c, const char *
 		return 1;
 	}
 	tap.t = t;
-	tap.x = &notes;
 	tap.roots = roots;
 	for (int i = 0; i < tap.nroots; i++)
 		if (bridge_transport_add_root(t, roots[i].name, err, sizeof(err)) < 0) {
@@ -186,9 +232,14 @@ static int run(const char *prog, struct bridge_transport_config *c, const char *
 		bridge_transport_close(t);
 		return 1;
 	}
+	state.pid = (long)getpid();
+	snprintf(state.host, sizeof(state.host), "%s", c->host);
+	snprintf(state.servers, sizeof(state.servers), "%s", c->servers);
+	write_state(t);
 	fprintf(stderr, "%s: bridging %d root%s of %s through %s as %s.\n", prog,
 		tap.nroots, tap.nroots == 1 ? "" : "s", cli_domain_dir(), c->servers, c->host);
 	int ret = loop(prog, t);
+	bridge_status_remove(cli_domain_dir());
 	/* closing waits on the library (its callbacks, a last flush): with the
 	 * server gone that has been seen to hang; a stop never waits more
 	 * than 10 s (SIGALRM's default action ends the process) */

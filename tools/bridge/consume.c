@@ -65,11 +65,15 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 	if (natsMsg_GetMetaData(&meta, msg) == NATS_OK)
 		it = malloc(sizeof(*it));
 	pthread_mutex_lock(&t->lock);
+	bool wake = !t->head;	/* the dispatcher takes the whole queue at once */
 	if (it && t->queued < t->queue_max && !r->lost_queued) {
 		it->root = r;
 		it->gen = r->gen;
 		it->msg = msg;
 		it->stream_seq = meta->Sequence.Stream;
+		it->num_pending = meta->NumPending;
+		it->stamp_ns = meta->Timestamp;
+		r->queued++;
 		tr_enqueue_locked(t, it);
 		msg = NULL;
 		it = NULL;
@@ -77,8 +81,10 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 		t->stats.dropped++;
 		tr_lost_locked(r, false);
 	}
+	wake |= r->lost_queued;
 	pthread_mutex_unlock(&t->lock);
-	tr_wake(t);
+	if (wake)
+		tr_wake(t);
 	free(it);
 	jsMsgMetaData_Destroy(meta);
 	natsMsg_Destroy(msg);
@@ -146,45 +152,87 @@ static void resubscribe_due(struct bridge_transport *t)
 	}
 }
 
-/* One queued item: decode, order, hand over.  Returns 1 if handed. */
+static void note_lag(struct bridge_transport *t, struct root *r, const struct item *it)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t ms = ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec - it->stamp_ns) / 1000000;
+	pthread_mutex_lock(&t->lock);
+	r->server_pending = it->num_pending;
+	r->lag_ms = ms < 0 ? 0 : ms;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* The dispatching thread only: it alone replaces r->sub (tr_subscribe),
+ * so the library is asked outside t->lock (a leaf). */
+int bridge_transport_root_lag(struct bridge_transport *t, const char *name,
+			      struct bridge_root_lag *lag)
+{
+	struct root *r = NULL;
+	int msgs = 0;
+
+	for (int i = 0; i < t->nroots; i++)
+		if (!strcmp(t->roots[i]->name, name))
+			r = t->roots[i];
+	if (!r)
+		return -1;
+	if (r->sub && natsSubscription_GetPending(r->sub, &msgs, NULL) != NATS_OK)
+		msgs = 0;
+	pthread_mutex_lock(&t->lock);
+	lag->events = r->server_pending + (uint64_t)r->queued + (uint64_t)(msgs > 0 ? msgs : 0);
+	lag->last_ms = r->lag_ms;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+static int lost(struct bridge_transport *t, struct root *r,
+		const struct bridge_handlers *h)
+{
+	order_reset(&r->order);
+	t->stats.losses++;
+	h->lost(h->arg, r->name);
+	return 1;
+}
+
+/* One queued item: decode its records, order, hand over.  Returns how
+ * many events and losses were handed. */
 static int dispatch_one(struct bridge_transport *t, struct item *it,
 			const struct bridge_handlers *h)
 {
 	struct root *r = it->root;
-	struct bridge_event ev;
+	static struct bridge_event ev;
 
-	if (!it->msg) {
-		order_reset(&r->order);
-		t->stats.losses++;
-		h->lost(h->arg, r->name);
-		return 1;
-	}
+	if (!it->msg)
+		return lost(t, r, h);
 	if (it->gen != r->gen)
 		return 0;	/* from a consumer replaced after a loss */
-	if (bridge_record_decode((const unsigned char *)natsMsg_GetData(it->msg),
-				 (size_t)natsMsg_GetDataLength(it->msg), &ev) ||
-	    strcmp(ev.root, r->name)) {
-		order_reset(&r->order);
-		t->stats.losses++;
-		h->lost(h->arg, r->name);
-		return 1;
-	}
-	unsigned v = order_check(&r->order, it->stream_seq, &ev);
+	note_lag(t, r, it);
+	const unsigned char *p = (const unsigned char *)natsMsg_GetData(it->msg);
+	size_t len = (size_t)natsMsg_GetDataLength(it->msg);
 	int n = 0;
-	if (v & ORDER_LOST) {
-		t->stats.losses++;
-		h->lost(h->arg, r->name);
+	for (bool first = true; len || first; first = false) {
+		int l = bridge_record_decode_next(p, len, &ev);
+		if (l < 0 || strcmp(ev.root, r->name))
+			return n + lost(t, r, h);
+		p += l;
+		len -= (size_t)l;
+		unsigned v = first ? order_check(&r->order, it->stream_seq, &ev)
+				   : order_check_next(&r->order, &ev);
+		if (v & ORDER_LOST)
+			n += lost(t, r, h);
+		if (!(v & ORDER_DELIVER)) {
+			t->stats.duplicates++;
+			continue;
+		}
+		if (!strcmp(ev.host, t->host))
+			continue;	/* our own, back from the server (each
+					 * record checked: its seq follows) */
+		t->stats.received++;
+		h->event(h->arg, &ev);
 		n++;
 	}
-	if (!(v & ORDER_DELIVER)) {
-		t->stats.duplicates++;
-		return n;
-	}
-	if (!strcmp(ev.host, t->host))
-		return n;	/* our own, back from the server */
-	t->stats.received++;
-	h->event(h->arg, &ev);
-	return n + 1;
+	return n;
 }
 
 int bridge_transport_dispatch(struct bridge_transport *t, int timeout_ms,
@@ -207,9 +255,12 @@ int bridge_transport_dispatch(struct bridge_transport *t, int timeout_ms,
 	t->head = NULL;
 	t->tail = &t->head;
 	t->queued = 0;
-	for (struct item *it = list; it; it = it->next)
+	for (struct item *it = list; it; it = it->next) {
 		if (!it->msg)
 			it->root->lost_queued = false;
+		else
+			it->root->queued--;
+	}
 	pthread_mutex_unlock(&t->lock);
 	while (list) {
 		struct item *it = list;

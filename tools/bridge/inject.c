@@ -5,8 +5,9 @@
  * A record is what a watch on a directory of the root saw on its host
  * (publish side: tap.c): the directory, the name in it, the mask.  Here:
  *   - named events: IN_CREATE, IN_DELETE, IN_MOVED_FROM, IN_MOVED_TO to
- *     the directory (notify_entry, the cookie kept: only its pairing
- *     matters); the others (IN_MODIFY, IN_ATTRIB, IN_OPEN, IN_CLOSE_*,
+ *     the directory (notify_entry; a move's cookie remapped to a fresh one
+ *     of this domain, cookies.h, so that it never equals a local move's);
+ *     the others (IN_MODIFY, IN_ATTRIB, IN_OPEN, IN_CLOSE_*,
  *     IN_ACCESS) to the directory with the name and to the object's own
  *     watches (notify_child), as a hook does;
  *   - events that a hook makes on the object alone are made again here,
@@ -20,6 +21,9 @@
  * is opened and closed (NFS's close-to-open consistency: the watcher's
  * read then sees the new data, not the attribute cache's old view); for a
  * directory or a vanished file, the parent is stat'ed.
+ * Every event is made with origin CORE_ORIGIN_BRIDGE (notify_*_from): the
+ * bridge's own instance, which publishes, never gets them (core.h,
+ * core_set_source_instance), so nothing injected is published again.
  */
 #include <fcntl.h>
 #include <sys/inotify.h>
@@ -47,13 +51,7 @@ static void revalidate(const char *dir, const char *path, bool isdir)
 		close(fd);
 }
 
-static void note(struct expect *x, int ridx, const struct bridge_event *ev)
-{
-	expect_add(x, expect_hash(ridx, ev->path, ev->name, ev->mask, ev->cookie));
-}
-
-static void self_event(struct bridge_root *r, int ridx, const struct bridge_event *ev,
-		       const char *dir, struct expect *x)
+static void self_event(const struct bridge_event *ev, const char *dir)
 {
 	struct inode_info in;
 	uint32_t m = ev->mask & ~IN_ISDIR;
@@ -63,9 +61,7 @@ static void self_event(struct bridge_root *r, int ridx, const struct bridge_even
 	if (ident_stat(AT_FDCWD, dir, AT_SYMLINK_NOFOLLOW, &in) < 0)
 		return;
 	struct notify_obj o = { .inode = &in, .fd = -1 };
-	note(x, ridx, ev);
-	notify_child(m, &o);
-	(void)r;
+	notify_child_from(CORE_ORIGIN_BRIDGE, m, &o);
 }
 
 static void deleted(struct bridge_root *r, const char *rel, bool isdir)
@@ -75,19 +71,19 @@ static void deleted(struct bridge_root *r, const char *rel, bool isdir)
 	if (!idcache_get(r, rel, &in))
 		return;
 	if (!isdir)
-		notify_self(IN_ATTRIB, &in);
-	notify_gone(&in);
+		notify_self_from(CORE_ORIGIN_BRIDGE, IN_ATTRIB, &in);
+	notify_gone_from(CORE_ORIGIN_BRIDGE, &in);
 	if (isdir)
 		idcache_forget_tree(r, rel);
 	else
 		idcache_forget(r, rel);
 }
 
-static void entry_event(struct bridge_root *r, int ridx, const struct bridge_event *ev,
+static void entry_event(struct bridge_root *r, const struct bridge_event *ev,
 			const struct inode_info *dir, const char *dirpath,
-			const char *path, const char *rel, struct expect *x)
+			const char *path, const char *rel, struct cookie_map *cm)
 {
-	uint32_t m = ev->mask & ~IN_ISDIR;
+	uint32_t m = ev->mask & ~IN_ISDIR, cookie = 0;
 	struct inode_info in;
 
 	if (m == IN_CREATE || m == IN_MOVED_TO) {
@@ -103,14 +99,15 @@ static void entry_event(struct bridge_root *r, int ridx, const struct bridge_eve
 		else
 			idcache_forget(r, rel);
 	}
-	note(x, ridx, ev);
-	notify_entry(m, dir, ev->name, ev->isdir, ev->cookie);
+	if (m & (IN_MOVED_FROM | IN_MOVED_TO))
+		cookie = cookie_local(cm, ev);
+	notify_entry_from(CORE_ORIGIN_BRIDGE, m, dir, ev->name, ev->isdir, cookie);
 	if (m == IN_MOVED_TO && idcache_get(r, rel, &in))
-		notify_self(IN_MOVE_SELF, &in);
+		notify_self_from(CORE_ORIGIN_BRIDGE, IN_MOVE_SELF, &in);
 }
 
-void bridge_inject(struct bridge_root *r, int ridx, const struct bridge_event *ev,
-		   struct expect *x)
+void bridge_inject(struct bridge_root *r, const struct bridge_event *ev,
+		   struct cookie_map *cm)
 {
 	char dirpath[PATH_MAX], path[PATH_MAX], rel[PATH_MAX];
 	struct inode_info dir, in;
@@ -119,7 +116,7 @@ void bridge_inject(struct bridge_root *r, int ridx, const struct bridge_event *e
 	if (root_local(r, ev->path, "", dirpath) < 0)
 		return;
 	if (!ev->name[0]) {
-		self_event(r, ridx, ev, dirpath, x);
+		self_event(ev, dirpath);
 		return;
 	}
 	if (root_local(r, ev->path, ev->name, path) < 0 ||
@@ -129,7 +126,7 @@ void bridge_inject(struct bridge_root *r, int ridx, const struct bridge_event *e
 	    !idcache_get(r, ev->path, &dir))
 		return;		/* the directory is gone: its watches have ended */
 	if (m & ENTRY_EVENTS) {
-		entry_event(r, ridx, ev, &dir, dirpath, path, rel, x);
+		entry_event(r, ev, &dir, dirpath, path, rel, cm);
 		return;
 	}
 	if (m & IN_CLOSE_WRITE)
@@ -139,6 +136,5 @@ void bridge_inject(struct bridge_root *r, int ridx, const struct bridge_event *e
 		idcache_put(r, rel, &in);
 	struct notify_obj o = { .inode = have ? &in : NULL, .dir = &dir,
 				.name = ev->name, .fd = -1 };
-	note(x, ridx, ev);
-	notify_child(m, &o);
+	notify_child_from(CORE_ORIGIN_BRIDGE, m, &o);
 }

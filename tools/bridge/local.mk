@@ -10,12 +10,14 @@ BRIDGE_TRANSPORT = \
 	tools/bridge/consume.c tools/bridge/transport_int.h
 BRIDGE_COMMAND = \
 	tools/bridge/roots.c tools/bridge/roots.h \
-	tools/bridge/expect.c tools/bridge/expect.h \
+	tools/bridge/cookies.c tools/bridge/cookies.h \
 	tools/bridge/inject.c tools/bridge/inject.h tools/bridge/overflow.c \
 	tools/bridge/tap.c tools/bridge/tap.h
 tools_inotify_shim_CPPFLAGS += -I$(srcdir)/tools
 # the command: cmd.c says "built without NATS" when libnats is missing
 tools_inotify_shim_SOURCES += tools/bridge/cmd.c
+# the bridges' state files: written by a bridge, read by ps (built always)
+tools_inotify_shim_SOURCES += tools/bridge/status.c tools/bridge/status.h
 if HAVE_NATS
 tools_inotify_shim_SOURCES += $(BRIDGE_TRANSPORT) $(BRIDGE_COMMAND)
 tools_inotify_shim_CFLAGS += $(NATS_CFLAGS)

@@ -38,13 +38,19 @@ unsigned order_check(struct order *o, uint64_t stream_seq,
 		     const struct bridge_event *ev)
 {
 	unsigned v = 0;
-	int fresh;
 
 	if (o->stream_seq && stream_seq <= o->stream_seq)
 		return 0;
 	if (o->stream_seq && stream_seq != o->stream_seq + 1)
 		v |= ORDER_LOST;
 	o->stream_seq = stream_seq;
+	return v | order_check_next(o, ev);
+}
+
+unsigned order_check_next(struct order *o, const struct bridge_event *ev)
+{
+	unsigned v = 0;
+	int fresh;
 
 	struct order_origin *r = origin_find(o, ev, &fresh);
 	r->used = ++o->clock;

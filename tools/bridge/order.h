@@ -46,8 +46,12 @@ struct order {
 /* Forget everything: the next message sets the baselines. */
 void order_reset(struct order *o);
 
-/* Check the message at stream sequence stream_seq holding ev. */
+/* Check the message at stream sequence stream_seq holding ev (its first
+ * record). */
 unsigned order_check(struct order *o, uint64_t stream_seq,
 			       const struct bridge_event *ev);
+/* Check ev, a following record of the message last checked (only its
+ * origin's sequence: the stream's is the message's). */
+unsigned order_check_next(struct order *o, const struct bridge_event *ev);
 
 #endif

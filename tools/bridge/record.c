@@ -120,14 +120,21 @@ static int take(char *dst, const unsigned char *src, size_t n)
 int bridge_record_decode(const unsigned char *buf, size_t len,
 			 struct bridge_event *ev)
 {
+	int n = bridge_record_decode_next(buf, len, ev);
+	return n > 0 && (size_t)n == len ? 0 : -1;
+}
+
+int bridge_record_decode_next(const unsigned char *buf, size_t len,
+			      struct bridge_event *ev)
+{
 	if (len < BRIDGE_RECORD_HEADER || buf[0] != BRIDGE_RECORD_VERSION ||
 	    (buf[1] & ~1u))
 		return -1;
 	size_t rl = get16(buf + 2), pl = get16(buf + 12);
 	size_t nl = get16(buf + 14), hl = buf[32];
+	size_t total = BRIDGE_RECORD_HEADER + rl + hl + pl + nl;
 	if (rl > BRIDGE_ROOT_MAX || hl > BRIDGE_HOST_MAX ||
-	    pl > BRIDGE_PATH_MAX || nl > BRIDGE_NAME_MAX ||
-	    len != BRIDGE_RECORD_HEADER + rl + hl + pl + nl)
+	    pl > BRIDGE_PATH_MAX || nl > BRIDGE_NAME_MAX || len < total)
 		return -1;
 	const unsigned char *p = buf + BRIDGE_RECORD_HEADER;
 	if (take(ev->root, p, rl) || take(ev->host, p + rl, hl) ||
@@ -143,5 +150,5 @@ int bridge_record_decode(const unsigned char *buf, size_t len,
 	ev->cookie = get32(buf + 8);
 	ev->seq = get64(buf + 16);
 	ev->incarnation = get64(buf + 24);
-	return 0;
+	return (int)total;
 }

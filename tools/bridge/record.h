@@ -21,6 +21,11 @@
  *  12  u16 path length
  *  14  u16 name length
  *
+ * A message carries one record or several of one root and one origin, in
+ * sequence order, each following the one before (the bridge publishes
+ * what it read at once as one message: the cost of a message is paid once
+ * for the batch).
+ *
  * Why binary: file names may hold any byte but '/' and NUL, so a text form
  * would need escaping and a parser; a fixed header is decoded with bounds
  * checks alone, 33 bytes plus the strings, no allocation.  The version
@@ -68,5 +73,10 @@ int bridge_record_encode(const struct bridge_event *ev, unsigned char *buf,
  * a '/' in the name, an absolute path or a ".." component). */
 int bridge_record_decode(const unsigned char *buf, size_t len,
 			 struct bridge_event *ev);
+
+/* Decode the record at the start of buf (len bytes, more may follow).
+ * Returns its length, or -1 as bridge_record_decode. */
+int bridge_record_decode_next(const unsigned char *buf, size_t len,
+			      struct bridge_event *ev);
 
 #endif

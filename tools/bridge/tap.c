@@ -21,6 +21,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "core/core.h"
 #include "fd/fdtable.h"
 #include "instance/instance.h"
 #include "cli.h"
@@ -46,9 +47,68 @@ static void remember(struct tap *tp, int wd, int ridx, const char *rel)
 	tp->w[wd].rel = strdup(rel);
 }
 
+/* Entries announced by add_tree (below), by watch and a hash of the
+ * name: the IN_CREATE the watch reports for one (it was made after the
+ * watch and before the directory was read) is not published again; an
+ * IN_DELETE or IN_MOVED_FROM of it forgets the note (a later IN_CREATE is
+ * a new entry).  The oldest goes when full. */
+#define ANNOUNCED 1024
+static struct {
+	int wd;
+	uint64_t h;
+} announced[ANNOUNCED];
+static unsigned nannounced;
+
+static uint64_t name_hash(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 0x100000001b3ULL;
+	return h | 1;
+}
+
+/* Was (wd, name) announced?  Then forget it. */
+static bool take_announced(int wd, const char *name)
+{
+	uint64_t h = name_hash(name);
+
+	for (unsigned i = 0; i < ANNOUNCED; i++)
+		if (announced[i].h == h && announced[i].wd == wd) {
+			announced[i].h = 0;
+			return true;
+		}
+	return false;
+}
+
+static void publish(struct tap *tp, int ridx, const char *rel,
+		    const struct inotify_event *ie);
+
+/* An entry found in a directory the tap has just begun to watch, made
+ * before the watch: published as the IN_CREATE no watch saw. */
+static void announce(struct tap *tp, int ridx, int wd, const char *rel,
+		     const char *name, bool isdir)
+{
+	union {
+		struct inotify_event ie;
+		char bytes[sizeof(struct inotify_event) + NAME_MAX + 1];
+	} u;
+	size_t len = strlen(name) + 1;
+
+	if (len > NAME_MAX + 1)
+		return;
+	u.ie = (struct inotify_event){ .wd = wd, .mask = IN_CREATE | (isdir ? IN_ISDIR : 0),
+				       .len = (uint32_t)len };
+	memcpy(u.ie.name, name, len);
+	announced[nannounced % ANNOUNCED].wd = wd;
+	announced[nannounced++ % ANNOUNCED].h = name_hash(name);
+	publish(tp, ridx, rel, &u.ie);
+}
+
 /* Watch rel of root ridx and every directory under it; remember the
- * identities of what is there. */
-static void add_tree(struct tap *tp, int ridx, const char *rel)
+ * identities of what is there.  With tell, a directory newly watched (a
+ * new directory, or one moved in from outside the roots) has its entries
+ * announced: they were made before the tap's watch, which saw none. */
+static void add_tree(struct tap *tp, int ridx, const char *rel, bool tell)
 {
 	struct bridge_root *r = &tp->roots[ridx];
 	char path[PATH_MAX], child[PATH_MAX];
@@ -59,6 +119,8 @@ static void add_tree(struct tap *tp, int ridx, const char *rel)
 	int wd = frontend_add_watch(tp->fd, path, TAP_MASK);
 	if (wd < 0)
 		return;		/* gone meanwhile, or not a directory */
+	if (wd < tp->nw && tp->w[wd].root >= 0)
+		tell = false;	/* watched already: its events were seen */
 	remember(tp, wd, ridx, rel);
 	if (ident_stat(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, &in) == 0)
 		idcache_put(r, rel, &in);
@@ -71,8 +133,10 @@ static void add_tree(struct tap *tp, int ridx, const char *rel)
 			continue;
 		if (ident_stat(dirfd(d), e->d_name, AT_SYMLINK_NOFOLLOW, &in) < 0)
 			continue;
+		if (tell)
+			announce(tp, ridx, wd, rel, e->d_name, S_ISDIR(in.mode));
 		if (S_ISDIR(in.mode))
-			add_tree(tp, ridx, child);
+			add_tree(tp, ridx, child, tell);
 		else
 			idcache_put(r, child, &in);
 	}
@@ -87,29 +151,52 @@ int tap_open(struct tap *tp, const char *prog)
 			cli_domain_dir(), strerror(-tp->fd));
 		return tp->fd;
 	}
+	struct slot_ref ref;
+	if (fdtable_instance(tp->fd, &ref))
+		core_set_source_instance(CORE_ORIGIN_BRIDGE, ref);
 	for (int i = 0; i < tp->nroots; i++)
-		add_tree(tp, i, "");
+		add_tree(tp, i, "", false);
 	return 0;
+}
+
+/* The events read at once, published as one message per run of one root
+ * (transport.h, bridge_transport_publish_batch). */
+static struct bridge_event batch[BRIDGE_BATCH];
+static int nbatch;
+static size_t batch_bytes;
+
+static void flush_batch(struct tap *tp)
+{
+	if (nbatch && bridge_transport_publish_batch(tp->t, batch, nbatch) == 0)
+		tp->published += (unsigned long)nbatch;
+	nbatch = 0;
+	batch_bytes = 0;
 }
 
 static void publish(struct tap *tp, int ridx, const char *rel,
 		    const struct inotify_event *ie)
 {
-	struct bridge_event ev;
+	const char *root = tp->roots[ridx].name, *name = ie->len ? ie->name : "";
+	size_t rl = strlen(rel), nl = strlen(name);
+	size_t bytes = BRIDGE_RECORD_HEADER + strlen(root) + BRIDGE_HOST_MAX + rl + nl;
 
-	memset(&ev, 0, sizeof(ev));
-	strcpy(ev.root, tp->roots[ridx].name);
-	snprintf(ev.path, sizeof(ev.path), "%s", rel);
-	snprintf(ev.name, sizeof(ev.name), "%s", ie->len ? ie->name : "");
-	ev.mask = ie->mask;
-	ev.cookie = ie->cookie;
-	ev.isdir = ie->mask & IN_ISDIR;
-	if (bridge_transport_publish(tp->t, &ev) == 0)
-		tp->published++;
+	if (rl > BRIDGE_PATH_MAX || nl > BRIDGE_NAME_MAX)
+		return;
+	if (nbatch && (nbatch == BRIDGE_BATCH || strcmp(batch[0].root, root) ||
+		       batch_bytes + bytes > BRIDGE_BATCH_BYTES))
+		flush_batch(tp);
+	struct bridge_event *ev = &batch[nbatch++];
+	batch_bytes += bytes;
+	strcpy(ev->root, root);
+	memcpy(ev->path, rel, rl + 1);
+	memcpy(ev->name, name, nl + 1);
+	ev->mask = ie->mask;
+	ev->cookie = ie->cookie;
+	ev->isdir = ie->mask & IN_ISDIR;
 	if (tp->verbose) {
 		char m[MASK_BUF];
-		fprintf(stderr, "publish %s:%s %s %u %s\n", ev.root, ev.path,
-			mask_format(ev.mask, m, sizeof(m)), ev.cookie, ev.name);
+		fprintf(stderr, "publish %s:%s %s %u %s\n", ev->root, ev->path,
+			mask_format(ev->mask, m, sizeof(m)), ev->cookie, ev->name);
 	}
 }
 
@@ -133,7 +220,7 @@ static void follow(struct tap *tp, int ridx, const char *rel,
 		return;
 	if (ie->mask & (IN_CREATE | IN_MOVED_TO)) {
 		if (ie->mask & IN_ISDIR)
-			add_tree(tp, ridx, child);
+			add_tree(tp, ridx, child, true);
 		else if (root_local(r, child, "", path) == 0 &&
 			 ident_stat(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, &in) == 0)
 			idcache_put(r, child, &in);
@@ -156,14 +243,16 @@ static void one(struct tap *tp, const struct inotify_event *ie)
 		tp->w[ie->wd] = (struct tap_watch){ -1, NULL };
 		return;
 	}
-	follow(tp, ridx, rel, ie);
-	if (!name[0] && (rel[0] || (ie->mask & (IN_MOVE_SELF | IN_DELETE_SELF))))
-		return;
-	if (expect_take(tp->x, expect_hash(ridx, rel, name, ie->mask, ie->cookie))) {
-		tp->skipped++;
-		return;		/* injected by us */
-	}
-	publish(tp, ridx, rel, ie);
+	char relcopy[PATH_MAX];
+	snprintf(relcopy, sizeof(relcopy), "%s", rel);	/* follow may move it */
+	bool skip = !name[0] && (rel[0] || (ie->mask & (IN_MOVE_SELF | IN_DELETE_SELF)));
+	if (name[0] && (ie->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM)) &&
+	    take_announced(ie->wd, name) && (ie->mask & IN_CREATE))
+		skip = true;	/* announced already (add_tree) */
+	if (!skip)
+		publish(tp, ridx, relcopy, ie);
+	/* after: the entries it announces come after the directory's own */
+	follow(tp, ridx, relcopy, ie);
 }
 
 int tap_drain(struct tap *tp)
@@ -189,6 +278,10 @@ int tap_drain(struct tap *tp)
 			off += (ssize_t)(sizeof(*ie) + ie->len);
 			one(tp, ie);
 		}
+		flush_batch(tp);
+		/* one buffer per call: the caller dispatches and sees a stop
+		 * between two, and calls again at once */
+		return 1;
 	}
 }
 

@@ -11,15 +11,15 @@
  * watch covers.  The cost to a writer is that of a watched directory: the
  * hook's registry lookup finds a watch and queues an event, where with no
  * watch it would have made no system call at all (bench/bridge reports).
- * Events the bridge injected itself come back here too and are recognised
- * by expect.h's notes, then not published again.
+ * The events the bridge injects never come back here: they are made with
+ * origin CORE_ORIGIN_BRIDGE, which core does not queue to this instance
+ * (core_set_source_instance, set by tap_open), so none is published again.
  */
 #ifndef SHIM_BRIDGE_TAP_H
 #define SHIM_BRIDGE_TAP_H
 
 #include <stdbool.h>
 
-#include "expect.h"
 #include "roots.h"
 #include "transport.h"
 
@@ -34,18 +34,19 @@ struct tap {
 	int nw;
 	struct bridge_root *roots;
 	int nroots;
-	struct expect *x;
 	struct bridge_transport *t;
 	bool verbose;
-	unsigned long published, skipped;
+	unsigned long published;
 };
 
 /* Make the instance and watch every directory under every root.  Returns
  * 0, or a negative errno (the message printed, prefixed with prog). */
 int tap_open(struct tap *tp, const char *prog);
 
-/* Read what the instance has and publish it.  Returns 0, or a negative
- * errno from the read. */
+/* Read what the instance has, one buffer of it, and publish it (as
+ * messages of up to BRIDGE_BATCH events).  Returns 1 if it read some (call
+ * again: more may be there), 0 if there was none, or a negative errno
+ * from the read. */
 int tap_drain(struct tap *tp);
 
 void tap_close(struct tap *tp);

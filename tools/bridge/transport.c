@@ -19,7 +19,11 @@
  *
  * Publishing: asynchronous (js_PublishAsync), with the JetStream message id
  * "<host>.<incarnation>.<seq>" so that a resend within the stream's
- * duplicate window (two minutes) is stored once.  seq counts every event of
+ * duplicate window (two minutes) is stored once.  What the bridge read at
+ * once is published as one message of up to BRIDGE_BATCH records (its id
+ * the first's seq; record.h): the cost of a message (its publication, the
+ * server's store and acknowledgement, its delivery to every consumer) is
+ * paid once per batch, and a lone event still goes at once.  seq counts every event of
  * the root, also those whose publication failed, so consumers see the gap.
  *
  * Consuming: per root, an ephemeral push consumer that starts at "new"
@@ -213,6 +217,10 @@ struct bridge_transport *bridge_transport_open(const struct bridge_transport_con
 		jo.PublishAsync.ErrHandler = on_pub_error;
 		jo.PublishAsync.ErrHandlerClosure = t;
 		jo.PublishAsync.MaxPending = 65536;
+		/* a publication that finds 65,536 unacknowledged waits 50 ms at
+		 * most, then fails (counted: a gap, an overflow at the
+		 * receivers): the bridge never stalls on a server gone */
+		jo.PublishAsync.StallWait = 50;
 		s = natsConnection_JetStream(&t->js, t->nc, &jo);
 	}
 	if (s != NATS_OK) {
@@ -269,6 +277,7 @@ int bridge_transport_add_root(struct bridge_transport *t, const char *name,
 		return -1;
 	}
 	r->t = t;
+	r->lag_ms = -1;
 	strcpy(r->name, name);
 	snprintf(r->stream, sizeof(r->stream), "ISHIM_%s", name);
 	snprintf(r->filter, sizeof(r->filter), "ishim.%s.>", name);
@@ -299,42 +308,64 @@ static struct root *root_find(struct bridge_transport *t, const char *name)
 	return NULL;
 }
 
-int bridge_transport_publish_raw(struct bridge_transport *t,
-				 const struct bridge_event *ev)
+/* Publish n records (one root, one host, consecutive seqs) as one
+ * message, its id that of the first. */
+static int publish_records(struct bridge_transport *t, const struct bridge_event *ev,
+			   int n)
 {
-	unsigned char buf[BRIDGE_RECORD_MAX];
+	static unsigned char buf[BRIDGE_BATCH_BYTES + BRIDGE_RECORD_MAX];
 	char id[BRIDGE_HOST_MAX + 48];
 	jsPubOptions po;
 	char subject[BRIDGE_ROOT_MAX + BRIDGE_HOST_MAX + 16];
+	size_t len = 0;
 
-	int len = bridge_record_encode(ev, buf, sizeof(buf));
-	if (len < 0)
-		return -1;
+	for (int i = 0; i < n; i++) {
+		int l = bridge_record_encode(&ev[i], buf + len, sizeof(buf) - len);
+		if (l < 0)
+			return -1;
+		len += (size_t)l;
+	}
 	snprintf(subject, sizeof(subject), "ishim.%s.%s", ev->root, ev->host);
 	snprintf(id, sizeof(id), "%s.%016" PRIx64 ".%" PRIu64, ev->host,
 		 ev->incarnation, ev->seq);
 	jsPubOptions_Init(&po);
 	po.MsgId = id;
-	if (js_PublishAsync(t->js, subject, buf, len, &po) != NATS_OK) {
-		__atomic_add_fetch(&t->stats.publish_failed, 1, __ATOMIC_RELAXED);
+	if (js_PublishAsync(t->js, subject, buf, (int)len, &po) != NATS_OK) {
+		__atomic_add_fetch(&t->stats.publish_failed, (uint64_t)n, __ATOMIC_RELAXED);
 		return -1;
 	}
-	__atomic_add_fetch(&t->stats.published, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&t->stats.published, (uint64_t)n, __ATOMIC_RELAXED);
 	return 0;
+}
+
+int bridge_transport_publish_raw(struct bridge_transport *t,
+				 const struct bridge_event *ev)
+{
+	return publish_records(t, ev, 1);
+}
+
+int bridge_transport_publish_batch(struct bridge_transport *t, struct bridge_event *ev,
+				   int n)
+{
+	if (n <= 0)
+		return 0;
+	pthread_mutex_lock(&t->lock);
+	struct root *r = root_find(t, ev->root);
+	for (int i = 0; r && i < n; i++)
+		ev[i].seq = ++r->pub_seq;
+	pthread_mutex_unlock(&t->lock);
+	if (!r)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		strcpy(ev[i].host, t->host);
+		ev[i].incarnation = t->incarnation;
+	}
+	return publish_records(t, ev, n);
 }
 
 int bridge_transport_publish(struct bridge_transport *t, struct bridge_event *ev)
 {
-	pthread_mutex_lock(&t->lock);
-	struct root *r = root_find(t, ev->root);
-	if (r)
-		ev->seq = ++r->pub_seq;
-	pthread_mutex_unlock(&t->lock);
-	if (!r)
-		return -1;
-	strcpy(ev->host, t->host);
-	ev->incarnation = t->incarnation;
-	return bridge_transport_publish_raw(t, ev);
+	return bridge_transport_publish_batch(t, ev, 1);
 }
 
 int bridge_transport_flush(struct bridge_transport *t, int timeout_ms)

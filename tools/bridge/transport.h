@@ -51,6 +51,14 @@ int bridge_transport_add_root(struct bridge_transport *t, const char *name,
  * consumer).  */
 int bridge_transport_publish(struct bridge_transport *t, struct bridge_event *ev);
 
+/* The same for n events of one root (ev[0].root), in their order, as one
+ * message: n at most BRIDGE_BATCH, their records at most
+ * BRIDGE_BATCH_BYTES together. */
+#define BRIDGE_BATCH 256
+#define BRIDGE_BATCH_BYTES (64 * 1024)
+int bridge_transport_publish_batch(struct bridge_transport *t, struct bridge_event *ev,
+				   int n);
+
 /* Publish ev as it is, its host, incarnation and seq included (a resend;
  * for the tests of deduplication). */
 int bridge_transport_publish_raw(struct bridge_transport *t,
@@ -79,6 +87,19 @@ struct bridge_stats {
 	int connected;
 };
 void bridge_transport_stats(struct bridge_transport *t, struct bridge_stats *s);
+
+/* How far behind the consumer of root NAME is (for ps): the messages that
+ * the stream held after the last one dispatched (as the server said with
+ * it), plus those received and not yet dispatched (the library's and
+ * ours); and the age of the last one when it was dispatched (its stream
+ * time stamp against this host's clock; -1 before the first).  Returns 0,
+ * or -1 for an unknown root. */
+struct bridge_root_lag {
+	uint64_t events;
+	int64_t last_ms;
+};
+int bridge_transport_root_lag(struct bridge_transport *t, const char *name,
+			      struct bridge_root_lag *lag);
 
 void bridge_transport_close(struct bridge_transport *t);
 

@@ -31,6 +31,10 @@ struct root {
 	bool resub;		/* make the consumer again */
 	int64_t resub_after;	/* not before (nats_Now) */
 	struct order order;	/* dispatching thread only */
+	/* the lag (dispatching thread; read under t->lock by ..._root_lag) */
+	uint64_t server_pending;	/* the stream's messages after the last one */
+	int64_t lag_ms;		/* its age when it was dispatched, -1: none yet */
+	int queued;		/* items of this root in the queue */
 	struct bridge_transport *t;
 };
 
@@ -40,6 +44,8 @@ struct item {
 	unsigned gen;
 	natsMsg *msg;		/* NULL: "lost" */
 	uint64_t stream_seq;
+	uint64_t num_pending;	/* the stream's messages after this one */
+	int64_t stamp_ns;	/* when the stream stored it (UNIX time) */
 };
 
 struct bridge_transport {
