@@ -276,3 +276,15 @@ EXTRA_DIST += test/layering.sh
 # (a static check of the objects' relocations; see its top)
 TESTS += test/internal_calls.sh
 EXTRA_DIST += test/internal_calls.sh
+
+# issue 15, part 1: the kernel relay (inotify-shim relay) against the
+# kernel, side by side: a shell, a C program, the same built static, a Go
+# program and a process under the shim change a tree; a watcher under the
+# shim (its kernel inotify denied) reads what a kernel watcher reads; and
+# the same with the watcher in its own mount and pid namespace.  A .fuzz:
+# the relay needs the kernel's inotify, so it runs outside run-test.sh.
+check_PROGRAMS += test/relay_watcher test/relay_writer
+test_relay_watcher_LDADD =
+test_relay_writer_LDADD =
+TESTS += test/relay.fuzz
+EXTRA_DIST += test/relay.fuzz test/programs/relay_writer.go

@@ -15,6 +15,7 @@
 
 #include "../core/core.h"
 #include "../domain/registry.h"
+#include "../relay/relay.h"
 #include "../scan/hookstamp.h"
 
 /* One pass of this module: core's, and what IN_EXCL_UNLINK asks. */
@@ -140,6 +141,7 @@ static void deliver(struct pass *p, uint32_t iidx, uint32_t mask,
 	if (!in || in->state != RECORD_USED)
 		return;
 	hookstamp_note(in, mask, name);	/* for the scanner: told already */
+	relay_stamp(p->core.d, &in->id, mask, name);	/* the relay's dedup */
 	for (uint32_t widx = in->marks; widx && (w = reg_watch(p->core.d, widx)) &&
 					      chain_guard_ok(&g, widx);
 	     widx = next) {
