@@ -287,4 +287,4 @@ check_PROGRAMS += test/relay_watcher test/relay_writer
 test_relay_watcher_LDADD =
 test_relay_writer_LDADD =
 TESTS += test/relay.fuzz
-EXTRA_DIST += test/relay.fuzz test/programs/relay_writer.go
+EXTRA_DIST += test/relay.fuzz test/programs/relay_writer.go test/relay-common.sh

@@ -5,8 +5,9 @@
  * FILE with IN_ALL_EVENTS, says "ready" on stderr, and prints every event
  * as "WATCH MASK COOKIE NAME" (the watch by its argument's position, the
  * cookie by its order of appearance: the two runs' numbers differ) until
- * 300 ms after it printed IN_CREATE of "end" in DIR (so that an event
- * told twice shows), or 30 s passed (exit 1).
+ * 300 ms after it printed IN_CREATE of "end" in DIR or IN_IGNORED of its
+ * every watch (an unmount: nothing more can come), so that an event told
+ * twice shows, or 60 s passed (exit 1).
  * Not linked with the shim: the test preloads it.
  */
 #include <poll.h>
@@ -40,10 +41,10 @@ static const char *bits(uint32_t m, char *buf, size_t size)
 
 int main(int argc, char **argv)
 {
-	int fd = inotify_init1(IN_CLOEXEC), wds[MAXW], nw = 0;
+	int fd = inotify_init1(IN_CLOEXEC), wds[MAXW], nw = 0, ignored = 0;
 	uint32_t cookies[256];
 	unsigned ncookies = 0;
-	time_t end = time(NULL) + 30;
+	time_t end = time(NULL) + 60;
 	int grace = -1;		/* ms left after "end", or -1 */
 
 	if (argc < 2 || fd < 0)
@@ -84,6 +85,8 @@ int main(int argc, char **argv)
 			       e->len ? " " : "", e->len ? e->name : "");
 			fflush(stdout);
 			if (w == 1 && (e->mask & IN_CREATE) && e->len && !strcmp(e->name, "end"))
+				grace = 300;
+			if (w && (e->mask & IN_IGNORED) && ++ignored == nw)
 				grace = 300;
 			q += sizeof *e + e->len;
 		}
