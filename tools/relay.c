@@ -43,13 +43,15 @@
  * Translation (one kernel event to one notify call, on the watches of the
  * inode that the kernel's watch is on, so that order and doubles follow
  * the kernel's own queue): an event with a name on a directory watch:
- * IN_CREATE, IN_DELETE, IN_MOVED_FROM, IN_MOVED_TO to notify_entry (the
+ * IN_CREATE, IN_DELETE, IN_MOVED_FROM, IN_MOVED_TO to notify_entry_from (the
  * kernel's move cookie mapped to a fresh domain cookie, the same for both
  * ends; notify_move is not used since the kernel reports the moved
  * object's IN_MOVE_SELF and a target's IN_ATTRIB on their own watches),
- * the others to notify_child on the directory alone; without a name:
- * IN_DELETE_SELF to notify_gone, IN_UNMOUNT to notify_unmounted_locked,
- * IN_IGNORED forgets the kernel watch, the rest to notify_self.
+ * the others to notify_child_from on the directory alone; without a name:
+ * IN_DELETE_SELF to notify_gone_from, IN_UNMOUNT to
+ * notify_unmounted_from_locked, IN_IGNORED forgets the kernel watch, the
+ * rest to notify_self_from; every one of origin CORE_ORIGIN_RELAY, through
+ * core's single entry point (core_handle_event).
  * IN_Q_OVERFLOW from the kernel: lost is lost, every instance with a watch
  * gets IN_Q_OVERFLOW (slot_lost_all).
  *
@@ -396,8 +398,11 @@ static uint32_t domain_cookie(struct relay *r, uint32_t kcookie)
 	return c;
 }
 
-/* The relay's one way into the domain: when issue 14's delivery entry
- * point lands, this is the function to point at it, with origin "kernel". */
+/* The relay's one way into the domain: the single delivery entry point
+ * (core_handle_event, through notify's *_from calls), every event of
+ * origin CORE_ORIGIN_RELAY (the kernel's, lent by this relay), never the
+ * hooks' notify_* calls. */
+#define ORIGIN CORE_ORIGIN_RELAY
 static void to_domain(struct relay *r, const struct relay_event *e,
 		      const struct relay_watch *w)
 {
@@ -406,20 +411,21 @@ static void to_domain(struct relay *r, const struct relay_event *e,
 
 	if (e->name[0]) {
 		if (m & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO))
-			notify_entry(m & ~IN_ISDIR, &in, e->name, m & IN_ISDIR,
-				     e->cookie ? domain_cookie(r, e->cookie) : 0);
+			notify_entry_from(ORIGIN, m & ~IN_ISDIR, &in, e->name, m & IN_ISDIR,
+					  e->cookie ? domain_cookie(r, e->cookie) : 0);
 		else
-			notify_child(m, &(struct notify_obj){ .inode = NULL, .dir = &in,
-							      .name = e->name, .fd = -1 });
+			notify_child_from(ORIGIN, m, &(struct notify_obj){
+				.inode = NULL, .dir = &in, .name = e->name, .fd = -1 });
 	} else if (m & IN_DELETE_SELF) {
-		notify_gone(&in);
+		notify_gone_from(ORIGIN, &in);
 	} else if (m & IN_UNMOUNT) {
 		if (domain_lock(r->d) == 0) {
-			notify_unmounted_locked(r->d, registry_find_inode(r->d, &w->id));
+			notify_unmounted_from_locked(ORIGIN, r->d,
+						     registry_find_inode(r->d, &w->id));
 			domain_unlock(r->d);
 		}
 	} else {
-		notify_self(m & ~IN_ISDIR, &in);
+		notify_self_from(ORIGIN, m & ~IN_ISDIR, &in);
 	}
 	r->ring->delivered++;
 }

@@ -103,6 +103,11 @@ void notify_watch_ended_locked(struct domain *d, uint32_t widx)
 
 void notify_unmounted_locked(struct domain *d, uint32_t iidx)
 {
+	notify_unmounted_from_locked(CORE_ORIGIN_HOOK, d, iidx);
+}
+
+void notify_unmounted_from_locked(enum core_origin origin, struct domain *d, uint32_t iidx)
+{
 	struct pass p;
 	struct reg_inode *in = reg_inode(d, iidx);
 	struct chain_guard g = CHAIN_GUARD_INIT;
@@ -111,7 +116,7 @@ void notify_unmounted_locked(struct domain *d, uint32_t iidx)
 
 	if (!in || in->state != RECORD_USED)
 		return;
-	begin_locked(&p, d, CORE_ORIGIN_HOOK);
+	begin_locked(&p, d, origin);
 	isdir = (in->flags & INODE_DIR) ? IN_ISDIR : 0;
 	for (uint32_t widx = in->marks; widx && (w = reg_watch(d, widx)) &&
 					      chain_guard_ok(&g, widx);
@@ -122,7 +127,7 @@ void notify_unmounted_locked(struct domain *d, uint32_t iidx)
 	for (uint32_t guard = 0; in->state == RECORD_USED && in->marks &&
 				 guard <= REGISTRY_WATCHES; guard++) {
 		uint32_t widx = in->marks;
-		notify_watch_ended_locked(d, widx);
+		end_watch(d, widx, origin);
 		if (in->marks == widx)	/* not unlinked: a damaged list */
 			break;
 	}
