@@ -288,3 +288,8 @@ test_relay_watcher_LDADD =
 test_relay_writer_LDADD =
 TESTS += test/relay.fuzz
 EXTRA_DIST += test/relay.fuzz test/programs/relay_writer.go test/relay-common.sh
+# the relay against the kernel beyond the changes: watches made before it
+# started or while it did not run, its own kernel queue's overflow, an
+# unmount (test/relay_events.fuzz says each)
+TESTS += test/relay_events.fuzz
+EXTRA_DIST += test/relay_events.fuzz

@@ -17,7 +17,8 @@ tools_inotify_shim_SOURCES = \
 	tools/gc.c \
 	tools/watch.c \
 	tools/nextsym.c \
-	tools/relay.c tools/relay_table.c tools/relay_table.h tools/relay_ps.c
+	tools/relay.c tools/relay_table.c tools/relay_table.h tools/relay_ps.c \
+	tools/relay_adopt.c tools/relay_setup.c
 # issue 15: the scanner
 tools_inotify_shim_SOURCES += tools/scan.c tools/scan.h tools/scan_set.c \
 	tools/scan_tick.c tools/scan_deliver.c \

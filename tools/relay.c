@@ -12,8 +12,10 @@
  * why: no path translation across mount namespaces, no privilege).  The
  * relay checks the fd's (st_dev, st_ino) against the registry's record,
  * then watches "/proc/self/fd/N" (the very inode) with IN_ALL_EVENTS.
- * Watches made before the relay started, or by a process whose datagram a
- * full socket refused, are not mirrored: counted ("unmirrored" in ps).
+ * Watches made before the relay started (or while it did not run), or by a
+ * process whose datagram a full socket refused, are found by the paths
+ * recorded in the domain (relay_adopt.c), at the start and then while some
+ * are missing; those no record leads to are counted ("unmirrored" in ps).
  * Watches that end in the domain are swept: the relay looks up up to
  * SWEEP_BATCH of its kernel watches in the registry (one hash lookup each,
  * under registry.lock) and removes those whose inode is no longer watched,
@@ -79,13 +81,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/inotify.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -151,70 +150,6 @@ struct relay {
 	unsigned ncookie;
 };
 
-/* ---- setup ---------------------------------------------------------- */
-
-static int make_ring(struct relay *r)
-{
-	struct stat st;
-	void *p;
-
-	r->ringfd = domain_openat(r->d, RELAY_RING_FILE, O_RDWR | O_CREAT, 0600);
-	if (r->ringfd < 0) {
-		fprintf(stderr, "%s: cannot open %s/%s: %s\n", r->prog, r->d->dir,
-			RELAY_RING_FILE, strerror(-r->ringfd));
-		return -1;
-	}
-	if (flock(r->ringfd, LOCK_EX | LOCK_NB) < 0) {
-		fprintf(stderr, "%s: a relay already runs for %s\n", r->prog, r->d->dir);
-		return -1;
-	}
-	domain_file_share(r->d, r->ringfd);
-	if (fstat(r->ringfd, &st) < 0 ||
-	    ((size_t)st.st_size < sizeof *r->ring &&
-	     ftruncate(r->ringfd, sizeof *r->ring) < 0) ||
-	    posix_fallocate(r->ringfd, 0, sizeof *r->ring) != 0) {
-		fprintf(stderr, "%s: cannot make %s/%s\n", r->prog, r->d->dir, RELAY_RING_FILE);
-		return -1;
-	}
-	p = mmap(NULL, sizeof *r->ring, PROT_READ | PROT_WRITE, MAP_SHARED, r->ringfd, 0);
-	if (p == MAP_FAILED)
-		return -1;
-	r->ring = p;
-	memset(r->ring, 0, offsetof(struct relay_ring, stamps));
-	r->ring->self_dev = st.st_dev;
-	r->ring->self_ino = st.st_ino;
-	r->ring->pid = (uint32_t)getpid();
-	r->stamp_tail = r->ring->head;
-	__atomic_store_n(&r->ring->magic, RELAY_MAGIC, __ATOMIC_RELEASE);
-	return 0;
-}
-
-static int make_socket(struct relay *r)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int dir = domain_dir_open(r->d), size = 4 << 20;
-
-	if (dir < 0)
-		return -1;
-	unlinkat(dir, RELAY_SOCKET, 0);	/* ours: we hold the ring's lock */
-	unlinkat(dir, RELAY_FOREIGN_FILE, 0);	/* a previous relay's refusal */
-	snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dir, RELAY_SOCKET);
-	r->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (r->sock < 0 || bind(r->sock, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		fprintf(stderr, "%s: cannot listen on %s/%s: %s\n", r->prog, r->d->dir,
-			RELAY_SOCKET, strerror(errno));
-		close(dir);
-		return -1;
-	}
-	setsockopt(r->sock, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-	fchmodat(dir, RELAY_SOCKET, r->d->shared ? 0660 : 0600, 0);
-	if (r->d->shared && fchownat(dir, RELAY_SOCKET, (uid_t)-1, r->d->gid, 0) < 0)
-		fprintf(stderr, "%s: cannot give %s to the domain's group\n", r->prog,
-			RELAY_SOCKET);
-	close(dir);
-	return 0;
-}
-
 /* ---- the domain's side ---------------------------------------------- */
 
 /* Under the lock: the registry's identity of the inode the fd is on, if it
@@ -258,7 +193,9 @@ static void tell_lost(struct relay *r, const struct ident *id)
 	r->ring->overflows++;
 }
 
-static void take_fd(struct relay *r, const struct relay_msg *m, int fd)
+/* Mirror the inode of fd, handed with m; a refusal of the kernel is told
+ * to its instances when tell (not again at each retry of an adoption). */
+static void take_fd(struct relay *r, const struct relay_msg *m, int fd, bool tell)
 {
 	char path[64];
 	struct stat st;
@@ -272,6 +209,8 @@ static void take_fd(struct relay *r, const struct relay_msg *m, int fd)
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	wd = (int)syscall(SYS_inotify_add_watch, r->kfd, path, IN_ALL_EVENTS);
 	if (wd < 0) {
+		if (!tell)
+			return;
 		if (errno == ENOSPC)
 			r->ring->enospc++;
 		tell_lost(r, &id);
@@ -305,7 +244,7 @@ static void read_socket(struct relay *r)
 		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
 			memcpy(&fd, CMSG_DATA(c), sizeof fd);
 		if (fd >= 0 && n == sizeof m && m.magic == RELAY_MAGIC)
-			take_fd(r, &m, fd);
+			take_fd(r, &m, fd, true);
 		if (fd >= 0)
 			close(fd);
 	}
@@ -368,6 +307,28 @@ static void reap(struct relay *r)
 			slot_reclaim(r->d, slot);
 	}
 	domain_unlock(r->d);
+}
+
+struct adopt_arg {
+	struct relay *r;
+	bool tell;
+};
+
+static void adopt_one(void *arg, int fd, const struct ident *id)
+{
+	struct adopt_arg *a = arg;
+	struct relay_msg m = { RELAY_MAGIC, IN_ALL_EVENTS, *id, now_ns() };
+
+	take_fd(a->r, &m, fd, a->tell);
+}
+
+/* The watched inodes not handed over: at the start (told when refused),
+ * and later while some are missing (not told again). */
+static void adopt(struct relay *r, bool first)
+{
+	struct adopt_arg a = { r, first };
+
+	relay_adopt(r->d, &r->t, adopt_one, &a);
 }
 
 static void count_unmirrored(struct relay *r)
@@ -550,10 +511,13 @@ static int loop(struct relay *r)
 		if (r->ring->alive_ns - last_count > 1000000000u) {
 			reap(r);
 			count_unmirrored(r);
+			if (r->ring->unmirrored)
+				adopt(r, false);
 			last_count = r->ring->alive_ns;
 		}
 		/* a sender that found no listener (a relay restarted) cleared it */
-		__atomic_store_n(&r->d->reg->relay_active, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&r->d->reg->relay_active, RELAY_RUNNING | RELAY_SERVED,
+				 __ATOMIC_RELAXED);
 	}
 	return 0;
 }
@@ -586,14 +550,19 @@ int cmd_relay(int argc, char **argv)
 		return 1;
 	}
 	if (relay_table_init(&r.t) < 0 || relay_pending_init(&r.p) < 0 ||
-	    make_ring(&r) < 0 || make_socket(&r) < 0)
+	    relay_make_ring(r.prog, r.d, &r.ringfd, &r.ring) < 0 ||
+	    (r.sock = relay_make_socket(r.prog, r.d)) < 0)
 		return 1;
+	r.stamp_tail = r.ring->head;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	__atomic_store_n(&r.d->reg->relay_active, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&r.d->reg->relay_active, RELAY_RUNNING | RELAY_SERVED,
+			 __ATOMIC_RELEASE);
+	adopt(&r, true);	/* the watches made before it started */
+	count_unmirrored(&r);
 	ret = loop(&r);
-	__atomic_store_n(&r.d->reg->relay_active, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&r.d->reg->relay_active, RELAY_SERVED, __ATOMIC_RELEASE);
 	domain_unlinkat(r.d, RELAY_SOCKET);
 	r.ring->pid = 0;
 	r.ring->mirrored = 0;

@@ -11,7 +11,7 @@
 #include <sys/inotify.h>
 #include <sys/types.h>
 
-#include "relay/relay.h"
+#include "relay/relay.h"	/* struct domain, struct relay_ring */
 #include "util/ident.h"
 
 struct relay_watch {
@@ -72,5 +72,17 @@ void relay_stamps_expire(struct relay_stamps *st, uint64_t before_ns);
 /* Is an unconsumed stamp of (id, mask, name) there?  Consumes it. */
 bool relay_stamps_take(struct relay_stamps *st, const struct ident *id, uint32_t mask,
 		       uint32_t name);
+
+/* relay_setup.c: the ring (0, or -1 said on stderr) and the socket (its
+ * fd, or -1 said), in the domain directory. */
+int relay_make_ring(const char *prog, struct domain *d, int *ringfd,
+		    struct relay_ring **ring);
+int relay_make_socket(const char *prog, struct domain *d);
+
+/* relay_adopt.c: for every watched inode that t does not mirror and that a
+ * path recorded in the domain leads to, fn(arg, fd, id) with an O_PATH fd
+ * on it (closed after) and its registry identity.  Returns how many. */
+typedef void (*relay_adopt_fn)(void *arg, int fd, const struct ident *id);
+int relay_adopt(struct domain *d, const struct relay_table *t, relay_adopt_fn fn, void *arg);
 
 #endif

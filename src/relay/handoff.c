@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -14,7 +15,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "../scan/paths.h"	/* the record's format only */
 #include "../util/real.h"
 
 bool relay_self;
@@ -123,15 +126,62 @@ static int send_fd(struct domain *d, const struct relay_msg *msg, int fd)
 	return ret;
 }
 
+/* The record of RELAY_PATHS_FILE (relay.h): the file opened by its
+ * absolute path in one system call (a directory replaced since
+ * domain_open only loses this hint), made ours and the domain's when new,
+ * refused when someone else's. */
+static void note_path(struct domain *d, const struct ident *id, const char *path)
+{
+	union {
+		struct scan_path_rec rec;
+		char bytes[sizeof(struct scan_path_rec) + PATH_MAX + 8];
+	} buf;
+	char why[128], file[PATH_MAX];
+	size_t dirlen = 0, len = strlen(path), total;
+	struct stat st;
+	int fd;
+
+	if (!len || (size_t)snprintf(file, sizeof file, "%s/" RELAY_PATHS_FILE, d->dir) >=
+			    sizeof file)
+		return;
+	if (path[0] != '/') {
+		if (!getcwd(buf.rec.path, PATH_MAX))
+			return;
+		dirlen = strlen(buf.rec.path);
+		buf.rec.path[dirlen++] = '/';
+	}
+	if (dirlen + len >= PATH_MAX)
+		return;
+	memcpy(buf.rec.path + dirlen, path, len + 1);
+	total = (sizeof buf.rec + dirlen + len + 1 + 7) & ~(size_t)7;
+	memset(buf.rec.path + dirlen + len + 1, 0, total - (sizeof buf.rec + dirlen + len + 1));
+	buf.rec.magic = SCAN_PATHS_MAGIC;
+	buf.rec.len = (uint32_t)total;
+	buf.rec.id = *id;
+	fd = real_open(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+			     O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		if (st.st_size == 0 && st.st_uid == geteuid())
+			domain_file_share(d, fd);
+		if ((st.st_size == 0 && st.st_uid == geteuid()) ||
+		    !domain_file_refused(d, fd, &st, why, sizeof why))
+			(void)!real_write(fd, &buf, total);	/* whole: one append */
+	}
+	real_close(fd);
+}
+
 void relay_handoff_slow(const char *path, uint32_t mask, const struct inode_info *info)
 {
 	struct domain *d = shim_domain;
 	int saved = errno, fd, ret;
-	struct relay_ring *r = relay_ring_map(d);
+	struct relay_ring *r;
 	struct relay_msg msg = { RELAY_MAGIC, mask, info->id, now_ns() };
 	struct stat st;
 
-	if (!r)
+	note_path(d, &info->id, path);	/* for a relay started later */
+	if (!relay_active(d) || !(r = relay_ring_map(d)))
 		goto out;
 	fd = real_openat(AT_FDCWD, path, O_PATH | O_CLOEXEC |
 			 ((mask & IN_DONT_FOLLOW) ? O_NOFOLLOW : 0), 0);
@@ -144,8 +194,11 @@ void relay_handoff_slow(const char *path, uint32_t mask, const struct inode_info
 		if (ret == -ECONNREFUSED || ret == -ENOENT) {
 			uint32_t was = __atomic_load_n(&d->reg->relay_active, __ATOMIC_RELAXED);
 			/* no relay listens any more */
-			__atomic_compare_exchange_n(&d->reg->relay_active, &was, 0, false,
-						    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+			while ((was & RELAY_RUNNING) &&
+			       !__atomic_compare_exchange_n(&d->reg->relay_active, &was,
+							    was & ~RELAY_RUNNING, false,
+							    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+				;
 		} else if (ret == -EAGAIN) {
 			__atomic_add_fetch(&r->handoff_dropped, 1, __ATOMIC_RELAXED);
 		}

@@ -16,7 +16,8 @@
  * would need CAP_DAC_READ_SEARCH, which an unprivileged relay has not.
  *
  * Cost: when no relay runs, one relaxed atomic load of registry.relay_active
- * on add_watch's slow path (no system call), and one in notify.c's
+ * on add_watch's slow path (no system call, unless a relay served the
+ * domain before: RELAY_PATHS_FILE below), and one in notify.c's
  * delivery; nothing on the hooks' quiet path.  When one runs: add_watch
  * makes a new watch with openat, fstat, socket, sendmsg (MSG_DONTWAIT:
  * a relay that does not read never stalls a watcher; a full socket buffer
@@ -86,10 +87,29 @@ struct relay_ring {
 /* Set in the relay itself: its own deliveries stamp nothing. */
 extern bool relay_self;
 
+/* registry.relay_active: RELAY_RUNNING while a relay runs (set by it,
+ * cleared by it at its end or by a sender that found no listener);
+ * RELAY_SERVED once a relay has run in the domain, never cleared. */
+#define RELAY_RUNNING 0x1u
+#define RELAY_SERVED 0x2u
+
 static inline bool relay_active(struct domain *d)
 {
-	return d && __atomic_load_n(&d->reg->relay_active, __ATOMIC_RELAXED) != 0;
+	return d && (__atomic_load_n(&d->reg->relay_active, __ATOMIC_RELAXED) & RELAY_RUNNING);
 }
+
+/* Watches made while no relay listens: how a relay started later finds
+ * them (tools/relay_adopt.c).  In a domain a relay has served, every new
+ * watch appends (identity, absolute path) to the file "relay.paths" of
+ * the domain directory, in the format of the scanner's "paths" file
+ * (scan/paths.h, which processes with $INOTIFY_SHIM_SCAN write in any
+ * domain): a relay that starts, or restarts, reads both and opens each
+ * path of a watched inode it was not handed, in its own mount namespace
+ * or else through /proc/PID/root of the instance's holders, checking the
+ * identity before it watches.  Cost: nothing in a domain no relay ever
+ * served; in one a relay serves or served, an open, fstat, write and
+ * close more per new watch (the datagram is sent only while one runs). */
+#define RELAY_PATHS_FILE "relay.paths"
 
 /* core.c: a new watch on info was made through path (with add_watch's
  * mask, for IN_DONT_FOLLOW).  Never fails its caller, never changes errno. */
@@ -97,7 +117,7 @@ void relay_handoff_slow(const char *path, uint32_t mask, const struct inode_info
 static inline void relay_handoff(const char *path, uint32_t mask,
 				 const struct inode_info *info)
 {
-	if (relay_active(shim_domain))
+	if (shim_domain && __atomic_load_n(&shim_domain->reg->relay_active, __ATOMIC_RELAXED))
 		relay_handoff_slow(path, mask, info);
 }
 
