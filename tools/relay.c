@@ -14,8 +14,9 @@
  * then watches "/proc/self/fd/N" (the very inode) with IN_ALL_EVENTS.
  * Watches made before the relay started (or while it did not run), or by a
  * process whose datagram a full socket refused, are found by the paths
- * recorded in the domain (relay_adopt.c), at the start and then while some
- * are missing; those no record leads to are counted ("unmirrored" in ps).
+ * recorded in the domain (relay_adopt.c), at the start, within 100 ms of a
+ * refused datagram, and every second while some are missing; those no
+ * record leads to are counted ("unmirrored" in ps).
  * Watches that end in the domain are swept: the relay looks up up to
  * SWEEP_BATCH of its kernel watches in the registry (one hash lookup each,
  * under registry.lock) and removes those whose inode is no longer watched,
@@ -218,6 +219,8 @@ static void take_fd(struct relay *r, const struct relay_msg *m, int fd, bool tel
 	}
 	relay_table_add(&r->t, wd, &id, st.st_mode);
 	r->ring->mirrored = r->t.n;
+	if (!m->sent_ns)
+		return;	/* adopted: no hand-off to be late after */
 	r->ring->lag_last_ns = now_ns() - m->sent_ns;
 	if (r->ring->lag_last_ns > r->ring->lag_max_ns)
 		r->ring->lag_max_ns = r->ring->lag_last_ns;
@@ -317,7 +320,7 @@ struct adopt_arg {
 static void adopt_one(void *arg, int fd, const struct ident *id)
 {
 	struct adopt_arg *a = arg;
-	struct relay_msg m = { RELAY_MAGIC, IN_ALL_EVENTS, *id, now_ns() };
+	struct relay_msg m = { RELAY_MAGIC, IN_ALL_EVENTS, *id, 0 };
 
 	take_fd(a->r, &m, fd, a->tell);
 }
@@ -476,7 +479,7 @@ static bool foreign(struct relay *r)
 
 static int loop(struct relay *r)
 {
-	uint64_t last_count = 0, last_sweep = 0;
+	uint64_t last_count = 0, last_sweep = 0, last_adopt = 0, dropped = 0;
 
 	while (!stop) {
 		struct pollfd pfd[2] = { { r->kfd, POLLIN, 0 }, { r->sock, POLLIN, 0 } };
@@ -507,6 +510,13 @@ static int loop(struct relay *r)
 			last_sweep = r->ring->alive_ns;
 		} else {
 			sweep(r, false);
+		}
+		/* hand-offs a full queue refused: their paths, soon (100 ms) */
+		if (__atomic_load_n(&r->ring->handoff_dropped, __ATOMIC_RELAXED) != dropped &&
+		    r->ring->alive_ns - last_adopt > 100000000u) {
+			dropped = __atomic_load_n(&r->ring->handoff_dropped, __ATOMIC_RELAXED);
+			adopt(r, false);
+			last_adopt = r->ring->alive_ns;
 		}
 		if (r->ring->alive_ns - last_count > 1000000000u) {
 			reap(r);

@@ -19,8 +19,9 @@
  *
  * Cost: one read of each file, a registry look-up under registry.lock
  * and an open and fstat per record not yet mirrored; the relay does it at
- * its start and again, a second apart at the most, while some watched
- * inode is unmirrored.
+ * its start, within 100 ms of a datagram its full queue refused (at most
+ * ten times a second), and every second while some watched inode is
+ * unmirrored.
  */
 #include <fcntl.h>
 #include <limits.h>

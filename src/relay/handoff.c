@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -92,7 +93,15 @@ void relay_stamp_slow(struct domain *d, const struct ident *id, uint32_t mask,
 }
 
 /* sendmsg of msg with fd to the domain's relay socket, reached through
- * the directory's fd (a sun_path would not hold every domain path). */
+ * the directory's fd (a sun_path would not hold every domain path).  The
+ * relay's queue holds net.unix.max_dgram_qlen datagrams (10 by default): a
+ * burst of add_watch calls fills it before the relay is scheduled.  Then,
+ * and only then, the sender connects (so that poll tells when the relay's
+ * queue has room) and waits for it RELAY_HANDOFF_WAIT_MS at the most, once:
+ * a relay that does not read costs each add_watch that bound, never more,
+ * and what is refused after it is counted (ring.handoff_dropped) and found
+ * later by its path (relay.h, RELAY_PATHS_FILE). */
+#define RELAY_HANDOFF_WAIT_MS 10
 static int send_fd(struct domain *d, const struct relay_msg *msg, int fd)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -120,6 +129,14 @@ static int send_fd(struct domain *d, const struct relay_msg *msg, int fd)
 		ret = -errno;
 	else if (sendmsg(s, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		ret = -errno;
+	if (ret == -EAGAIN && connect(s, (struct sockaddr *)&sa, sizeof sa) == 0) {
+		struct pollfd p = { s, POLLOUT, 0 };
+		mh.msg_name = NULL;
+		mh.msg_namelen = 0;
+		if (poll(&p, 1, RELAY_HANDOFF_WAIT_MS) > 0 &&
+		    sendmsg(s, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == 0)
+			ret = 0;
+	}
 	if (s >= 0)
 		real_close(s);
 	real_close(dir);
