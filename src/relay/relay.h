@@ -108,7 +108,10 @@ static inline bool relay_active(struct domain *d)
  * or else through /proc/PID/root of the instance's holders, checking the
  * identity before it watches.  Cost: nothing in a domain no relay ever
  * served; in one a relay serves or served, an open, fstat, write and
- * close more per new watch (the datagram is sent only while one runs). */
+ * close more per new watch (the datagram is sent only while one runs),
+ * and about 64 bytes of the file, which only grows, as the scanner's does
+ * (stale records are skipped by identity; inotify-shim gc does not trim
+ * it). */
 #define RELAY_PATHS_FILE "relay.paths"
 
 /* core.c: a new watch on info was made through path (with add_watch's
