@@ -33,8 +33,10 @@
  * without IN_ISDIR, hash of the name, time), under registry.lock, on the
  * delivery path only (never on the quiet path), and not in the relay's own
  * process.  The relay holds each kernel event HOLD_MS after reading it
- * (a hook's delivery follows its real call by microseconds, so its stamp
- * is there by then), then drops it if an unconsumed stamp of the same
+ * (a hook's delivery follows its real call by microseconds, or, on a
+ * loaded machine, by a wait for the CPU: 20 ms were seen to fall short
+ * there, for the first delivery of a fresh process, and 50 ms are the
+ * default), then drops it if an unconsumed stamp of the same
  * (inode, mask, name) younger than STAMP_TTL_MS exists, consuming that
  * stamp: one hook delivery cancels one kernel event.  Costs: every kernel
  * event is late by HOLD_MS; a hook preempted for longer than HOLD_MS
@@ -96,7 +98,7 @@
 #include "relay/relay.h"
 #include "relay_table.h"
 
-#define HOLD_MS 20
+#define HOLD_MS 50
 #define STAMP_TTL_MS 2000
 #define SWEEP_MS 5
 #define SWEEP_BATCH 4096
