@@ -35,7 +35,7 @@ expect() {
 }
 
 # the commands and the top-level options
-expect "inotify-shim " "run ps watch gc scan bridge"
+expect "inotify-shim " "run ps watch gc scan bridge relay"
 expect "inotify-shim w" "watch"
 expect "inotify-shim --" "--help --version"
 # each command's options
@@ -76,7 +76,7 @@ fi
 if [[ -x $shim ]]; then
 	want=$("$shim" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z]*\) .*/\1/p' | tr '\n' ' ')
 	expect "inotify-shim " "$want"
-	for cmd in run ps watch gc scan bridge; do
+	for cmd in run ps watch gc scan bridge relay; do
 		want=$("$shim" "$cmd" --help | grep -o -- '--[a-z][a-z-]*' | sort -u | tr '\n' ' ')
 		read -r -a COMP_WORDS <<<"inotify-shim $cmd --"
 		COMP_CWORD=2

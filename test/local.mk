@@ -306,3 +306,27 @@ EXTRA_DIST += test/internal_calls.sh
 # is exported, and debian/libinotify-shim0.symbols lists exactly those
 TESTS += test/exports.sh
 EXTRA_DIST += test/exports.sh
+# issue 15, part 1: the kernel relay (inotify-shim relay) against the
+# kernel, side by side: a shell, a C program, the same built static, a Go
+# program and a process under the shim change a tree; a watcher under the
+# shim (its kernel inotify denied) reads what a kernel watcher reads; and
+# the same with the watcher in its own mount and pid namespace.  A .fuzz:
+# the relay needs the kernel's inotify, so it runs outside run-test.sh.
+check_PROGRAMS += test/relay_watcher test/relay_writer
+test_relay_watcher_LDADD =
+test_relay_writer_LDADD =
+TESTS += test/relay.fuzz
+EXTRA_DIST += test/relay.fuzz test/programs/relay_writer.go test/relay-common.sh
+# the relay against the kernel beyond the changes: watches made before it
+# started or while it did not run, its own kernel queue's overflow, an
+# unmount (test/relay_events.fuzz says each)
+TESTS += test/relay_events.fuzz
+EXTRA_DIST += test/relay_events.fuzz
+# the lost-event wake that a reader takes at once (the package build's
+# hang of test/relay.fuzz), on a queue driven directly
+if HAVE_CRITERION
+TEST_BINARIES += test/relay_queue
+endif
+test_relay_queue_SOURCES = test/relay_queue.c tools/nextsym.c
+test_relay_queue_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src -I$(builddir)/src
+test_relay_queue_LDADD = test/libhelpers.a src/libshim-core.la $(CRITERION_LIBS)

@@ -20,6 +20,7 @@ int cmd_watch(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_bridge(int argc, char **argv);	/* tools/bridge/cmd.c */
+int cmd_relay(int argc, char **argv);	/* issue 15: tools/relay.c */
 
 /* "Try 'inotify-shim NAME --help'." after a message, then exit 2. */
 _Noreturn void cli_usage_error(const char *prog, const char *fmt, ...)

@@ -28,6 +28,7 @@ static const char usage[] =
 	"  gc                                reclaim instances whose holders are gone\n"
 	"  scan [OPTION]...                  deliver the changes the hooks cannot see\n"
 	"  bridge --server URL --root PATH=NAME...  carry events between hosts\n"
+	"  relay [-d DOMAIN]                 lend this process's kernel inotify to the domain\n"
 	"\n"
 	"  -h, --help      show this help, or a command's: inotify-shim COMMAND --help\n"
 	"  -V, --version   show the version\n"
@@ -125,6 +126,7 @@ static const struct {
 	{ "gc", cmd_gc, "inotify-shim gc" },
 	{ "scan", cmd_scan, "inotify-shim scan" },
 	{ "bridge", cmd_bridge, "inotify-shim bridge" },
+	{ "relay", cmd_relay, "inotify-shim relay" },
 };
 
 int main(int argc, char **argv)

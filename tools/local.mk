@@ -16,7 +16,9 @@ tools_inotify_shim_SOURCES = \
 	tools/ps.c \
 	tools/gc.c \
 	tools/watch.c \
-	tools/nextsym.c
+	tools/nextsym.c \
+	tools/relay.c tools/relay_table.c tools/relay_table.h tools/relay_ps.c \
+	tools/relay_adopt.c tools/relay_setup.c
 # issue 15: the scanner
 tools_inotify_shim_SOURCES += tools/scan.c tools/scan.h tools/scan_set.c \
 	tools/scan_tick.c tools/scan_deliver.c \
@@ -57,3 +59,15 @@ test_tool_watch_SOURCES = test/tool_watch.c $(TOOL_TEST_HELPERS)
 # ... and the README shows it as it is.
 TESTS += examples/check-readme.sh
 EXTRA_DIST += examples/check-readme.sh
+
+# ---- issue 15: the relay's systemd user unit, installed as the bridge's
+# is (systemduserunitdir: configure.ac, the same block as the bridge
+# branch's); its own directory variable, so that the two units' lists
+# never collide.
+relayunitdir = $(systemduserunitdir)
+relayunit_DATA = tools/inotify-shim-relay@.service
+CLEANFILES += tools/inotify-shim-relay@.service
+EXTRA_DIST += tools/inotify-shim-relay@.service.in
+tools/inotify-shim-relay@.service: $(srcdir)/tools/inotify-shim-relay@.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) tools && \
+	sed 's|@bindir[@]|$(bindir)|g' $(srcdir)/tools/inotify-shim-relay@.service.in >$@

@@ -14,6 +14,43 @@
 #include "cli.h"
 #include "domain/domain.h"
 #include "snapshot.h"
+#include "relay/relay.h"
+
+/* ---- issue 15: the relay's state, where one has run (tools/relay_ps.c) */
+int relay_ps_state(struct relay_ring *out, bool *running);
+
+static void print_relay(bool json)
+{
+	struct relay_ring r;
+	bool running;
+
+	if (relay_ps_state(&r, &running) < 0)
+		return;
+	if (json) {
+		printf(",\"relay\":{\"running\":%s,\"pid\":%u,\"mirrored\":%llu,"
+		       "\"unmirrored\":%llu,\"enospc\":%llu,\"lag_last_us\":%llu,"
+		       "\"lag_max_us\":%llu,\"delivered\":%llu,\"deduplicated\":%llu,"
+		       "\"overflows\":%llu,\"handoffs_dropped\":%llu}",
+		       running ? "true" : "false", r.pid, (unsigned long long)r.mirrored,
+		       (unsigned long long)r.unmirrored, (unsigned long long)r.enospc,
+		       (unsigned long long)r.lag_last_ns / 1000, (unsigned long long)r.lag_max_ns / 1000,
+		       (unsigned long long)r.delivered, (unsigned long long)r.deduplicated,
+		       (unsigned long long)r.overflows, (unsigned long long)r.handoff_dropped);
+		return;
+	}
+	if (!running) {
+		printf("relay stopped\n");
+		return;
+	}
+	printf("relay pid %u: mirrored %llu, unmirrored %llu, enospc %llu, lag %llu us "
+	       "(max %llu us), delivered %llu, deduplicated %llu, overflows %llu, "
+	       "hand-offs dropped %llu\n", r.pid, (unsigned long long)r.mirrored,
+	       (unsigned long long)r.unmirrored, (unsigned long long)r.enospc,
+	       (unsigned long long)r.lag_last_ns / 1000, (unsigned long long)r.lag_max_ns / 1000,
+	       (unsigned long long)r.delivered, (unsigned long long)r.deduplicated,
+	       (unsigned long long)r.overflows, (unsigned long long)r.handoff_dropped);
+}
+/* ---- end of issue 15's block */
 
 /* The domain's counters (layout.h): what the library no longer prints in
  * the programs' streams (util/log.h), read without the lock. */
@@ -38,8 +75,11 @@ static const char usage[] =
 	"overflows so far; and the domain's counters of what the library does not\n"
 	"print: registry repairs after a process died holding it, IN_Q_OVERFLOW\n"
 	"events given for events lost (not to a full queue), files of the domain\n"
-	"refused, and pages the file system could not back.  Then each bridge of\n"
-	"the domain (inotify-shim bridge): its host, server, roots and their lag.\n"
+	"refused, and pages the file system could not back; and, where a kernel\n"
+	"relay has run (inotify-shim relay), its state: watches mirrored and not,\n"
+	"refused by the kernel (ENOSPC), lag, events delivered and deduplicated.\n"
+	"Then each bridge of the domain (inotify-shim bridge): its host, server,\n"
+	"roots and their lag.\n"
 	"\n"
 	"  -w, --watches     also list each watch: wd, mask, inode (dev:ino) and\n"
 	"                    its path where known\n"
@@ -86,6 +126,7 @@ static void print_json(const struct snapshot *s, bool watches)
 	json_string(stdout, cli_domain_dir());
 	printf(",\"repairs\":%llu,\"lost_event_overflows\":%llu,\"refusals\":%llu,"
 	       "\"storage_failures\":%llu", c.repairs, c.lost, c.refusals, c.storage);
+	print_relay(true);
 	printf(",\"instances\":[");
 	for (uint32_t i = 0; i < s->count; i++) {
 		const struct snap_instance *o = &s->inst[i];
@@ -141,6 +182,7 @@ static void print_text(const struct snapshot *s, bool watches)
 	printf("domain %s\n", cli_domain_dir());
 	printf("repairs %llu, lost-event overflows %llu, refusals %llu, storage "
 	       "failures %llu\n", c.repairs, c.lost, c.refusals, c.storage);
+	print_relay(false);
 	printf("%-9s %-20s %7s %7s %8s %9s\n", "INSTANCE", "PID:FD", "WATCHES",
 	       "EVENTS", "BYTES", "OVERFLOWS");
 	for (uint32_t i = 0; i < s->count; i++) {

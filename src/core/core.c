@@ -20,6 +20,7 @@
 #include "../notify/notify.h"
 #include "../scan/paths.h"
 #include "../util/config.h"
+#include "../relay/relay.h"
 #include "../util/real.h"
 
 #define WATCH_FLAGS (IN_ONESHOT | IN_EXCL_UNLINK)
@@ -347,9 +348,11 @@ static int watch_op(struct slot_ref ref, const char *path, uint32_t mask,
 			ret = new_locked(d, ref, &info, mask);
 	}
 	domain_unlock(d);
-	/* where the scanner will find it (scan/paths.h); slow path only */
-	if (ret >= 0 && op != OP_UPDATE)
+	if (ret >= 0 && op != OP_UPDATE) {
+		/* where the scanner will find it (scan/paths.h); slow path only */
 		scan_paths_note(&info.id, path);
+		relay_handoff(path, mask, &info);	/* no system call unless a relay runs */
+	}
 	return ret;
 }
 

@@ -154,7 +154,8 @@ struct registry {
 				 * buckets: the filter then says "maybe" */
 	uint32_t lost_events;	/* statistics: events covered by an overflow
 				 * because they could not be queued */
-	uint32_t lost_reserved;
+	uint32_t relay_active;	/* issue 15: RELAY_RUNNING, RELAY_SERVED
+				 * (src/relay/relay.h); was padding */
 	/* per slot: the gen of the instance that lost events since its last
 	 * read (0: none); its next read or locked add queues IN_Q_OVERFLOW */
 	uint32_t lost[REGISTRY_INSTANCES];

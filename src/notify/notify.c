@@ -15,6 +15,7 @@
 
 #include "../core/core.h"
 #include "../domain/registry.h"
+#include "../relay/relay.h"
 #include "../scan/hookstamp.h"
 
 /* One pass of this module: core's, and what IN_EXCL_UNLINK asks. */
@@ -102,6 +103,11 @@ void notify_watch_ended_locked(struct domain *d, uint32_t widx)
 
 void notify_unmounted_locked(struct domain *d, uint32_t iidx)
 {
+	notify_unmounted_from_locked(CORE_ORIGIN_HOOK, d, iidx);
+}
+
+void notify_unmounted_from_locked(enum core_origin origin, struct domain *d, uint32_t iidx)
+{
 	struct pass p;
 	struct reg_inode *in = reg_inode(d, iidx);
 	struct chain_guard g = CHAIN_GUARD_INIT;
@@ -110,7 +116,7 @@ void notify_unmounted_locked(struct domain *d, uint32_t iidx)
 
 	if (!in || in->state != RECORD_USED)
 		return;
-	begin_locked(&p, d, CORE_ORIGIN_HOOK);
+	begin_locked(&p, d, origin);
 	isdir = (in->flags & INODE_DIR) ? IN_ISDIR : 0;
 	for (uint32_t widx = in->marks; widx && (w = reg_watch(d, widx)) &&
 					      chain_guard_ok(&g, widx);
@@ -121,7 +127,7 @@ void notify_unmounted_locked(struct domain *d, uint32_t iidx)
 	for (uint32_t guard = 0; in->state == RECORD_USED && in->marks &&
 				 guard <= REGISTRY_WATCHES; guard++) {
 		uint32_t widx = in->marks;
-		notify_watch_ended_locked(d, widx);
+		end_watch(d, widx, origin);
 		if (in->marks == widx)	/* not unlinked: a damaged list */
 			break;
 	}
@@ -140,6 +146,7 @@ static void deliver(struct pass *p, uint32_t iidx, uint32_t mask,
 	if (!in || in->state != RECORD_USED)
 		return;
 	hookstamp_note(in, mask, name);	/* for the scanner: told already */
+	relay_stamp(p->core.d, &in->id, mask, name);	/* the relay's dedup */
 	for (uint32_t widx = in->marks; widx && (w = reg_watch(p->core.d, widx)) &&
 					      chain_guard_ok(&g, widx);
 	     widx = next) {

@@ -115,5 +115,8 @@ void notify_watch_ended_locked(struct domain *d, uint32_t widx);
  * watch on it (whatever its mask), then each ends (IN_IGNORED), as
  * fsnotify_unmount_inodes() does.  Registry lock held. */
 void notify_unmounted_locked(struct domain *d, uint32_t iidx);
+/* The same from a source other than a hook (the relay: the kernel's
+ * IN_UNMOUNT). */
+void notify_unmounted_from_locked(enum core_origin origin, struct domain *d, uint32_t iidx);
 
 #endif

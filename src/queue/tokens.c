@@ -94,12 +94,22 @@ void queue_wake_lost(struct queue *q, const struct queue_waker *waker)
 	uint32_t tokens = __atomic_load_n(&h->tokens, __ATOMIC_RELAXED) +
 			  __atomic_load_n(&h->stray, __ATOMIC_RELAXED);
 
-	/* Counted once it landed.  A reader may take it in between: it then
-	 * reports a byte that tokens does not count (clamped at 0), and the
-	 * stray count folded in later is drained as an empty queue's tokens
-	 * are, never blocking (queue.h, Draining). */
-	if (waker->wake(waker->arg, tokens) == 0)
-		__atomic_add_fetch(&h->stray, 1, __ATOMIC_ACQ_REL);
+	/* Counted before it is written, never after: a blocked reader takes
+	 * the byte the moment it lands, and reports it under the lock; were
+	 * it counted only then, that report would find nothing to take it
+	 * from (clamped at 0) and the late count, folded in by the next
+	 * locker, would be a token that is in no FIFO: the next event would
+	 * then write none, and a reader blocked in read() would never wake
+	 * (test/relay_queue; test/relay_events.fuzz, the relay's kernel
+	 * overflow, hung so).  Counted first, a locker may fold it in before
+	 * it lands: a reader that empties the queue then drains what is not
+	 * there yet (taking nothing, never blocking), and the byte, when it
+	 * lands, is one being drained, which whoever takes it reports
+	 * (queue.h, Draining).  A write refused (a full FIFO, which is
+	 * readable anyway, or no reader left) leaves the count: one token too
+	 * many is only a drain that takes less. */
+	__atomic_add_fetch(&h->stray, 1, __ATOMIC_ACQ_REL);
+	(void)waker->wake(waker->arg, tokens);
 }
 
 void queue_token_taken(struct queue *q, const struct queue_waker *waker)
