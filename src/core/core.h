@@ -101,8 +101,8 @@ int core_valid(struct slot_ref ref);
 
 enum core_origin {
 	CORE_ORIGIN_HOOK,	/* a hook of this process (notify_*) */
-	CORE_ORIGIN_RELAY,	/* issue 11: relayed from another domain */
-	CORE_ORIGIN_SCANNER,	/* issue 11: found by scanning */
+	CORE_ORIGIN_RELAY,	/* issue 15: from the kernel's inotify (inotify-shim relay) */
+	CORE_ORIGIN_SCANNER,	/* issue 15: found by scanning (inotify-shim scan) */
 	CORE_ORIGIN_BRIDGE,	/* issue 16: from another host (the bridge) */
 };
 
