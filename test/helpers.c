@@ -65,6 +65,16 @@ static void remember_fd(int fd, void *arg)
 
 struct fd_news { char text[512]; size_t len; };
 
+/* An fd linked to what: an inotify instance, the kernel's or an emulated
+ * one (its FIFO, DOMAIN/f-SLOT-GEN)? */
+static bool is_instance(const char *what)
+{
+	const char *slash = strrchr(what, '/');
+
+	return !strcmp(what, "anon_inode:inotify") ||
+	       (slash && slash[1] == 'f' && slash[2] == '-' && strstr(what, "/domain/"));
+}
+
 static void note_new_fd(int fd, void *arg)
 {
 	struct fd_news *news = arg;
@@ -76,8 +86,9 @@ static void note_new_fd(int fd, void *arg)
 			return;
 	if (news->len < sizeof news->text)
 		news->len += (size_t)snprintf(news->text + news->len,
-					      sizeof news->text - news->len, " %d -> %s", fd,
-					      what);
+					      sizeof news->text - news->len, " %d -> %s%s", fd,
+					      what, is_instance(what) ? " (an inotify instance: "
+					      "a failed assertion skips the test's own close)" : "");
 }
 
 const char *scratch_enter(void)
@@ -99,6 +110,50 @@ const char *scratch_enter(void)
 void scratch_setup(void)
 {
 	scratch_enter();
+}
+
+const char *child_mode(void)
+{
+	return getenv("INOTIFY_SHIM_TEST_CHILD");
+}
+
+int run_child_in_own_domain(const char *mode, char *out, size_t size)
+{
+	char dom[PATH_MAX], self[PATH_MAX];
+	size_t got = 0;
+	ssize_t n;
+	int p[2], st;
+	pid_t pid;
+
+	path_printf(dom, sizeof dom, "%s/domain", scratch);
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0 || pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	self[n] = 0;
+	pid = fork();
+	if (pid == 0) {
+		char *argv[] = { self, NULL };
+
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		setenv("INOTIFY_SHIM_DOMAIN", dom, 1);
+		setenv("INOTIFY_SHIM_TEST_CHILD", mode, 1);
+		execv(self, argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while (got + 1 < size && ((n = read(p[0], out + got, size - 1 - got)) > 0 ||
+				  (n < 0 && errno == EINTR)))
+		if (n > 0)
+			got += (size_t)n;
+	out[got] = 0;
+	close(p[0]);
+	if (pid < 0)
+		return -1;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* errno is set to this before every call of the probe */
