@@ -276,3 +276,9 @@ EXTRA_DIST += test/layering.sh
 # (a static check of the objects' relocations; see its top)
 TESTS += test/internal_calls.sh
 EXTRA_DIST += test/internal_calls.sh
+
+# issue 13, item 14: a test that counts every event runs its scenario in a
+# domain of its own (helpers.h, run_child_in_own_domain()), and why
+if HAVE_CRITERION
+TEST_BINARIES += test/own_domain
+endif
