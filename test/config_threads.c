@@ -7,11 +7,18 @@
  * events, counted by overflowing it).  A plain program, so that make
  * check-tsan runs it under ThreadSanitizer, which reports the unlocked
  * writes of the configuration that this test was written for.
+ * An IN_Q_OVERFLOW before the queue is full is one for events lost, which
+ * the bounded lock waits allow (util/shlock.h: a taker behind busy
+ * holders gives up at 250 ms on a loaded machine, and every instance of
+ * the domain then gets one, core/deliver.c): that round cannot count, and
+ * is taken only if the domain counted such an overflow for it (inotify-shim
+ * ps: lost_event_overflows); seen in 1 of 20 runs of make check.
  * Exit 0 on success, 1 with a message.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +36,43 @@ static void fail(const char *what, int err)
 {
 	fprintf(stderr, "config_threads: %s: %s\n", what, strerror(err));
 	__atomic_store_n(&failed, 1, __ATOMIC_RELAXED);
+}
+
+/* The domain's count of IN_Q_OVERFLOW given for events lost, from
+ * inotify-shim ps --json; -1 if it cannot be read. */
+static long lost_event_overflows(void)
+{
+	const char *b = getenv("INOTIFY_SHIM_TEST_BUILDDIR");
+	char cmd[4200], out[65536];
+	const char *key = "\"lost_event_overflows\":", *p;
+	size_t got;
+	FILE *f;
+
+	snprintf(cmd, sizeof cmd, "'%s/tools/inotify-shim' ps --json", b ? b : ".");
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	got = fread(out, 1, sizeof out - 1, f);
+	out[got] = 0;
+	if (pclose(f) != 0)
+		return -1;
+	p = strstr(out, key);
+	return p ? atol(p + strlen(key)) : -1;
+}
+
+/* Rounds whose early overflow was one for events lost. */
+static long explained;
+
+/* An overflow after fewer events than any queue size: one counted by the
+ * domain for events lost, not yet taken by another round? */
+static bool lost_events_overflow(void)
+{
+	long lost = lost_event_overflows(), mine = __atomic_add_fetch(&explained, 1, __ATOMIC_RELAXED);
+
+	if (lost >= mine)
+		return true;
+	__atomic_sub_fetch(&explained, 1, __ATOMIC_RELAXED);
+	return false;
 }
 
 static void *configurer(void *arg)
@@ -85,6 +129,10 @@ static void *user(void *arg)
 			}
 		/* the other user's files count too: at least the 130 made here
 		 * went past a queue of 64 or 128 */
+		if (overflow && events < 64 && lost_events_overflow()) {
+			close(in);
+			continue;
+		}
 		if (!overflow || (events != 64 && events != 128)) {
 			fprintf(stderr, "config_threads: a queue held %d events (overflow %d)\n",
 				events, overflow);
@@ -107,5 +155,8 @@ int main(void)
 	for (int i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
 	rmdir(dir);
+	if (explained)
+		printf("config_threads: %ld round(s) overflowed early for events lost, "
+		       "as the domain counted\n", explained);
 	return failed;
 }

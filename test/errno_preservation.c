@@ -353,11 +353,19 @@ static int queue_events(void)
 	return n > 0 ? n : 16384;
 }
 
-Test(errno_preservation, events_made_in_a_signal_handler_inside_a_hook_are_delivered)
+/* The scenario, as a plain program (its messages on stdout): 0, or 1 with
+ * the failure said.  It runs in a domain of its own (helpers.h,
+ * run_child_in_own_domain()): it counts every event, and in the suite's
+ * domain a lock wait given up on a loaded machine by the process of a test
+ * running beside it overflowed this test's queue as well (CI's package
+ * build: "the queue overflowed: the test cannot count", and the fixture's
+ * "fd leaked: 11 open at the start, 12 at the end" for the instance the
+ * failed assertion left open). */
+static int handler_events(void)
 {
 	enum { MAX = 100000 };
 	static char seen[MAX];
-	int fd = inotify_init1(IN_NONBLOCK);
+	int fds = count_fds(), fd = inotify_init1(IN_NONBLOCK);
 	struct itimerval it = { { 0, 300 }, { 0, 300 } };
 	bool overflow = false;
 	int missing = 0, twice = 0, drain_at = queue_events() / 4 * 32;
@@ -368,7 +376,10 @@ Test(errno_preservation, events_made_in_a_signal_handler_inside_a_hook_are_deliv
 	counted = 0;
 
 	mkdir("sig2", 0700);
-	cr_assert_gt(inotify_add_watch(fd, "sig2", IN_ALL_EVENTS), 0);
+	if (fd < 0 || inotify_add_watch(fd, "sig2", IN_ALL_EVENTS) <= 0) {
+		printf("inotify: %s\n", strerror(errno));
+		return 1;
+	}
 	signal(SIGALRM, on_alarm_create);
 	setitimer(ITIMER_REAL, &it, NULL);
 	for (int i = 0; i < 8000 && created < MAX - 1; i++) {
@@ -393,16 +404,43 @@ Test(errno_preservation, events_made_in_a_signal_handler_inside_a_hook_are_deliv
 	signal(SIGALRM, SIG_IGN);
 	/* the last ones: their events are queued before creat returns */
 	count_handler_creates(fd, seen, MAX, &overflow);
-	cr_assert_not(overflow, "the queue overflowed: the test cannot count");
-	cr_assert_gt(created, 10, "the handler ran only %d times", (int)created);
+	close(fd);
 	for (int k = 0; k < created; k++) {
 		missing += seen[k] == 0;
 		twice += seen[k] > 1;
 	}
-	cr_assert_eq(missing, 0, "%d of the handler's %d IN_CREATE events were lost",
-		     missing, (int)created);
-	cr_assert_eq(twice, 0, "%d events came twice", twice);
-	close(fd);
+	if (overflow)
+		printf("the queue overflowed: the test cannot count\n");
+	if (created <= 10)
+		printf("the handler ran only %d times\n", (int)created);
+	if (missing)
+		printf("%d of the handler's %d IN_CREATE events were lost\n", missing,
+		       (int)created);
+	if (twice)
+		printf("%d events came twice\n", twice);
+	if (count_fds() != fds)
+		printf("fd leaked: %d open at the start, %d at the end\n", fds, count_fds());
+	return overflow || created <= 10 || missing || twice || count_fds() != fds;
+}
+
+Test(errno_preservation, events_made_in_a_signal_handler_inside_a_hook_are_delivered)
+{
+	char out[4096];
+	int st = run_child_in_own_domain("handler-events", out, sizeof out);
+
+	cr_assert_eq(st, 0, "the scenario failed (status %d):\n%s", st, out);
+}
+
+__attribute__((constructor)) static void maybe_child(void)
+{
+	const char *mode = child_mode();
+
+	if (!mode)
+		return;
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (!strcmp(mode, "handler-events"))
+		_exit(handler_events());
+	_exit(99);
 }
 
 /* ---- threads, fork and exec --------------------------------------------- */

@@ -28,11 +28,76 @@ static char scratch[PATH_MAX];
 static char previous[PATH_MAX];
 static int fds_at_enter = -1;
 
+/* The fds open at scratch_enter(), with what they were, so that a leak
+ * names the fd and what it is (a pipe, a domain file, a FIFO...), not
+ * only a count. */
+#define FDS_REMEMBERED 256
+static struct { int fd; char what[96]; } fds_then[FDS_REMEMBERED];
+static int nfds_then;
+
+/* What fd is: its /proc/self/fd link, or "?". */
+static void fd_what(int fd, char *buf, size_t size)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, size - 1);
+	if (n < 0)
+		snprintf(buf, size, "?");
+	else
+		buf[n] = 0;
+}
+
+/* Call f(fd) for every open fd of this process that count_fds() counts;
+ * -1 if /proc/self/fd cannot be read. */
+static int each_fd(void (*f)(int fd, void *arg), void *arg);
+
+static void remember_fd(int fd, void *arg)
+{
+	(void)arg;
+	if (nfds_then == FDS_REMEMBERED)
+		return;
+	fds_then[nfds_then].fd = fd;
+	fd_what(fd, fds_then[nfds_then].what, sizeof fds_then[nfds_then].what);
+	nfds_then++;
+}
+
+struct fd_news { char text[512]; size_t len; };
+
+/* An fd linked to what: an inotify instance, the kernel's or an emulated
+ * one (its FIFO, DOMAIN/f-SLOT-GEN)? */
+static bool is_instance(const char *what)
+{
+	const char *slash = strrchr(what, '/');
+
+	return !strcmp(what, "anon_inode:inotify") ||
+	       (slash && slash[1] == 'f' && slash[2] == '-' && strstr(what, "/domain/"));
+}
+
+static void note_new_fd(int fd, void *arg)
+{
+	struct fd_news *news = arg;
+	char what[96];
+
+	fd_what(fd, what, sizeof what);
+	for (int i = 0; i < nfds_then; i++)
+		if (fds_then[i].fd == fd && !strcmp(fds_then[i].what, what))
+			return;
+	if (news->len < sizeof news->text)
+		news->len += (size_t)snprintf(news->text + news->len,
+					      sizeof news->text - news->len, " %d -> %s%s", fd,
+					      what, is_instance(what) ? " (an inotify instance: "
+					      "a failed assertion skips the test's own close)" : "");
+}
+
 const char *scratch_enter(void)
 {
 	const char *base = getenv("TMPDIR");
 
 	fds_at_enter = count_fds();
+	nfds_then = 0;
+	each_fd(remember_fd, NULL);
 	snprintf(scratch, sizeof scratch, "%s/inotify-shim-scratch.XXXXXX",
 		 base && *base ? base : "/tmp");
 	if (!mkdtemp(scratch))
@@ -45,6 +110,50 @@ const char *scratch_enter(void)
 void scratch_setup(void)
 {
 	scratch_enter();
+}
+
+const char *child_mode(void)
+{
+	return getenv("INOTIFY_SHIM_TEST_CHILD");
+}
+
+int run_child_in_own_domain(const char *mode, char *out, size_t size)
+{
+	char dom[PATH_MAX], self[PATH_MAX];
+	size_t got = 0;
+	ssize_t n;
+	int p[2], st;
+	pid_t pid;
+
+	path_printf(dom, sizeof dom, "%s/domain", scratch);
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0 || pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	self[n] = 0;
+	pid = fork();
+	if (pid == 0) {
+		char *argv[] = { self, NULL };
+
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		setenv("INOTIFY_SHIM_DOMAIN", dom, 1);
+		setenv("INOTIFY_SHIM_TEST_CHILD", mode, 1);
+		execv(self, argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while (got + 1 < size && ((n = read(p[0], out + got, size - 1 - got)) > 0 ||
+				  (n < 0 && errno == EINTR)))
+		if (n > 0)
+			got += (size_t)n;
+	out[got] = 0;
+	close(p[0]);
+	if (pid < 0)
+		return -1;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* errno is set to this before every call of the probe */
@@ -242,8 +351,13 @@ void scratch_leave(void)
 		fixture_fail("%d call(s) through the shim succeeded and changed errno "
 			     "(\"errno probe\" lines above)", bad);
 	fds = count_fds();
-	if (fds != fds_at_enter)
-		fixture_fail("fd leaked: %d open at the start, %d at the end", fds_at_enter, fds);
+	if (fds != fds_at_enter) {
+		struct fd_news news = { "", 0 };
+
+		each_fd(note_new_fd, &news);
+		fixture_fail("fd leaked: %d open at the start, %d at the end (new:%s)",
+			     fds_at_enter, fds, news.len ? news.text : " none");
+	}
 	if (chdir(previous) < 0 && chdir("/") < 0)
 		abort();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch);
@@ -368,27 +482,39 @@ int run_shell(const char *cmd)
 	return run_program(argv);
 }
 
-int count_fds(void)
+static int each_fd(void (*f)(int fd, void *arg), void *arg)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *e;
-	int n = 0;
 
 	if (!d)
 		return -1;
 	while ((e = readdir(d))) {
 		struct stat st;
 		int fd = atoi(e->d_name);
-		if (e->d_name[0] == '.')
+		if (e->d_name[0] == '.' || fd == dirfd(d))
 			continue;
 		/* not a leak: the FIFO fds a writer keeps for its next wakes
 		 * of an instance it does not hold (core/slots.c), at 900 and up */
-		if (fd >= 900 && fd != dirfd(d) && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		if (fd >= 900 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
 			continue;
-		n++;
+		f(fd, arg);
 	}
 	closedir(d);
-	return n - 1;	/* the directory's own fd */
+	return 0;
+}
+
+static void count_one(int fd, void *arg)
+{
+	(void)fd;
+	++*(int *)arg;
+}
+
+int count_fds(void)
+{
+	int n = 0;
+
+	return each_fd(count_one, &n) < 0 ? -1 : n;
 }
 
 const char *mask_name(uint32_t mask)

@@ -43,6 +43,22 @@ const char *scratch_enter(void);
 void scratch_setup(void);	/* scratch_enter() as a Criterion .init */
 void scratch_leave(void);
 
+/* Run this test binary again, as a plain program, in a domain of its own
+ * (domain/ in the scratch directory), with INOTIFY_SHIM_TEST_CHILD=mode:
+ * a constructor of the test's file that finds child_mode() set runs that
+ * scenario in the scratch directory and _exits with its status.  Its
+ * stdout and stderr go to out; returns its exit status, or -1.  For a
+ * test that counts every event: in the suite's domain, the tests running
+ * beside it can overflow its queue, since a process of a domain that
+ * gives up a lock wait (util/shlock.h: 250 ms at most, which a loaded
+ * machine reaches) overflows every instance of that domain
+ * (core/deliver.c).  The domain is opened by the library's constructor,
+ * so a process cannot move to another: the child is started with it. */
+int run_child_in_own_domain(const char *mode, char *out, size_t size);
+/* The mode this process was started in by run_child_in_own_domain(), or
+ * NULL (for a constructor). */
+const char *child_mode(void);
+
 /* The probe of scratch_leave(), on its own: the number of calls that
  * succeeded and changed errno (each one reported on stderr). */
 int errno_probe(void);

@@ -330,3 +330,8 @@ endif
 test_relay_queue_SOURCES = test/relay_queue.c tools/nextsym.c
 test_relay_queue_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src -I$(builddir)/src
 test_relay_queue_LDADD = test/libhelpers.a src/libshim-core.la $(CRITERION_LIBS)
+# issue 13, item 14: a test that counts every event runs its scenario in a
+# domain of its own (helpers.h, run_child_in_own_domain()), and why
+if HAVE_CRITERION
+TEST_BINARIES += test/own_domain
+endif

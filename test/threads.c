@@ -12,7 +12,13 @@
  *   SIGALRM fires all along, and its handler creates a file in a watched
  *   directory (util/sigdefer.h).
  * What must hold: it ends (no deadlock), every thread's instance works at
- * the end, and the handler's files all gave their IN_CREATE.
+ * the end, and the handler's files all gave their IN_CREATE -- unless the
+ * handler's instance got IN_Q_OVERFLOW for events lost, which the bounded
+ * lock waits allow (util/shlock.h): a taker behind busy holders gives up
+ * at 250 ms, which 8 threads reach on a loaded machine, and every
+ * instance of the domain then gets IN_Q_OVERFLOW (core/deliver.c).  An
+ * overflow the domain did not count as one for lost events (inotify-shim
+ * ps: lost_event_overflows) is a full queue: the pacing failed.
  * Exit 0 on success, 1 with a message on failure.
  */
 #include <errno.h>
@@ -47,6 +53,8 @@ static int created;
 static int counted;
 static char seen[MAX_SIG];
 static int failures;
+/* IN_Q_OVERFLOW read: on any instance, and on the handler's */
+static int overflows, sig_overflows;
 static pthread_mutex_t report = PTHREAD_MUTEX_INITIALIZER;
 
 static void fail(const char *what, long detail)
@@ -100,8 +108,11 @@ static void drain(int fd, char *mark)
 	while ((n = read(fd, buf, sizeof buf)) > 0) {
 		for (ssize_t off = 0; off < n;) {
 			struct inotify_event *e = (struct inotify_event *)(buf + off);
-			if (e->mask & IN_Q_OVERFLOW)
-				fail("IN_Q_OVERFLOW on the handler's instance", 0);
+			if (e->mask & IN_Q_OVERFLOW) {
+				__atomic_add_fetch(&overflows, 1, __ATOMIC_RELAXED);
+				if (fd == sig_fd)
+					__atomic_add_fetch(&sig_overflows, 1, __ATOMIC_RELAXED);
+			}
 			if (mark && (e->mask & IN_CREATE) && e->len && e->name[0] == 'h') {
 				long k = atol(e->name + 1);
 				if (k >= 0 && k < MAX_SIG) {
@@ -176,6 +187,28 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* The domain's count of IN_Q_OVERFLOW given for events lost (not for a
+ * full queue), from inotify-shim ps --json; -1 if it cannot be read. */
+static long lost_event_overflows(void)
+{
+	const char *b = getenv("INOTIFY_SHIM_TEST_BUILDDIR");
+	char cmd[4200], out[65536];
+	size_t got;
+	const char *p;
+	FILE *f;
+
+	snprintf(cmd, sizeof cmd, "'%s/tools/inotify-shim' ps --json", b ? b : ".");
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	got = fread(out, 1, sizeof out - 1, f);
+	out[got] = 0;
+	if (pclose(f) != 0)
+		return -1;
+	p = strstr(out, "\"lost_event_overflows\":");
+	return p ? atol(p + strlen("\"lost_event_overflows\":")) : -1;
+}
+
 int main(void)
 {
 	pthread_t th[THREADS];
@@ -215,14 +248,26 @@ int main(void)
 		missing += seen[k] == 0;
 		twice += seen[k] > 1;
 	}
-	if (missing)
+	if (overflows) {
+		long lost = lost_event_overflows();
+
+		printf("threads: %d IN_Q_OVERFLOW read (%d on the handler's instance); "
+		       "the domain gave %ld for events lost\n", overflows, sig_overflows, lost);
+		if (lost <= 0)
+			fail("IN_Q_OVERFLOW for a full queue (the pacing failed)", lost);
+	}
+	if (missing && !sig_overflows)
 		fail("IN_CREATE events of the handler's files lost", missing);
+	if (missing && sig_overflows)
+		printf("threads: %d of the handler's IN_CREATE events lost, and covered by "
+		       "IN_Q_OVERFLOW\n", missing);
 	if (twice)
 		fail("IN_CREATE events of the handler's files came twice", twice);
 	close(shared_fd);
 	close(sig_fd);
 	printf("threads: %d threads x %d rounds, %d files made by the signal handler%s\n",
-	       THREADS, ROUNDS, (int)created, failures ? "" : ", all seen");
+	       THREADS, ROUNDS, (int)created,
+	       failures ? "" : missing ? ", the lost ones covered by IN_Q_OVERFLOW" : ", all seen");
 	char cmd[200];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
 	if (system(cmd) != 0) {
