@@ -292,6 +292,9 @@ TESTS += test/bridge_ps.sh test/bridge_cookies.sh test/bridge_netcut.sh \
 	test/bridge_newdir.sh
 EXTRA_DIST += test/bridge_ps.sh test/bridge_cookies.sh test/bridge_netcut.sh \
 	test/bridge_newdir.sh
+# bridges started at once all bridge their root (the stream's creation races)
+TESTS += test/bridge_race.sh
+EXTRA_DIST += test/bridge_race.sh
 
 # issue 14, item 1: the layer rules of src/README, over the sources
 TESTS += test/layering.sh

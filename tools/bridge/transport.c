@@ -256,9 +256,18 @@ natsStatus tr_ensure_stream(struct bridge_transport *t, struct root *r,
 	sc.Replicas = t->replicas;
 	sc.Duplicates = (int64_t)120 * 1000000000;
 	s = js_AddStream(&si, t->js, &sc, NULL, jerr);
-	if (s != NATS_OK && *jerr == JSStreamNameExistErr)
-		s = NATS_OK;	/* another bridge made it meanwhile */
 	jsStreamInfo_Destroy(si);
+	if (s != NATS_OK &&
+	    (*jerr == JSStreamNameExistErr || *jerr == JSStreamSubjectOverlapErr)) {
+		/* Another bridge made it meanwhile.  The server answers a
+		 * creation that races another with either error (the name, or
+		 * the subjects of the stream being made), so it is asked again
+		 * whether the stream is there now: it is the same stream. */
+		si = NULL;
+		*jerr = 0;
+		s = js_GetStreamInfo(&si, t->js, r->stream, NULL, jerr);
+		jsStreamInfo_Destroy(si);
+	}
 	return s;
 }
 
