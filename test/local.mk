@@ -245,6 +245,12 @@ TEST_BINARIES += test/scan_hookstamp
 endif
 test_scan_hookstamp_SOURCES = test/scan_hookstamp.c src/scan/hookstamp.c src/scan/hookstamp.h
 test_scan_hookstamp_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src
+# issue 15: the scanner's looks through held fds (src/scan/held.c)
+if HAVE_CRITERION
+TEST_BINARIES += test/scan_held
+endif
+test_scan_held_SOURCES = test/scan_held.c src/scan/held.c src/scan/held.h $(SCAN_SOURCES)
+test_scan_held_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src
 
 # ---- the bridge (issue 16): its record and ordering (no server), its
 # transport against real nats-server processes on 127.0.0.1; bridge_check.sh

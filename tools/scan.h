@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "scan/diff.h"
+#include "scan/held.h"
 #include "util/ident.h"
 
 struct scan_obj {
@@ -21,6 +22,9 @@ struct scan_obj {
 	bool dir;
 	bool gone;		/* told IN_DELETE_SELF: no more looks */
 	int fd;			/* O_PATH on it, or -1 while not found */
+	int shard;		/* the shard that looks at it (a directory), or -1 */
+	int sfd;		/* fd in its shard's table, or -1 */
+	struct scan_held held;	/* its entries' fds in its shard's table */
 	char *path;		/* where it was last known to be */
 	struct ident parent;	/* its directory's identity, when known */
 	bool has_parent;
@@ -72,6 +76,24 @@ void scan_set_free(struct scan_set *s);
  * delivery entry point with the origin "scanner" later). */
 void scan_deliver(struct scan_set *s, const struct scan_item *items,
 		  struct scan_obj **objs, const struct scan_ops *ops);
+
+/* Looks at directories by the shard threads (scan_shard.c). */
+struct scan_look {
+	struct scan_obj *o;
+	struct scan_snap *out;	/* the look */
+	struct scan_held held;	/* its entries' fds, to replace o->held */
+	int ret;
+	bool unlooked;		/* no shard could: the caller looks by name */
+	uint64_t stats;
+};
+/* Look at v[0..n) (each a directory found), every shard at once; returns
+ * when all are done.  0 or -ENOMEM (some then unlooked). */
+int scan_shards_look(struct scan_look *v, size_t n);
+/* o leaves the set: its fds in its shard's table are closed there. */
+void scan_shards_drop(struct scan_obj *o);
+/* The fds held in all shards, and their number in *count. */
+size_t scan_shards_held(int *count);
+void scan_shards_stop(void);
 
 /* The identity table. */
 uintptr_t scan_itab_get(const struct scan_itab *t, const struct ident *id);

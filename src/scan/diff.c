@@ -138,6 +138,13 @@ static bool compared(const struct scan_item *it)
 	return it->dir && it->old->present && it->now->present;
 }
 
+/* Entries of two looks at one directory often share their name (a look
+ * that found the directory's times unchanged reuses the names). */
+static int name_cmp(const char *a, const char *b)
+{
+	return a == b ? 0 : strcmp(a, b);
+}
+
 /* Merge the two sorted entry lists of one directory into ends. */
 static int collect(struct pass *p, int item)
 {
@@ -146,7 +153,7 @@ static int collect(struct pass *p, int item)
 	int ret = 0;
 
 	while (ret == 0 && (i < a->n || j < b->n)) {
-		int c = i == a->n ? 1 : j == b->n ? -1 : strcmp(a->e[i].name, b->e[j].name);
+		int c = i == a->n ? 1 : j == b->n ? -1 : name_cmp(a->e[i].name, b->e[j].name);
 		if (c == 0 && same_inode(&a->e[i].a, &b->e[j].a)) {
 			i++, j++;
 			continue;
@@ -269,9 +276,9 @@ static int changes(struct pass *p, int item, bool closes)
 		struct scan_op op = { .kind = SCAN_CHILD, .item = item, .item2 = -1,
 				      .name = e->name, .obj = e->a };
 		bool self_only;
-		while (i < a->n && strcmp(a->e[i].name, e->name) < 0)
+		while (i < a->n && name_cmp(a->e[i].name, e->name) < 0)
 			i++;
-		o = i < a->n && !strcmp(a->e[i].name, e->name) &&
+		o = i < a->n && !name_cmp(a->e[i].name, e->name) &&
 		    same_inode(&a->e[i].a, &e->a) ? &a->e[i] : NULL;
 		if (!o) {	/* new here: created, or moved in */
 			if (e->flags & SCAN_ARRIVED) {	/* moved: told by its move */
