@@ -72,8 +72,8 @@ int scan_set_tick(struct scan_set *s, int64_t hot_ms, int64_t cycle_ms,
 void scan_set_free(struct scan_set *s);
 
 /* The one place where the scanner's events enter the domain: each
- * operation of scan_diff() becomes one call of notify/ (today; issue 14's
- * delivery entry point with the origin "scanner" later). */
+ * operation of scan_diff() becomes one call of notify/'s *_from, with the
+ * origin CORE_ORIGIN_SCANNER (core_handle_event). */
 void scan_deliver(struct scan_set *s, const struct scan_item *items,
 		  struct scan_obj **objs, const struct scan_ops *ops);
 
