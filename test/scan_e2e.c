@@ -7,6 +7,7 @@
  * at a time, each with its own scanner.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -307,6 +308,149 @@ Test(scan, run_with_scan_starts_the_scanner)
 	for (int i = 0; i < 20000 && running(pid); i++)
 		usleep(1000);
 	cr_expect_not(running(pid), "the scanner %d did not end", (int)pid);
+}
+
+/* The bytes of /proc/PID/NAME (NUL-separated lists), or 0 bytes. */
+static size_t proc_read(pid_t pid, const char *name, char *buf, size_t cap)
+{
+	char path[64];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, cap - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return n;
+}
+
+/* Is pid an `inotify-shim scan` of this test's domain? */
+static bool a_scanner_of_this_domain(pid_t pid)
+{
+	static char cmd[4096], env[65536];
+	char want[4200];
+	size_t n = proc_read(pid, "cmdline", cmd, sizeof cmd), m, len;
+	const char *base = strrchr(cmd, '/');
+
+	base = base ? base + 1 : cmd;
+	if (!n || strcmp(base, "inotify-shim") || strlen(cmd) + 1 >= n ||
+	    strcmp(cmd + strlen(cmd) + 1, "scan") || !running(pid))
+		return false;
+	len = (size_t)snprintf(want, sizeof want, "INOTIFY_SHIM_DOMAIN=%s",
+			       getenv("INOTIFY_SHIM_DOMAIN"));
+	m = proc_read(pid, "environ", env, sizeof env);
+	for (size_t i = 0; i < m; i += strlen(env + i) + 1)
+		if (!strncmp(env + i, want, len + 1))
+			return true;
+	return false;
+}
+
+/* The scanners of this domain now: their number, the last one in *one. */
+static int scanners(pid_t *one)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	cr_assert(dir);
+	while ((e = readdir(dir)))
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9' &&
+		    a_scanner_of_this_domain(atoi(e->d_name))) {
+			*one = atoi(e->d_name);
+			n++;
+		}
+	closedir(dir);
+	return n;
+}
+
+Test(scan, racing_run_scan_launchers_start_one_scanner)
+{
+	pid_t p[4], one = 0;
+	char out[16], err[16];
+	int n = 0;
+
+	for (int i = 0; i < 4; i++) {
+		snprintf(out, sizeof out, "out%d", i);
+		snprintf(err, sizeof err, "err%d", i);
+		p[i] = tool_start(out, err, "run --scan=20 -- true");
+	}
+	for (int i = 0; i < 4; i++)
+		cr_expect_eq(wait_exit(p[i], 30000), 0, "launcher %d: %s", i, slurp("err0"));
+	cr_assert(wait_file_contains(status_path, "pid ", 20000), "no scanner was started");
+	/* the launchers' scanners that lost the lock exit at once: within
+	 * the deadline one, and only one, is left */
+	for (int i = 0; i < 2000 && (n = scanners(&one)) != 1; i++)
+		usleep(10000);
+	cr_assert_eq(n, 1, "%d scanners of one domain", n);
+	cr_expect_eq(one, atoi(slurp(status_path) + 4), "the one running is not the one told");
+	cr_assert_eq(kill(one, SIGTERM), 0);
+	for (int i = 0; i < 20000 && running(one); i++)
+		usleep(1000);
+	cr_expect_not(running(one), "the scanner %d did not end", (int)one);
+}
+
+/* ps's line (or JSON member) about the scanner, from its name on. */
+static const char *ps_line(const char *args)
+{
+	bool json = !strcmp(args, "-j");
+	const char *line;
+
+	cr_assert_eq(tool("ps %s", args), 0, "%s", slurp("err"));
+	line = strstr(slurp("out"), json ? ",\"scanner\":" : "\nscanner ");
+	cr_assert(line, "ps says nothing of the scanner:\n%s", slurp("out"));
+	return line + (json ? 2 : 1);
+}
+
+Test(scan, ps_shows_the_scanner_and_its_state)
+{
+	char want[256];
+	long long lag = -1;
+	const char *line;
+	int fd;
+
+	cr_assert_eq(close(open("d/f", O_CREAT | O_WRONLY, 0644)), 0);
+	fd = watch_and_scan(IN_CREATE);
+	cr_assert(wait_file_contains(status_path, "entries 1\n", 20000), "%s", slurp(status_path));
+	line = ps_line("");
+	snprintf(want, sizeof want, "scanner pid %d: 1 of 1 watches scanned (1 entries), "
+		 "last pass ", (int)scanner);
+	cr_expect(!strncmp(line, want, strlen(want)), "not '%s' in:\n%s", want, line);
+	cr_assert(strstr(line, "lag "), "%s", line);
+	lag = atoll(strstr(line, "lag ") + 4);
+	/* every object is looked at within the 200 ms cycle; the state is
+	 * up to a second old, and the machine may be loaded */
+	cr_expect(lag >= 0 && lag < 10000, "lag %lld ms", lag);
+	cr_expect(strstr(line, "(cycle 200 ms, tick 20 ms)"), "%s", line);
+	line = ps_line("-j");
+	snprintf(want, sizeof want, "scanner\":{\"pid\":%d,\"running\":true,\"watched\":1,"
+		 "\"followed\":1,\"entries\":1,", (int)scanner);
+	cr_expect(!strncmp(line, want, strlen(want)), "not '%s' in:\n%s", want, line);
+	close(fd);
+}
+
+Test(scan, ps_says_when_no_scanner_runs)
+{
+	unlink(status_path);	/* a scanner killed by an earlier run left it */
+	cr_expect(!strncmp(ps_line(""), "scanner none\n", 13), "%s", slurp("out"));
+	cr_expect(!strncmp(ps_line("-j"), "scanner\":null,", 14), "%s", slurp("out"));
+}
+
+Test(scan, ps_tells_a_killed_scanner_from_a_running_one)
+{
+	int fd = watch_and_scan(IN_CREATE);
+	char want[128];
+
+	cr_assert_eq(kill(scanner, SIGKILL), 0);
+	cr_assert_eq(wait_exit(scanner, 10000), -1);	/* killed */
+	snprintf(want, sizeof want, "scanner pid %d not running", (int)scanner);
+	scanner = 0;
+	cr_expect(!strncmp(ps_line(""), want, strlen(want)), "%s", slurp("out"));
+	cr_expect(strstr(ps_line("-j"), "\"running\":false"), "%s", slurp("out"));
+	unlink(status_path);
+	close(fd);
 }
 
 int main(int argc, char **argv)

@@ -19,7 +19,7 @@ tools_inotify_shim_SOURCES = \
 	tools/nextsym.c
 # issue 15: the scanner
 tools_inotify_shim_SOURCES += tools/scan.c tools/scan.h tools/scan_set.c \
-	tools/scan_tick.c tools/scan_deliver.c tools/scan_shard.c \
+	tools/scan_tick.c tools/scan_deliver.c tools/scan_shard.c tools/scan_status.c \
 	src/scan/snapshot.c src/scan/snapshot.h src/scan/held.c src/scan/held.h \
 	src/scan/diff.c src/scan/diff.h
 tools_inotify_shim_CPPFLAGS = $(SHIM_CPPFLAGS) -DSHIM_LIBDIR='"$(libdir)"'

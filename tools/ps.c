@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "domain/domain.h"
+#include "scan.h"
 #include "snapshot.h"
 
 /* The domain's counters (layout.h): what the library no longer prints in
@@ -37,7 +38,9 @@ static const char usage[] =
 	"overflows so far; and the domain's counters of what the library does not\n"
 	"print: registry repairs after a process died holding it, IN_Q_OVERFLOW\n"
 	"events given for events lost (not to a full queue), files of the domain\n"
-	"refused, and pages the file system could not back.\n"
+	"refused, and pages the file system could not back; and the domain's\n"
+	"scanner (inotify-shim scan), if one runs: the watches it scans, its last\n"
+	"pass and its lag (the age of its oldest look).\n"
 	"\n"
 	"  -w, --watches     also list each watch: wd, mask, inode (dev:ino) and\n"
 	"                    its path where known\n"
@@ -87,6 +90,7 @@ static void print_json(const struct snapshot *s, bool watches)
 	json_string(stdout, cli_domain_dir());
 	printf(",\"repairs\":%llu,\"lost_event_overflows\":%llu,\"refusals\":%llu,"
 	       "\"storage_failures\":%llu", c.repairs, c.lost, c.refusals, c.storage);
+	scan_status_print(stdout, true);
 	printf(",\"instances\":[");
 	for (uint32_t i = 0; i < s->count; i++) {
 		const struct snap_instance *o = &s->inst[i];
@@ -140,6 +144,7 @@ static void print_text(const struct snapshot *s, bool watches)
 	printf("domain %s\n", cli_domain_dir());
 	printf("repairs %llu, lost-event overflows %llu, refusals %llu, storage "
 	       "failures %llu\n", c.repairs, c.lost, c.refusals, c.storage);
+	scan_status_print(stdout, false);
 	printf("%-9s %-20s %7s %7s %8s %9s\n", "INSTANCE", "PID:FD", "WATCHES",
 	       "EVENTS", "BYTES", "OVERFLOWS");
 	for (uint32_t i = 0; i < s->count; i++) {

@@ -18,9 +18,8 @@
  * (from its start, or from the last watch's end), or on SIGTERM/SIGINT.
  *
  * Its state, for ps and for tests: the file "scan.status" of the domain,
- * "key value" lines written after the first pass and then every second
- * (pid, watched, followed, passes, looks, statx, events, last_pass_ms);
- * followed counts the watched objects found by path and looked at once.
+ * written after the first pass and then every second (scan_status.c says
+ * what it holds), removed at the end.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +39,6 @@
 #include "scan.h"
 
 #define SCAN_LOCK_FILE "scan.lock"
-#define SCAN_STATUS_FILE "scan.status"
 #define STATUS_MS 1000
 
 static const char usage[] =
@@ -132,35 +130,12 @@ static void sleep_until(struct timespec *next, long ms)
 		;
 }
 
-static void write_status(const struct scan_set *s)
-{
-	char buf[512];
-	size_t followed = 0;
-	int fd, len;
-
-	for (size_t i = 0; i < s->n; i++)
-		followed += s->o[i].fd >= 0 && s->o[i].snap.present;
-	len = snprintf(buf, sizeof buf,
-		       "pid %d\nwatched %zu\nfollowed %zu\npasses %llu\nlooks %llu\n"
-		       "statx %llu\nevents %llu\nlast_pass_ms %lld\n",
-		       (int)getpid(), s->n, followed, (unsigned long long)s->passes,
-		       (unsigned long long)s->looks, (unsigned long long)s->stats,
-		       (unsigned long long)s->events, (long long)scan_now_ms());
-	/* whole or not at all: a reader never sees half of it */
-	fd = domain_openat(shim_domain, SCAN_STATUS_FILE ".new", O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0)
-		return;
-	domain_file_share(shim_domain, fd);
-	if (write(fd, buf, (size_t)len) == len)
-		domain_renameat(shim_domain, SCAN_STATUS_FILE ".new", SCAN_STATUS_FILE);
-	close(fd);
-}
-
 static int run(long interval, long cycle, long grace, bool verbose)
 {
 	struct scan_set s = { 0 };
 	struct timespec next;
-	int64_t last_watched = scan_now_ms(), status_ms = 0;
+	int64_t last_watched = scan_now_ms(), status_ms = 0, last_pass_ms = 0;
+	uint64_t passes = 0;
 	int ret = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &next);
@@ -177,8 +152,12 @@ static int run(long interval, long cycle, long grace, bool verbose)
 		ret = scan_set_tick(&s, 2000, cycle, interval);
 		if (ret < 0)
 			break;
+		if (s.passes != passes) {
+			passes = s.passes;
+			last_pass_ms = scan_now_ms();
+		}
 		if (scan_now_ms() - status_ms >= STATUS_MS || (!status_ms && s.passes)) {
-			write_status(&s);
+			scan_status_write(&s, last_pass_ms, interval, cycle);
 			status_ms = scan_now_ms();
 		}
 		sleep_until(&next, interval);
@@ -188,7 +167,7 @@ static int run(long interval, long cycle, long grace, bool verbose)
 			(unsigned long long)s.passes, (unsigned long long)s.looks,
 			(unsigned long long)s.stats, (unsigned long long)s.events);
 	scan_set_free(&s);
-	domain_unlinkat(shim_domain, SCAN_STATUS_FILE);
+	scan_status_remove();
 	return ret;
 }
 

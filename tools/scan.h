@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "scan/diff.h"
@@ -94,6 +95,13 @@ void scan_shards_drop(struct scan_obj *o);
 /* The fds held in all shards, and their number in *count. */
 size_t scan_shards_held(int *count);
 void scan_shards_stop(void);
+
+/* The state file (scan_status.c): written by the scanner, printed by ps
+ * (json: as a member ,"scanner":{...} of ps's object). */
+void scan_status_write(const struct scan_set *s, int64_t last_pass_ms,
+		       long interval, long cycle);
+void scan_status_remove(void);
+void scan_status_print(FILE *f, bool json);
 
 /* The identity table. */
 uintptr_t scan_itab_get(const struct scan_itab *t, const struct ident *id);
