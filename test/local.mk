@@ -235,7 +235,12 @@ test_scan_diff_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src
 TEST_EXTENSIONS += .scan
 SCAN_LOG_COMPILER = env INOTIFY_SHIM_TEST_BUILDDIR=$(abs_top_builddir) $(SHELL)
 TESTS += test/scan_kernel.scan
-EXTRA_DIST += test/scan_kernel.scan
+EXTRA_DIST += test/scan_kernel.scan test/scan_common.sh
+# issue 15: a static binary and a Go program change the tree, the scanner
+# tells a watcher under the shim, beside the kernel's
+TESTS += test/scan_static.scan test/scan_go.scan
+EXTRA_DIST += test/scan_static.scan test/scan_go.scan test/scan_writer_steps.sh \
+	test/scan_writer.c test/scan_writer.go
 if HAVE_CRITERION
 TEST_BINARIES += test/scan_e2e
 endif

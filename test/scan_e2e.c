@@ -426,7 +426,7 @@ Test(scan, ps_shows_the_scanner_and_its_state)
 	cr_expect(strstr(line, "(cycle 200 ms, tick 20 ms)"), "%s", line);
 	line = ps_line("-j");
 	snprintf(want, sizeof want, "scanner\":{\"pid\":%d,\"running\":true,\"watched\":1,"
-		 "\"followed\":1,\"entries\":1,", (int)scanner);
+		 "\"followed\":1,\"unrecorded\":0,\"entries\":1,", (int)scanner);
 	cr_expect(!strncmp(line, want, strlen(want)), "not '%s' in:\n%s", want, line);
 	close(fd);
 }
@@ -450,6 +450,29 @@ Test(scan, ps_tells_a_killed_scanner_from_a_running_one)
 	cr_expect(!strncmp(ps_line(""), want, strlen(want)), "%s", slurp("out"));
 	cr_expect(strstr(ps_line("-j"), "\"running\":false"), "%s", slurp("out"));
 	unlink(status_path);
+	close(fd);
+}
+
+Test(scan, watches_made_without_the_scan_variable_are_said_to_be_unscanned)
+{
+	int fd;
+
+	/* the variable was not set when the watch was made: no path for it */
+	unsetenv("INOTIFY_SHIM_SCAN");
+	fd = inotify_init1(IN_NONBLOCK);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(inotify_add_watch(fd, "d", IN_CREATE), 1, "%s", strerror(errno));
+	scanner = tool_start("sout", "serr", "scan --interval 20 --cycle 200 --grace 60000");
+	cr_assert(wait_file_contains(status_path, "unrecorded 1\n", 20000), "%s",
+		  slurp(status_path));
+	cr_expect(strstr(slurp(status_path), "followed 0\n"), "%s", slurp(status_path));
+	cr_expect(wait_file_contains("serr", "1 watch of ", 20000), "no warning: %s",
+		  slurp("serr"));
+	cr_expect(strstr(slurp("serr"), "without INOTIFY_SHIM_SCAN=1"), "%s", slurp("serr"));
+	cr_assert_eq(tool("ps"), 0, "%s", slurp("err"));
+	cr_expect(strstr(slurp("out"), ": 0 of 1 watches scanned"), "%s", slurp("out"));
+	cr_expect(strstr(slurp("out"), "\nscanner cannot scan 1 watch: made without "
+			 "INOTIFY_SHIM_SCAN=1"), "%s", slurp("out"));
 	close(fd);
 }
 

@@ -40,6 +40,7 @@
 
 #define SCAN_LOCK_FILE "scan.lock"
 #define STATUS_MS 1000
+#define UNRECORDED_MS 2000	/* a path may still be on its way until then */
 
 static const char usage[] =
 	"Usage: inotify-shim scan [OPTION]...\n"
@@ -130,12 +131,30 @@ static void sleep_until(struct timespec *next, long ms)
 		;
 }
 
+/* Once: the watches that no path was recorded for cannot be scanned. */
+static void warn_unrecorded(const struct scan_set *s, int64_t start, bool *warned)
+{
+	size_t n;
+
+	if (*warned || scan_now_ms() - start < UNRECORDED_MS)
+		return;
+	*warned = true;
+	n = scan_set_unrecorded(s);
+	if (n)
+		fprintf(stderr, "inotify-shim scan: %zu watch%s of %s cannot be scanned: made "
+			"by processes without INOTIFY_SHIM_SCAN=1 in their environment, they "
+			"have no recorded path (start the watchers with inotify-shim run --scan)\n",
+			n, n == 1 ? "" : "es", shim_domain->dir);
+}
+
 static int run(long interval, long cycle, long grace, bool verbose)
 {
 	struct scan_set s = { 0 };
 	struct timespec next;
 	int64_t last_watched = scan_now_ms(), status_ms = 0, last_pass_ms = 0;
+	int64_t start = scan_now_ms();
 	uint64_t passes = 0;
+	bool warned = false;
 	int ret = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &next);
@@ -152,6 +171,7 @@ static int run(long interval, long cycle, long grace, bool verbose)
 		ret = scan_set_tick(&s, 2000, cycle, interval);
 		if (ret < 0)
 			break;
+		warn_unrecorded(&s, start, &warned);
 		if (s.passes != passes) {
 			passes = s.passes;
 			last_pass_ms = scan_now_ms();

@@ -70,6 +70,11 @@ int scan_set_sync(struct scan_set *s, bool force);
 int scan_set_tick(struct scan_set *s, int64_t hot_ms, int64_t cycle_ms,
 		  int64_t tick_ms);
 
+/* The watched inodes whose path no process recorded (made by a process
+ * without $INOTIFY_SHIM_SCAN, scan/paths.h): the scanner cannot follow
+ * them. */
+size_t scan_set_unrecorded(const struct scan_set *s);
+
 void scan_set_free(struct scan_set *s);
 
 /* The one place where the scanner's events enter the domain: each

@@ -301,6 +301,15 @@ int scan_set_sync(struct scan_set *s, bool force)
 	return ret < 0 ? ret : (int)n;
 }
 
+size_t scan_set_unrecorded(const struct scan_set *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		n += s->o[i].fd < 0 && !scan_itab_get(&s->paths, &s->o[i].id);
+	return n;
+}
+
 void scan_set_free(struct scan_set *s)
 {
 	free(ids);

@@ -5,7 +5,8 @@
  * "key value" lines, the whole file replaced by a rename so that a reader
  * never sees half of it: pid; watched (watched inodes in the registry at
  * the last sync) and followed (of those, found by their path and looked at
- * once); entries (the followed directories' entries); passes, looks,
+ * once); unrecorded (of those, the ones whose path no process recorded,
+ * made without $INOTIFY_SHIM_SCAN: never followed); entries (the followed directories' entries); passes, looks,
  * statx, events (counts since the start); interval_ms and cycle_ms (the
  * schedule); last_pass_ms (CLOCK_MONOTONIC, the end of the last pass);
  * lag_ms (at the write, the age of the oldest last look of a followed
@@ -47,10 +48,10 @@ void scan_status_write(const struct scan_set *s, int64_t last_pass_ms,
 			lag = now - o->looked_ms;
 	}
 	len = snprintf(buf, sizeof buf,
-		       "pid %d\nwatched %zu\nfollowed %zu\nentries %zu\npasses %llu\n"
+		       "pid %d\nwatched %zu\nfollowed %zu\nunrecorded %zu\nentries %zu\npasses %llu\n"
 		       "looks %llu\nstatx %llu\nevents %llu\ninterval_ms %ld\ncycle_ms %ld\n"
 		       "last_pass_ms %lld\nlag_ms %lld\nthreads %d\nheld %zu\nwritten_ms %lld\n",
-		       (int)getpid(), s->n, followed, entries, (unsigned long long)s->passes,
+		       (int)getpid(), s->n, followed, scan_set_unrecorded(s), entries, (unsigned long long)s->passes,
 		       (unsigned long long)s->looks, (unsigned long long)s->stats,
 		       (unsigned long long)s->events, interval, cycle,
 		       (long long)last_pass_ms, (long long)lag, threads, held, (long long)now);
@@ -69,16 +70,18 @@ void scan_status_remove(void)
 }
 
 struct status {
-	long long pid, watched, followed, entries, passes, events, interval, cycle,
+	long long pid, watched, followed, unrecorded, entries, passes, events, interval, cycle,
 		last_pass, lag, threads, held, written;
 };
 
 static bool status_read(struct status *st)
 {
-	static const char *const keys[] = { "pid", "watched", "followed", "entries", "passes",
+	static const char *const keys[] = { "pid", "watched", "followed", "unrecorded",
+		"entries", "passes",
 		"events", "interval_ms", "cycle_ms", "last_pass_ms", "lag_ms", "threads",
 		"held", "written_ms" };
-	long long *vals[] = { &st->pid, &st->watched, &st->followed, &st->entries,
+	long long *vals[] = { &st->pid, &st->watched, &st->followed, &st->unrecorded,
+		&st->entries,
 		&st->passes, &st->events, &st->interval, &st->cycle, &st->last_pass,
 		&st->lag, &st->threads, &st->held, &st->written };
 	char buf[1024], key[32];
@@ -121,10 +124,11 @@ void scan_status_print(FILE *f, bool json)
 	}
 	if (json) {
 		fprintf(f, ",\"scanner\":{\"pid\":%lld,\"running\":%s,\"watched\":%lld,"
-			"\"followed\":%lld,\"entries\":%lld,\"passes\":%lld,\"events\":%lld,"
+			"\"followed\":%lld,\"unrecorded\":%lld,\"entries\":%lld,\"passes\":%lld,\"events\":%lld,"
 			"\"interval_ms\":%lld,\"cycle_ms\":%lld,\"last_pass_ms_ago\":%lld,"
 			"\"lag_ms\":%lld,\"threads\":%lld,\"held_fds\":%lld}",
-			st.pid, live ? "true" : "false", st.watched, st.followed, st.entries,
+			st.pid, live ? "true" : "false", st.watched, st.followed, st.unrecorded,
+			st.entries,
 			st.passes, st.events, st.interval, st.cycle, since, st.lag, st.threads,
 			st.held);
 		return;
@@ -142,4 +146,8 @@ void scan_status_print(FILE *f, bool json)
 		"%lld ms ago, lag %lld ms (cycle %lld ms, tick %lld ms), %lld events; "
 		"%lld threads hold %lld fds\n", st.pid, st.followed, st.watched, st.entries,
 		since, st.lag, st.cycle, st.interval, st.events, st.threads, st.held);
+	if (st.unrecorded)
+		fprintf(f, "scanner cannot scan %lld watch%s: made without INOTIFY_SHIM_SCAN=1 "
+			"(inotify-shim run --scan sets it), no path recorded\n", st.unrecorded,
+			st.unrecorded == 1 ? "" : "es");
 }
