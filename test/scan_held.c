@@ -62,18 +62,31 @@ static void teardown(void)
 
 TestSuite(held, .init = setup, .fini = teardown);
 
-/* One look; the new snapshot and held set become the current ones. */
-static void look(void)
+/* One look; the new snapshot and held set become the current ones (the
+ * current ones stay when it found nothing changed).  Its return. */
+static int look_ret(void)
 {
-	int nx = !cur;
+	int nx = !cur, ret;
 
-	cr_assert_eq(scan_snap_look(dfd, &snap[cur], &held[cur], &snap[nx], &held[nx],
-				    &budget, &stats), 0);
+	ret = scan_snap_look(dfd, &snap[cur], &held[cur], &snap[nx], &held[nx],
+			     &budget, &stats);
+	cr_assert(ret == 0 || ret == SCAN_SAME, "%d", ret);
+	if (ret == SCAN_SAME) {
+		cr_assert_eq(held[nx].fd, held[cur].fd);
+		cr_assert_not(snap[nx].present, "a snapshot made for nothing");
+		return ret;
+	}
 	if (held[cur].fd != held[nx].fd)
 		free(held[cur].fd);
 	held[cur] = (struct scan_held){ 0 };
 	scan_snap_free(&snap[cur]);
 	cur = nx;
+	return ret;
+}
+
+static void look(void)
+{
+	cr_assert_eq(look_ret(), 0);
 }
 
 static ino_t ino_of_fd(int fd)
@@ -115,6 +128,17 @@ Test(held, an_unchanged_directory_keeps_its_fds_and_sees_a_write)
 	cr_assert_eq(held[cur].fd[1], fd_b);
 	cr_assert_eq(snap[cur].e[1].a.size, 5, "the write seen through the fd");
 	cr_assert_eq(budget.held, 3);
+}
+
+Test(held, an_idle_directory_is_looked_at_without_a_new_snapshot)
+{
+	look();
+	cr_assert_eq(look_ret(), SCAN_SAME);
+	cr_assert_eq(snap[cur].n, 3);
+	cr_assert_eq(budget.held, 3);
+	put("a", "2");
+	cr_assert_eq(look_ret(), 0, "a write is a change");
+	cr_assert_eq(snap[cur].e[0].a.size, 2);
 }
 
 Test(held, a_name_moved_onto_another_inode_gets_a_new_fd)

@@ -90,6 +90,7 @@ struct scan_look {
 	struct scan_held held;	/* its entries' fds, to replace o->held */
 	int ret;
 	bool unlooked;		/* no shard could: the caller looks by name */
+	bool same;		/* nothing changed: o->snap stays (SCAN_SAME) */
 	uint64_t stats;
 };
 /* Look at v[0..n) (each a directory found), every shard at once; returns

@@ -106,6 +106,9 @@ static void look_one(struct shard *sh, struct scan_look *l)
 	}
 	l->ret = scan_snap_look(o->sfd, &o->snap, &o->held, l->out, &l->held,
 				&sh->budget, &l->stats);
+	l->same = l->ret == SCAN_SAME;
+	if (l->same)
+		l->ret = 0;
 }
 
 static void *shard_main(void *arg)

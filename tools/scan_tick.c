@@ -20,6 +20,7 @@ struct tick {
 	struct scan_snap *snaps;
 	struct scan_held *helds;	/* the directories' new held sets */
 	struct scan_look *lk;
+	bool *same;			/* the look found o->snap exactly */
 	bool *due;
 	size_t n;
 };
@@ -38,7 +39,8 @@ static bool times_same(const struct scan_attr *a, const struct scan_attr *b)
 }
 
 /* A look in this thread: a non-directory (its O_PATH fd is the cheap
- * statx already), or a directory no shard could look at (by name). */
+ * statx already), or a directory no shard could look at (by name).  0,
+ * SCAN_SAME (held.h) or a negative errno. */
 static int look_here(struct scan_set *s, struct scan_obj *o, struct scan_snap *out,
 		     struct scan_held *held)
 {
@@ -111,6 +113,7 @@ static int look_all(struct tick *t, size_t from)
 	for (size_t k = from; k < t->n; k++) {
 		struct scan_obj *o = t->objs[k];
 		t->helds[k] = (struct scan_held){ 0 };
+		t->same[k] = false;
 		if (o->dir)
 			t->lk[nd++] = (struct scan_look){ .o = o, .out = &t->snaps[k] };
 		else
@@ -122,20 +125,23 @@ static int look_all(struct tick *t, size_t from)
 		size_t k = (size_t)(l->out - t->snaps);
 		if (l->unlooked) {
 			l->ret = look_here(t->s, l->o, l->out, &t->helds[k]);
+			l->same = l->ret == SCAN_SAME;
 		} else {
 			t->s->looks++;
 			t->s->stats += l->stats;
 			t->helds[k] = l->held;
 		}
+		t->same[k] = l->same;
 		if (l->ret == -ENOMEM)
 			ret = -ENOMEM;
 	}
 	for (size_t k = from; k < t->n; k++) {
 		struct scan_obj *o = t->objs[k];
-		t->items[k] = (struct scan_item){ .old = &o->snap, .now = &t->snaps[k],
+		t->items[k] = (struct scan_item){ .old = &o->snap,
+						  .now = t->same[k] ? &o->snap : &t->snaps[k],
 						  .dir = o->dir,
 						  .parent_watched = o->parent_watched };
-		t->items[k].moved = moved(o, &t->snaps[k]);
+		t->items[k].moved = moved(o, t->items[k].now);
 	}
 	return ret;
 }
@@ -143,8 +149,8 @@ static int look_all(struct tick *t, size_t from)
 static bool entries_changed(const struct tick *t)
 {
 	for (size_t k = 0; k < t->n; k++)
-		if (t->objs[k]->dir && t->objs[k]->snap.present && t->snaps[k].present &&
-		    !times_same(&t->snaps[k].self, &t->objs[k]->snap.self))
+		if (t->objs[k]->dir && t->objs[k]->snap.present && t->items[k].now->present &&
+		    !times_same(&t->items[k].now->self, &t->objs[k]->snap.self))
 			return true;
 	return false;
 }
@@ -175,8 +181,10 @@ static int pass(struct tick *t)
 		if (!o->snap.present)
 			o->first_ns = start_ns;
 		o->looked_ns = start_ns;
-		scan_snap_free(&o->snap);
-		o->snap = t->snaps[k];
+		if (!t->same[k]) {
+			scan_snap_free(&o->snap);
+			o->snap = t->snaps[k];
+		}
 		if (o->held.fd != t->helds[k].fd)
 			free(o->held.fd);	/* its fds are in the new set */
 		o->held = t->helds[k];
@@ -208,14 +216,15 @@ static int reserve(size_t n)
 	t.snaps = calloc(n, sizeof *t.snaps);
 	t.helds = calloc(n, sizeof *t.helds);
 	t.lk = calloc(n, sizeof *t.lk);
+	t.same = calloc(n, sizeof *t.same);
 	t.due = calloc(n, sizeof *t.due);
-	if (!t.objs || !t.items || !t.snaps || !t.helds || !t.lk || !t.due) {
+	if (!t.objs || !t.items || !t.snaps || !t.helds || !t.lk || !t.same || !t.due) {
 		free(t.objs), free(t.items), free(t.snaps), free(t.helds), free(t.lk),
-			free(t.due);
+			free(t.same), free(t.due);
 		return -ENOMEM;
 	}
 	free(buf.objs), free(buf.items), free(buf.snaps), free(buf.helds), free(buf.lk),
-		free(buf.due);
+		free(buf.same), free(buf.due);
 	buf = t;
 	buf_cap = n;
 	return 0;

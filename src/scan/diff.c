@@ -133,9 +133,11 @@ static int add_end(struct pass *p, int item, const struct scan_entry *e, bool go
 	return 0;
 }
 
+/* An item whose now is its old (a look that found nothing changed,
+ * held.h SCAN_SAME) has nothing to compare. */
 static bool compared(const struct scan_item *it)
 {
-	return it->dir && it->old->present && it->now->present;
+	return it->dir && it->old != it->now && it->old->present && it->now->present;
 }
 
 /* Entries of two looks at one directory often share their name (a look

@@ -100,33 +100,60 @@ static int held_stat(int fd, const struct scan_attr *was, struct scan_attr *out)
 	return 0;
 }
 
+static bool attr_eq(const struct scan_attr *a, const struct scan_attr *b)
+{
+	return !memcmp(a, b, sizeof *a);
+}
+
+/* out's entries: old's names, the attributes of the first n from old. */
+static int start_copy(const struct scan_snap *old, size_t n, struct scan_snap *out)
+{
+	if (!old->n)
+		return 0;
+	out->e = malloc(old->n * sizeof *out->e);
+	if (!out->e)
+		return -ENOMEM;
+	for (size_t j = 0; j < n; j++)
+		out->e[j] = (struct scan_entry){ .name = old->e[j].name, .a = old->e[j].a };
+	return 0;
+}
+
 /* scan_snap_relook() through the held fds where there are some.  -ESTALE
  * when a name has gone, or a held inode lost its last link (the directory
- * is read again then, as for a name gone). */
+ * is read again then, as for a name gone).  SCAN_SAME, out left empty,
+ * when every attribute is the one of old and nothing in old waits for an
+ * IN_CLOSE_WRITE: no snapshot is made (an idle directory costs its statx
+ * and nothing else). */
 static int relook(int fd, struct scan_snap *old, const struct scan_held *h,
 		  const struct scan_attr *self, struct scan_snap *out, uint64_t *stats)
 {
 	bool use = h->n && h->n == old->n;
+	bool same = !old->self_flags && attr_eq(self, &old->self);
 
 	*out = (struct scan_snap){ .present = true, .self = *self };
-	if (old->n) {
-		out->e = malloc(old->n * sizeof *out->e);
-		if (!out->e)
-			return -ENOMEM;
-	}
+	if (!same && start_copy(old, 0, out) < 0)
+		return -ENOMEM;
 	for (size_t i = 0; i < old->n; i++) {
-		struct scan_attr *a = &out->e[i].a;
+		struct scan_attr a;
 		int held = use ? h->fd[i] : -1;
-		int ret = held >= 0 ? held_stat(held, &old->e[i].a, a) :
-				      scan_stat(fd, old->e[i].name, a);
+		int ret = held >= 0 ? held_stat(held, &old->e[i].a, &a) :
+				      scan_stat(fd, old->e[i].name, &a);
 		(*stats)++;
-		out->e[i].name = old->e[i].name;
-		out->e[i].flags = 0;
-		if (ret < 0 || (held >= 0 && a->nlink == 0 && old->e[i].a.nlink)) {
+		if (ret < 0 || (held >= 0 && a.nlink == 0 && old->e[i].a.nlink)) {
 			free(out->e);
 			*out = (struct scan_snap){ 0 };
 			return -ESTALE;
 		}
+		if (same && !old->e[i].flags && attr_eq(&a, &old->e[i].a))
+			continue;
+		if (same && start_copy(old, i, out) < 0)
+			return -ENOMEM;
+		same = false;
+		out->e[i] = (struct scan_entry){ .name = old->e[i].name, .a = a };
+	}
+	if (same) {
+		*out = (struct scan_snap){ 0 };
+		return SCAN_SAME;
 	}
 	out->n = out->cap = old->n;
 	old->lent = true;
@@ -144,13 +171,13 @@ int scan_snap_look(int fd, struct scan_snap *old, struct scan_held *oldh,
 	if (old->present && scan_stat(fd, "", &self) == 0 &&
 	    times_same(&self, &old->self) && self.nlink > 0) {
 		ret = relook(fd, old, oldh, &self, out, stats);
-		if (ret == 0 && oldh->n == old->n && (old->n == 0 || oldh->fd)) {
+		if (ret >= 0 && oldh->n == old->n && (old->n == 0 || oldh->fd)) {
 			*newh = *oldh;		/* the same fds, the same names */
-			return 0;
+			return ret;
 		}
-		if (ret == 0) {		/* none held yet: hold them now */
-			rehold(fd, old, oldh, out, newh, b, stats);
-			return 0;
+		if (ret >= 0) {		/* none held yet: hold them now */
+			rehold(fd, old, oldh, ret == SCAN_SAME ? old : out, newh, b, stats);
+			return ret;
 		}
 		if (ret != -ESTALE) {
 			scan_held_close(oldh, b);

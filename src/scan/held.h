@@ -36,8 +36,11 @@ struct scan_budget {
 /* Look at the directory fd, old being its last snapshot (present false:
  * none) with oldh its held fds; make out and its held set newh (which may
  * be oldh itself, when nothing changed: the caller frees oldh's array only
- * when newh->fd differs).  *stats counts the statx made.  0 or a negative
- * errno (out then not present, every fd of oldh closed). */
+ * when newh->fd differs).  *stats counts the statx made.  0, or SCAN_SAME
+ * when the look found old exactly (out is not made: old stays the
+ * snapshot), or a negative errno (out then not present, every fd of oldh
+ * closed). */
+#define SCAN_SAME 1
 int scan_snap_look(int fd, struct scan_snap *old, struct scan_held *oldh,
 		   struct scan_snap *out, struct scan_held *newh,
 		   struct scan_budget *b, uint64_t *stats);
