@@ -17,6 +17,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -256,6 +257,28 @@ Test(scan, change_by_a_process_under_the_shim_is_reported_by_its_hook_alone)
 	close(fd);
 }
 
+static int64_t ms_of(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ms(void)
+{
+	return ms_of(CLOCK_REALTIME);
+}
+
+/* The file systems' timestamps come from CLOCK_REALTIME_COARSE: wait (10 s
+ * at most) until it has passed ms. */
+static void wait_coarse_clock_past(int64_t ms)
+{
+	for (int i = 0; i < 10000 && ms_of(CLOCK_REALTIME_COARSE) <= ms; i++)
+		usleep(1000);
+	cr_assert_gt(ms_of(CLOCK_REALTIME_COARSE), ms);
+}
+
 Test(scan, change_outside_after_a_hook_told_one_is_still_seen)
 {
 	struct ev ev[8];
@@ -267,6 +290,11 @@ Test(scan, change_outside_after_a_hook_told_one_is_still_seen)
 	close(w);
 	n = wait_events(fd, ev, 8, 1, 20000);
 	cr_assert_eq(n, 1, "the hook's IN_MODIFY");
+	/* a change is one the hook told if its ctime is not after the hook's
+	 * stamp (scan/hookstamp.h), and a ctime comes from the coarse clock:
+	 * the change outside must come once that clock has passed the stamp,
+	 * as a change a person makes after a build tool's would */
+	wait_coarse_clock_past(now_ms() + 1);
 	outside("echo more >> d/f");
 	n = wait_events(fd, ev, 8, 1, 20000);
 	cr_assert_eq(n, 1, "the scanner's IN_MODIFY of the change made outside");
@@ -327,7 +355,8 @@ static size_t proc_read(pid_t pid, const char *name, char *buf, size_t cap)
 	return n;
 }
 
-/* Is pid an `inotify-shim scan` of this test's domain? */
+/* Is pid an `inotify-shim scan` of this test's domain, or a scanner on
+ * its way (run's detached child, before its exec of scan)? */
 static bool a_scanner_of_this_domain(pid_t pid)
 {
 	static char cmd[4096], env[65536];
@@ -337,7 +366,8 @@ static bool a_scanner_of_this_domain(pid_t pid)
 
 	base = base ? base + 1 : cmd;
 	if (!n || strcmp(base, "inotify-shim") || strlen(cmd) + 1 >= n ||
-	    strcmp(cmd + strlen(cmd) + 1, "scan") || !running(pid))
+	    (strcmp(cmd + strlen(cmd) + 1, "scan") && strcmp(cmd + strlen(cmd) + 1, "run")) ||
+	    !running(pid))
 		return false;
 	len = (size_t)snprintf(want, sizeof want, "INOTIFY_SHIM_DOMAIN=%s",
 			       getenv("INOTIFY_SHIM_DOMAIN"));
@@ -381,7 +411,9 @@ Test(scan, racing_run_scan_launchers_start_one_scanner)
 		cr_expect_eq(wait_exit(p[i], 30000), 0, "launcher %d: %s", i, slurp("err0"));
 	cr_assert(wait_file_contains(status_path, "pid ", 20000), "no scanner was started");
 	/* the launchers' scanners that lost the lock exit at once: within
-	 * the deadline one, and only one, is left */
+	 * the deadline one, and only one, is left (and no launcher's child
+	 * still on its way to exec the scanner, which could take the lock
+	 * once this one ends) */
 	for (int i = 0; i < 2000 && (n = scanners(&one)) != 1; i++)
 		usleep(10000);
 	cr_assert_eq(n, 1, "%d scanners of one domain", n);

@@ -8,8 +8,9 @@
  * process may have here (RLIMIT_NOFILE's hard limit is 20,000 on the
  * machine of bench/README, 524,288 or 4,096 on others).  The limit is one
  * of a file table, and a thread that calls unshare(CLONE_FILES) has a
- * table of its own: each shard thread holds up to its limit, less a
- * reserve, and looks at the directories given to it.  Where unshare is
+ * table of its own: each shard thread (at most MAX_SHARDS) holds up to its
+ * limit, less a reserve, and at most SHARD_FDS, and looks at the
+ * directories given to it.  Where unshare is
  * refused, one shard runs and holds nothing (every entry by name, as
  * before).
  *
@@ -32,6 +33,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -40,7 +42,9 @@
 
 #include "scan.h"
 
-#define MAX_SHARDS 16
+#define MAX_SHARDS 8
+#define SHARD_FDS 32768		/* at most so many held by one shard: 262,144 in
+				 * all, about 60 MB of the kernel's struct file */
 #define RESERVE 256		/* fds of a shard not used for holding */
 #define GUESS 128		/* entries of a directory not looked at yet */
 
@@ -72,7 +76,7 @@ static size_t fd_cap(void)
 
 	if (getrlimit(RLIMIT_NOFILE, &r) < 0 || r.rlim_cur <= 2 * RESERVE)
 		return 0;
-	return r.rlim_cur > (1u << 20) ? (1u << 20) : r.rlim_cur - RESERVE;
+	return r.rlim_cur - RESERVE > SHARD_FDS ? SHARD_FDS : r.rlim_cur - RESERVE;
 }
 
 static void own_table(struct shard *sh)
@@ -86,8 +90,8 @@ static void own_table(struct shard *sh)
 	if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
 		return;
 #endif
-	for (int fd = 3; fd < (int)(sh->budget.cap + RESERVE); fd++)
-		close(fd);
+	for (long fd = 3, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
+		close((int)fd);	/* before close_range (Linux 5.9) */
 }
 
 static void look_one(struct shard *sh, struct scan_look *l)
@@ -114,7 +118,10 @@ static void look_one(struct shard *sh, struct scan_look *l)
 static void *shard_main(void *arg)
 {
 	struct shard *sh = arg;
+	sigset_t all;
 
+	sigfillset(&all);	/* the scanner's SIGTERM is the main thread's */
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	own_table(sh);
 	pthread_mutex_lock(&mu);
 	if (--pending == 0)		/* new_shard() waits for its table */
