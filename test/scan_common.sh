@@ -43,8 +43,9 @@ pids="$pids $!"
 pids="$pids $!"
 
 lines() { wc -l < "$1" | tr -d ' '; }
-# until both outputs have stopped growing for 0.6 s, with equal lengths or
-# after 60 s (a loaded machine)
+# until both outputs have stopped growing for 0.6 s, with equal lengths;
+# 1 after 60 s (a loaded machine): the sides differ, and the caller says
+# how at once (compare) rather than wait again at every later step
 settle() {
 	last=; same=0; i=0
 	while [ $i -lt 600 ]; do
@@ -54,6 +55,7 @@ settle() {
 		[ $same -ge 6 ] && [ "$1" = "$2" ] && return 0
 		last=$now; i=$((i + 1)); sleep 0.1
 	done
+	return 1
 }
 # the shim's watcher has its watch when the paths table names the tree
 i=0

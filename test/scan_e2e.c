@@ -48,6 +48,19 @@ static void teardown(void)
 
 TestSuite(scan, .init = setup, .fini = teardown, .timeout = 60);
 
+/* This test's scanner, once the state file is its own (not one that an
+ * earlier scanner left). */
+static void start_scanner(void)
+{
+	char me[32];
+
+	scanner = tool_start("sout", "serr", "scan --interval 20 --cycle 200 --grace 60000");
+	cr_assert_gt(scanner, 0);
+	snprintf(me, sizeof me, "pid %d\n", (int)scanner);
+	cr_assert(wait_file_contains(status_path, me, 20000), "not this scanner's state: %s%s",
+		  slurp(status_path), slurp("serr"));
+}
+
 /* The watch on d, then a scanner that has looked at it once. */
 static int watch_and_scan(uint32_t mask)
 {
@@ -56,8 +69,7 @@ static int watch_and_scan(uint32_t mask)
 	cr_assert_geq(fd, 0, "%s", strerror(errno));
 	wd = inotify_add_watch(fd, "d", mask);
 	cr_assert_eq(wd, 1, "%s", strerror(errno));
-	scanner = tool_start("sout", "serr", "scan --interval 20 --cycle 200 --grace 60000");
-	cr_assert_gt(scanner, 0);
+	start_scanner();
 	cr_assert(wait_file_contains(status_path, "followed 1\n", 20000),
 		  "the scanner never followed the watch: %s", slurp("serr"));
 	return fd;
@@ -494,7 +506,7 @@ Test(scan, watches_made_without_the_scan_variable_are_said_to_be_unscanned)
 	fd = inotify_init1(IN_NONBLOCK);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(inotify_add_watch(fd, "d", IN_CREATE), 1, "%s", strerror(errno));
-	scanner = tool_start("sout", "serr", "scan --interval 20 --cycle 200 --grace 60000");
+	start_scanner();
 	cr_assert(wait_file_contains(status_path, "unrecorded 1\n", 20000), "%s",
 		  slurp(status_path));
 	cr_expect(strstr(slurp(status_path), "followed 0\n"), "%s", slurp(status_path));

@@ -16,7 +16,7 @@ cd "$work/t" || exit 99
 step() {
 	echo "+ $*" >> "$work/steps"
 	"$b/tools/inotify-shim" run -- "$writer" "$@" || { echo "failed: $*"; exit 1; }
-	settle
+	settle || { compare; exit 1; }
 }
 step write a hi
 step append a more

@@ -131,20 +131,21 @@ static void sleep_until(struct timespec *next, long ms)
 		;
 }
 
-/* Once: the watches that no path was recorded for cannot be scanned. */
-static void warn_unrecorded(const struct scan_set *s, int64_t start, bool *warned)
+/* The watches that no path was recorded for cannot be scanned: said when
+ * their number grows (after the first seconds: a path may be on its way). */
+static void warn_unrecorded(const struct scan_set *s, int64_t start, size_t *told)
 {
 	size_t n;
 
-	if (*warned || scan_now_ms() - start < UNRECORDED_MS)
+	if (scan_now_ms() - start < UNRECORDED_MS)
 		return;
-	*warned = true;
 	n = scan_set_unrecorded(s);
-	if (n)
+	if (n > *told)
 		fprintf(stderr, "inotify-shim scan: %zu watch%s of %s cannot be scanned: made "
 			"by processes without INOTIFY_SHIM_SCAN=1 in their environment, they "
 			"have no recorded path (start the watchers with inotify-shim run --scan)\n",
 			n, n == 1 ? "" : "es", shim_domain->dir);
+	*told = n;
 }
 
 static int run(long interval, long cycle, long grace, bool verbose)
@@ -154,7 +155,7 @@ static int run(long interval, long cycle, long grace, bool verbose)
 	int64_t last_watched = scan_now_ms(), status_ms = 0, last_pass_ms = 0;
 	int64_t start = scan_now_ms();
 	uint64_t passes = 0;
-	bool warned = false;
+	size_t unrecorded = 0;
 	int ret = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &next);
@@ -171,13 +172,13 @@ static int run(long interval, long cycle, long grace, bool verbose)
 		ret = scan_set_tick(&s, 2000, cycle, interval);
 		if (ret < 0)
 			break;
-		warn_unrecorded(&s, start, &warned);
 		if (s.passes != passes) {
 			passes = s.passes;
 			last_pass_ms = scan_now_ms();
 		}
 		if (scan_now_ms() - status_ms >= STATUS_MS || (!status_ms && s.passes)) {
 			scan_status_write(&s, last_pass_ms, interval, cycle);
+			warn_unrecorded(&s, start, &unrecorded);
 			status_ms = scan_now_ms();
 		}
 		sleep_until(&next, interval);
