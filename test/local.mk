@@ -253,7 +253,12 @@ test_scan_diff_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src
 TEST_EXTENSIONS += .scan
 SCAN_LOG_COMPILER = env INOTIFY_SHIM_TEST_BUILDDIR=$(abs_top_builddir) $(SHELL)
 TESTS += test/scan_kernel.scan
-EXTRA_DIST += test/scan_kernel.scan
+EXTRA_DIST += test/scan_kernel.scan test/scan_common.sh
+# issue 15: a static binary and a Go program change the tree, the scanner
+# tells a watcher under the shim, beside the kernel's
+TESTS += test/scan_static.scan test/scan_go.scan
+EXTRA_DIST += test/scan_static.scan test/scan_go.scan test/scan_writer_steps.sh \
+	test/scan_writer.c test/scan_writer.go
 if HAVE_CRITERION
 TEST_BINARIES += test/scan_e2e
 endif
@@ -263,6 +268,12 @@ TEST_BINARIES += test/scan_hookstamp
 endif
 test_scan_hookstamp_SOURCES = test/scan_hookstamp.c src/scan/hookstamp.c src/scan/hookstamp.h
 test_scan_hookstamp_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src
+# issue 15: the scanner's looks through held fds (src/scan/held.c)
+if HAVE_CRITERION
+TEST_BINARIES += test/scan_held
+endif
+test_scan_held_SOURCES = test/scan_held.c src/scan/held.c src/scan/held.h $(SCAN_SOURCES)
+test_scan_held_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src
 
 # ---- the bridge (issue 16): its record and ordering (no server), its
 # transport against real nats-server processes on 127.0.0.1; bridge_check.sh

@@ -7,6 +7,7 @@
  * at a time, each with its own scanner.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -47,6 +48,19 @@ static void teardown(void)
 
 TestSuite(scan, .init = setup, .fini = teardown, .timeout = 60);
 
+/* This test's scanner, once the state file is its own (not one that an
+ * earlier scanner left). */
+static void start_scanner(void)
+{
+	char me[32];
+
+	scanner = tool_start("sout", "serr", "scan --interval 20 --cycle 200 --grace 60000");
+	cr_assert_gt(scanner, 0);
+	snprintf(me, sizeof me, "pid %d\n", (int)scanner);
+	cr_assert(wait_file_contains(status_path, me, 20000), "not this scanner's state: %s%s",
+		  slurp(status_path), slurp("serr"));
+}
+
 /* The watch on d, then a scanner that has looked at it once. */
 static int watch_and_scan(uint32_t mask)
 {
@@ -55,8 +69,7 @@ static int watch_and_scan(uint32_t mask)
 	cr_assert_geq(fd, 0, "%s", strerror(errno));
 	wd = inotify_add_watch(fd, "d", mask);
 	cr_assert_eq(wd, 1, "%s", strerror(errno));
-	scanner = tool_start("sout", "serr", "scan --interval 20 --cycle 200 --grace 60000");
-	cr_assert_gt(scanner, 0);
+	start_scanner();
 	cr_assert(wait_file_contains(status_path, "followed 1\n", 20000),
 		  "the scanner never followed the watch: %s", slurp("serr"));
 	return fd;
@@ -256,30 +269,26 @@ Test(scan, change_by_a_process_under_the_shim_is_reported_by_its_hook_alone)
 	close(fd);
 }
 
-/* Until a change made now gets a ctime past the real time now (in ms,
- * rounded up, as scan/hookstamp.h stamps a hook's delivery): the file
- * system's ctime comes from a coarse clock, up to a tick behind. */
-static void past_now_in_ctime(void)
+static int64_t ms_of(clockid_t c)
 {
 	struct timespec ts;
-	struct stat st;
-	int64_t now_ms, ctime_ns = 0;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now_ms = (int64_t)ts.tv_sec * 1000 + (ts.tv_nsec + 999999) / 1000000;
-	for (int tries = 0; tries < 10000 && ctime_ns <= now_ms * 1000000; tries++) {
-		struct timespec ms = { 0, 1000000 };
-		int f = open("clock", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
-		cr_assert_geq(f, 0);
-		cr_assert_eq(write(f, "t", 1), 1);
-		cr_assert_eq(fstat(f, &st), 0);
-		close(f);
-		ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
-		if (ctime_ns <= now_ms * 1000000)
-			nanosleep(&ms, NULL);
-	}
-	cr_assert_gt(ctime_ns, now_ms * 1000000, "the file system's clock did not move");
+static int64_t now_ms(void)
+{
+	return ms_of(CLOCK_REALTIME);
+}
+
+/* The file systems' timestamps come from CLOCK_REALTIME_COARSE: wait (10 s
+ * at most) until it has passed ms. */
+static void wait_coarse_clock_past(int64_t ms)
+{
+	for (int i = 0; i < 10000 && ms_of(CLOCK_REALTIME_COARSE) <= ms; i++)
+		usleep(1000);
+	cr_assert_gt(ms_of(CLOCK_REALTIME_COARSE), ms);
 }
 
 Test(scan, change_outside_after_a_hook_told_one_is_still_seen)
@@ -293,12 +302,11 @@ Test(scan, change_outside_after_a_hook_told_one_is_still_seen)
 	close(w);
 	n = wait_events(fd, ev, 8, 1, 20000);
 	cr_assert_eq(n, 1, "the hook's IN_MODIFY");
-	/* "after": in the file system's time too.  A change whose coarse
-	 * ctime is not past the hook's stamp is one the hook told, by
-	 * scan/hookstamp.h's rule (its documented cost): one made within a
-	 * tick of the hook's, which a quick sh sometimes was, failed this
-	 * test in 2 of 20 runs of make check. */
-	past_now_in_ctime();
+	/* a change is one the hook told if its ctime is not after the hook's
+	 * stamp (scan/hookstamp.h), and a ctime comes from the coarse clock:
+	 * the change outside must come once that clock has passed the stamp,
+	 * as a change a person makes after a build tool's would */
+	wait_coarse_clock_past(now_ms() + 1);
 	outside("echo more >> d/f");
 	n = wait_events(fd, ev, 8, 1, 20000);
 	cr_assert_eq(n, 1, "the scanner's IN_MODIFY of the change made outside");
@@ -340,6 +348,176 @@ Test(scan, run_with_scan_starts_the_scanner)
 	for (int i = 0; i < 20000 && running(pid); i++)
 		usleep(1000);
 	cr_expect_not(running(pid), "the scanner %d did not end", (int)pid);
+}
+
+/* The bytes of /proc/PID/NAME (NUL-separated lists), or 0 bytes. */
+static size_t proc_read(pid_t pid, const char *name, char *buf, size_t cap)
+{
+	char path[64];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, cap - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return n;
+}
+
+/* Is pid an `inotify-shim scan` of this test's domain, or a scanner on
+ * its way (run's detached child, before its exec of scan)? */
+static bool a_scanner_of_this_domain(pid_t pid)
+{
+	static char cmd[4096], env[65536];
+	char want[4200];
+	size_t n = proc_read(pid, "cmdline", cmd, sizeof cmd), m, len;
+	const char *base = strrchr(cmd, '/');
+
+	base = base ? base + 1 : cmd;
+	if (!n || strcmp(base, "inotify-shim") || strlen(cmd) + 1 >= n ||
+	    (strcmp(cmd + strlen(cmd) + 1, "scan") && strcmp(cmd + strlen(cmd) + 1, "run")) ||
+	    !running(pid))
+		return false;
+	len = (size_t)snprintf(want, sizeof want, "INOTIFY_SHIM_DOMAIN=%s",
+			       getenv("INOTIFY_SHIM_DOMAIN"));
+	m = proc_read(pid, "environ", env, sizeof env);
+	for (size_t i = 0; i < m; i += strlen(env + i) + 1)
+		if (!strncmp(env + i, want, len + 1))
+			return true;
+	return false;
+}
+
+/* The scanners of this domain now: their number, the last one in *one. */
+static int scanners(pid_t *one)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	cr_assert(dir);
+	while ((e = readdir(dir)))
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9' &&
+		    a_scanner_of_this_domain(atoi(e->d_name))) {
+			*one = atoi(e->d_name);
+			n++;
+		}
+	closedir(dir);
+	return n;
+}
+
+Test(scan, racing_run_scan_launchers_start_one_scanner)
+{
+	pid_t p[4], one = 0;
+	char out[16], err[16];
+	int n = 0;
+
+	for (int i = 0; i < 4; i++) {
+		snprintf(out, sizeof out, "out%d", i);
+		snprintf(err, sizeof err, "err%d", i);
+		p[i] = tool_start(out, err, "run --scan=20 -- true");
+	}
+	for (int i = 0; i < 4; i++)
+		cr_expect_eq(wait_exit(p[i], 30000), 0, "launcher %d: %s", i, slurp("err0"));
+	cr_assert(wait_file_contains(status_path, "pid ", 20000), "no scanner was started");
+	/* the launchers' scanners that lost the lock exit at once: within
+	 * the deadline one, and only one, is left (and no launcher's child
+	 * still on its way to exec the scanner, which could take the lock
+	 * once this one ends) */
+	for (int i = 0; i < 2000 && (n = scanners(&one)) != 1; i++)
+		usleep(10000);
+	cr_assert_eq(n, 1, "%d scanners of one domain", n);
+	cr_expect_eq(one, atoi(slurp(status_path) + 4), "the one running is not the one told");
+	cr_assert_eq(kill(one, SIGTERM), 0);
+	for (int i = 0; i < 20000 && running(one); i++)
+		usleep(1000);
+	cr_expect_not(running(one), "the scanner %d did not end", (int)one);
+}
+
+/* ps's line (or JSON member) about the scanner, from its name on. */
+static const char *ps_line(const char *args)
+{
+	bool json = !strcmp(args, "-j");
+	const char *line;
+
+	cr_assert_eq(tool("ps %s", args), 0, "%s", slurp("err"));
+	line = strstr(slurp("out"), json ? ",\"scanner\":" : "\nscanner ");
+	cr_assert(line, "ps says nothing of the scanner:\n%s", slurp("out"));
+	return line + (json ? 2 : 1);
+}
+
+Test(scan, ps_shows_the_scanner_and_its_state)
+{
+	char want[256];
+	long long lag = -1;
+	const char *line;
+	int fd;
+
+	cr_assert_eq(close(open("d/f", O_CREAT | O_WRONLY, 0644)), 0);
+	fd = watch_and_scan(IN_CREATE);
+	cr_assert(wait_file_contains(status_path, "entries 1\n", 20000), "%s", slurp(status_path));
+	line = ps_line("");
+	snprintf(want, sizeof want, "scanner pid %d: 1 of 1 watches scanned (1 entries), "
+		 "last pass ", (int)scanner);
+	cr_expect(!strncmp(line, want, strlen(want)), "not '%s' in:\n%s", want, line);
+	cr_assert(strstr(line, "lag "), "%s", line);
+	lag = atoll(strstr(line, "lag ") + 4);
+	/* every object is looked at within the 200 ms cycle; the state is
+	 * up to a second old, and the machine may be loaded */
+	cr_expect(lag >= 0 && lag < 10000, "lag %lld ms", lag);
+	cr_expect(strstr(line, "(cycle 200 ms, tick 20 ms)"), "%s", line);
+	line = ps_line("-j");
+	snprintf(want, sizeof want, "scanner\":{\"pid\":%d,\"running\":true,\"watched\":1,"
+		 "\"followed\":1,\"unrecorded\":0,\"entries\":1,", (int)scanner);
+	cr_expect(!strncmp(line, want, strlen(want)), "not '%s' in:\n%s", want, line);
+	close(fd);
+}
+
+Test(scan, ps_says_when_no_scanner_runs)
+{
+	unlink(status_path);	/* a scanner killed by an earlier run left it */
+	cr_expect(!strncmp(ps_line(""), "scanner none\n", 13), "%s", slurp("out"));
+	cr_expect(!strncmp(ps_line("-j"), "scanner\":null,", 14), "%s", slurp("out"));
+}
+
+Test(scan, ps_tells_a_killed_scanner_from_a_running_one)
+{
+	int fd = watch_and_scan(IN_CREATE);
+	char want[128];
+
+	cr_assert_eq(kill(scanner, SIGKILL), 0);
+	cr_assert_eq(wait_exit(scanner, 10000), -1);	/* killed */
+	snprintf(want, sizeof want, "scanner pid %d not running", (int)scanner);
+	scanner = 0;
+	cr_expect(!strncmp(ps_line(""), want, strlen(want)), "%s", slurp("out"));
+	cr_expect(strstr(ps_line("-j"), "\"running\":false"), "%s", slurp("out"));
+	unlink(status_path);
+	close(fd);
+}
+
+Test(scan, watches_made_without_the_scan_variable_are_said_to_be_unscanned)
+{
+	int fd;
+
+	/* the variable was not set when the watch was made: no path for it */
+	unsetenv("INOTIFY_SHIM_SCAN");
+	fd = inotify_init1(IN_NONBLOCK);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(inotify_add_watch(fd, "d", IN_CREATE), 1, "%s", strerror(errno));
+	start_scanner();
+	cr_assert(wait_file_contains(status_path, "unrecorded 1\n", 20000), "%s",
+		  slurp(status_path));
+	cr_expect(strstr(slurp(status_path), "followed 0\n"), "%s", slurp(status_path));
+	cr_expect(wait_file_contains("serr", "1 watch of ", 20000), "no warning: %s",
+		  slurp("serr"));
+	cr_expect(strstr(slurp("serr"), "without INOTIFY_SHIM_SCAN=1"), "%s", slurp("serr"));
+	cr_assert_eq(tool("ps"), 0, "%s", slurp("err"));
+	cr_expect(strstr(slurp("out"), ": 0 of 1 watches scanned"), "%s", slurp("out"));
+	cr_expect(strstr(slurp("out"), "\nscanner cannot scan 1 watch: made without "
+			 "INOTIFY_SHIM_SCAN=1"), "%s", slurp("out"));
+	close(fd);
 }
 
 int main(int argc, char **argv)

@@ -21,8 +21,9 @@ tools_inotify_shim_SOURCES = \
 	tools/relay_adopt.c tools/relay_setup.c
 # issue 15: the scanner
 tools_inotify_shim_SOURCES += tools/scan.c tools/scan.h tools/scan_set.c \
-	tools/scan_tick.c tools/scan_deliver.c \
-	src/scan/snapshot.c src/scan/snapshot.h src/scan/diff.c src/scan/diff.h
+	tools/scan_tick.c tools/scan_deliver.c tools/scan_shard.c tools/scan_status.c \
+	src/scan/snapshot.c src/scan/snapshot.h src/scan/held.c src/scan/held.h \
+	src/scan/diff.c src/scan/diff.h
 tools_inotify_shim_CPPFLAGS = $(SHIM_CPPFLAGS) -DSHIM_LIBDIR='"$(libdir)"'
 tools_inotify_shim_CFLAGS = $(AM_CFLAGS) -pthread
 tools_inotify_shim_LDADD = src/libshim-core.la -lpthread

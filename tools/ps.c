@@ -13,6 +13,7 @@
 #include "bridge/status.h"
 #include "cli.h"
 #include "domain/domain.h"
+#include "scan.h"
 #include "snapshot.h"
 #include "relay/relay.h"
 
@@ -75,11 +76,13 @@ static const char usage[] =
 	"overflows so far; and the domain's counters of what the library does not\n"
 	"print: registry repairs after a process died holding it, IN_Q_OVERFLOW\n"
 	"events given for events lost (not to a full queue), files of the domain\n"
-	"refused, and pages the file system could not back; and, where a kernel\n"
+	"refused, and pages the file system could not back; where a kernel\n"
 	"relay has run (inotify-shim relay), its state: watches mirrored and not,\n"
-	"refused by the kernel (ENOSPC), lag, events delivered and deduplicated.\n"
-	"Then each bridge of the domain (inotify-shim bridge): its host, server,\n"
-	"roots and their lag.\n"
+	"refused by the kernel (ENOSPC), lag, events delivered and deduplicated;\n"
+	"and the domain's scanner (inotify-shim scan), if one runs: the watches it\n"
+	"scans, its last pass and its lag (the age of its oldest look).  Then each\n"
+	"bridge of the domain (inotify-shim bridge): its host, server, roots and\n"
+	"their lag.\n"
 	"\n"
 	"  -w, --watches     also list each watch: wd, mask, inode (dev:ino) and\n"
 	"                    its path where known\n"
@@ -127,6 +130,7 @@ static void print_json(const struct snapshot *s, bool watches)
 	printf(",\"repairs\":%llu,\"lost_event_overflows\":%llu,\"refusals\":%llu,"
 	       "\"storage_failures\":%llu", c.repairs, c.lost, c.refusals, c.storage);
 	print_relay(true);
+	scan_status_print(stdout, true);
 	printf(",\"instances\":[");
 	for (uint32_t i = 0; i < s->count; i++) {
 		const struct snap_instance *o = &s->inst[i];
@@ -183,6 +187,7 @@ static void print_text(const struct snapshot *s, bool watches)
 	printf("repairs %llu, lost-event overflows %llu, refusals %llu, storage "
 	       "failures %llu\n", c.repairs, c.lost, c.refusals, c.storage);
 	print_relay(false);
+	scan_status_print(stdout, false);
 	printf("%-9s %-20s %7s %7s %8s %9s\n", "INSTANCE", "PID:FD", "WATCHES",
 	       "EVENTS", "BYTES", "OVERFLOWS");
 	for (uint32_t i = 0; i < s->count; i++) {

@@ -18,9 +18,8 @@
  * (from its start, or from the last watch's end), or on SIGTERM/SIGINT.
  *
  * Its state, for ps and for tests: the file "scan.status" of the domain,
- * "key value" lines written after the first pass and then every second
- * (pid, watched, followed, passes, looks, statx, events, last_pass_ms);
- * followed counts the watched objects found by path and looked at once.
+ * written after the first pass and then every second (scan_status.c says
+ * what it holds), removed at the end.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,8 +39,8 @@
 #include "scan.h"
 
 #define SCAN_LOCK_FILE "scan.lock"
-#define SCAN_STATUS_FILE "scan.status"
 #define STATUS_MS 1000
+#define UNRECORDED_MS 2000	/* a path may still be on its way until then */
 
 static const char usage[] =
 	"Usage: inotify-shim scan [OPTION]...\n"
@@ -132,35 +131,31 @@ static void sleep_until(struct timespec *next, long ms)
 		;
 }
 
-static void write_status(const struct scan_set *s)
+/* The watches that no path was recorded for cannot be scanned: said when
+ * their number grows (after the first seconds: a path may be on its way). */
+static void warn_unrecorded(const struct scan_set *s, int64_t start, size_t *told)
 {
-	char buf[512];
-	size_t followed = 0;
-	int fd, len;
+	size_t n;
 
-	for (size_t i = 0; i < s->n; i++)
-		followed += s->o[i].fd >= 0 && s->o[i].snap.present;
-	len = snprintf(buf, sizeof buf,
-		       "pid %d\nwatched %zu\nfollowed %zu\npasses %llu\nlooks %llu\n"
-		       "statx %llu\nevents %llu\nlast_pass_ms %lld\n",
-		       (int)getpid(), s->n, followed, (unsigned long long)s->passes,
-		       (unsigned long long)s->looks, (unsigned long long)s->stats,
-		       (unsigned long long)s->events, (long long)scan_now_ms());
-	/* whole or not at all: a reader never sees half of it */
-	fd = domain_openat(shim_domain, SCAN_STATUS_FILE ".new", O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0)
+	if (scan_now_ms() - start < UNRECORDED_MS)
 		return;
-	domain_file_share(shim_domain, fd);
-	if (write(fd, buf, (size_t)len) == len)
-		domain_renameat(shim_domain, SCAN_STATUS_FILE ".new", SCAN_STATUS_FILE);
-	close(fd);
+	n = scan_set_unrecorded(s);
+	if (n > *told)
+		fprintf(stderr, "inotify-shim scan: %zu watch%s of %s cannot be scanned: made "
+			"by processes without INOTIFY_SHIM_SCAN=1 in their environment, they "
+			"have no recorded path (start the watchers with inotify-shim run --scan)\n",
+			n, n == 1 ? "" : "es", shim_domain->dir);
+	*told = n;
 }
 
 static int run(long interval, long cycle, long grace, bool verbose)
 {
 	struct scan_set s = { 0 };
 	struct timespec next;
-	int64_t last_watched = scan_now_ms(), status_ms = 0;
+	int64_t last_watched = scan_now_ms(), status_ms = 0, last_pass_ms = 0;
+	int64_t start = scan_now_ms();
+	uint64_t passes = 0;
+	size_t unrecorded = 0;
 	int ret = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &next);
@@ -177,8 +172,13 @@ static int run(long interval, long cycle, long grace, bool verbose)
 		ret = scan_set_tick(&s, 2000, cycle, interval);
 		if (ret < 0)
 			break;
+		if (s.passes != passes) {
+			passes = s.passes;
+			last_pass_ms = scan_now_ms();
+		}
 		if (scan_now_ms() - status_ms >= STATUS_MS || (!status_ms && s.passes)) {
-			write_status(&s);
+			scan_status_write(&s, last_pass_ms, interval, cycle);
+			warn_unrecorded(&s, start, &unrecorded);
 			status_ms = scan_now_ms();
 		}
 		sleep_until(&next, interval);
@@ -188,7 +188,7 @@ static int run(long interval, long cycle, long grace, bool verbose)
 			(unsigned long long)s.passes, (unsigned long long)s.looks,
 			(unsigned long long)s.stats, (unsigned long long)s.events);
 	scan_set_free(&s);
-	domain_unlinkat(shim_domain, SCAN_STATUS_FILE);
+	scan_status_remove();
 	return ret;
 }
 

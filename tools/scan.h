@@ -11,9 +11,11 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "scan/diff.h"
+#include "scan/held.h"
 #include "util/ident.h"
 
 struct scan_obj {
@@ -21,6 +23,9 @@ struct scan_obj {
 	bool dir;
 	bool gone;		/* told IN_DELETE_SELF: no more looks */
 	int fd;			/* O_PATH on it, or -1 while not found */
+	int shard;		/* the shard that looks at it (a directory), or -1 */
+	int sfd;		/* fd in its shard's table, or -1 */
+	struct scan_held held;	/* its entries' fds in its shard's table */
 	char *path;		/* where it was last known to be */
 	struct ident parent;	/* its directory's identity, when known */
 	bool has_parent;
@@ -65,13 +70,44 @@ int scan_set_sync(struct scan_set *s, bool force);
 int scan_set_tick(struct scan_set *s, int64_t hot_ms, int64_t cycle_ms,
 		  int64_t tick_ms);
 
+/* The watched inodes whose path no process recorded (made by a process
+ * without $INOTIFY_SHIM_SCAN, scan/paths.h): the scanner cannot follow
+ * them. */
+size_t scan_set_unrecorded(const struct scan_set *s);
+
 void scan_set_free(struct scan_set *s);
 
 /* The one place where the scanner's events enter the domain: each
- * operation of scan_diff() becomes one call of notify/ (today; issue 14's
- * delivery entry point with the origin "scanner" later). */
+ * operation of scan_diff() becomes one call of notify/'s *_from, with the
+ * origin CORE_ORIGIN_SCANNER (core_handle_event). */
 void scan_deliver(struct scan_set *s, const struct scan_item *items,
 		  struct scan_obj **objs, const struct scan_ops *ops);
+
+/* Looks at directories by the shard threads (scan_shard.c). */
+struct scan_look {
+	struct scan_obj *o;
+	struct scan_snap *out;	/* the look */
+	struct scan_held held;	/* its entries' fds, to replace o->held */
+	int ret;
+	bool unlooked;		/* no shard could: the caller looks by name */
+	bool same;		/* nothing changed: o->snap stays (SCAN_SAME) */
+	uint64_t stats;
+};
+/* Look at v[0..n) (each a directory found), every shard at once; returns
+ * when all are done.  0 or -ENOMEM (some then unlooked). */
+int scan_shards_look(struct scan_look *v, size_t n);
+/* o leaves the set: its fds in its shard's table are closed there. */
+void scan_shards_drop(struct scan_obj *o);
+/* The fds held in all shards, and their number in *count. */
+size_t scan_shards_held(int *count);
+void scan_shards_stop(void);
+
+/* The state file (scan_status.c): written by the scanner, printed by ps
+ * (json: as a member ,"scanner":{...} of ps's object). */
+void scan_status_write(const struct scan_set *s, int64_t last_pass_ms,
+		       long interval, long cycle);
+void scan_status_remove(void);
+void scan_status_print(FILE *f, bool json);
 
 /* The identity table. */
 uintptr_t scan_itab_get(const struct scan_itab *t, const struct ident *id);

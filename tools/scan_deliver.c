@@ -2,11 +2,11 @@
  * scan_deliver.c - the scanner's events into the domain (see scan.h).
  *
  * Every operation maps onto the notify/ function that the hooks use for
- * the same change, so that the watches' masks, IN_ISDIR, cookies (one per
- * move, from the domain's counter), IN_ONESHOT, IN_IGNORED and the
- * reclaiming of dead instances follow the rules every source shares.
- * When issue 14's delivery entry point lands, this file is the only one
- * to point at it, with the origin "scanner".
+ * the same change, in its *_from twin with the origin CORE_ORIGIN_SCANNER
+ * (core.h: the one delivery entry point, core_handle_event, gets every
+ * event with its origin; notify/ stamps no hook record for it), so that
+ * the watches' masks, IN_ISDIR, cookies (one per move, from the domain's
+ * counter), IN_ONESHOT, IN_IGNORED and the reclaiming of dead instances follow the rules every source shares.
  *
  * No double reports: before each operation, the bits that a hook already
  * told are dropped (scan/hookstamp.h says how it knows).
@@ -106,13 +106,14 @@ static void one(const struct scan_item *items, struct scan_obj **objs,
 	case SCAN_CHILD:
 		if (op->item >= 0)
 			dir = item_info(items, op->item);
-		notify_child(op->mask, &(struct notify_obj){
+		notify_child_from(CORE_ORIGIN_SCANNER, op->mask, &(struct notify_obj){
 			.inode = &obj, .dir = op->item >= 0 ? &dir : NULL,
 			.name = op->item >= 0 ? op->name : NULL, .fd = -1 });
 		break;
 	case SCAN_ENTRY:
 		dir = item_info(items, op->item);
-		notify_entry(op->mask, &dir, op->name, (op->obj.mode & 0170000) == 0040000, 0);
+		notify_entry_from(CORE_ORIGIN_SCANNER, op->mask, &dir, op->name,
+				  (op->obj.mode & 0170000) == 0040000, 0);
 		break;
 	case SCAN_MOVE:
 		if (op->item >= 0)
@@ -121,15 +122,15 @@ static void one(const struct scan_item *items, struct scan_obj **objs,
 			dir2 = item_info(items, op->item2);
 		if (op->has_target)
 			target = info(&op->target);
-		notify_move(op->item >= 0 ? &dir : NULL, op->name,
-			    op->item2 >= 0 ? &dir2 : NULL, op->name2, &obj,
-			    op->has_target ? &target : NULL);
+		notify_move_from(CORE_ORIGIN_SCANNER, op->item >= 0 ? &dir : NULL, op->name,
+				 op->item2 >= 0 ? &dir2 : NULL, op->name2, &obj,
+				 op->has_target ? &target : NULL);
 		break;
 	case SCAN_SELF:
-		notify_self(op->mask, &obj);
+		notify_self_from(CORE_ORIGIN_SCANNER, op->mask, &obj);
 		break;
 	case SCAN_GONE:
-		notify_gone(&obj);
+		notify_gone_from(CORE_ORIGIN_SCANNER, &obj);
 		if (op->item >= 0)
 			objs[op->item]->gone = true;
 		break;
@@ -139,7 +140,6 @@ static void one(const struct scan_item *items, struct scan_obj **objs,
 void scan_deliver(struct scan_set *s, const struct scan_item *items,
 		  struct scan_obj **objs, const struct scan_ops *ops)
 {
-	scan_origin = 1;	/* the scanner's own deliveries stamp nothing */
 	for (size_t i = 0; i < ops->n; i++)
 		one(items, objs, &ops->op[i]);
 	s->events += ops->n;

@@ -173,6 +173,7 @@ static void find(struct scan_set *s, struct scan_obj *o)
 
 static void drop(struct scan_obj *o)
 {
+	scan_shards_drop(o);
 	if (o->fd >= 0)
 		close(o->fd);
 	free(o->path);
@@ -278,8 +279,10 @@ int scan_set_sync(struct scan_set *s, bool force)
 			s->o[k - 1].fd = -1;
 			s->o[k - 1].path = NULL;
 			s->o[k - 1].snap = (struct scan_snap){ 0 };
+			s->o[k - 1].shard = s->o[k - 1].sfd = -1;
+			s->o[k - 1].held = (struct scan_held){ 0 };
 		} else {
-			o[i].fd = -1;
+			o[i].fd = o[i].shard = o[i].sfd = -1;
 			o[i].changed_ms = now;
 		}
 		if (o[i].fd < 0)
@@ -298,6 +301,15 @@ int scan_set_sync(struct scan_set *s, bool force)
 	return ret < 0 ? ret : (int)n;
 }
 
+size_t scan_set_unrecorded(const struct scan_set *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		n += s->o[i].fd < 0 && !scan_itab_get(&s->paths, &s->o[i].id);
+	return n;
+}
+
 void scan_set_free(struct scan_set *s)
 {
 	free(ids);
@@ -305,6 +317,7 @@ void scan_set_free(struct scan_set *s)
 	ids_cap = 0;
 	for (size_t i = 0; i < s->n; i++)
 		drop(&s->o[i]);
+	scan_shards_stop();
 	free(s->o);
 	scan_itab_free(&s->index);
 	for (size_t i = 0; i < s->paths.cap; i++)

@@ -18,6 +18,9 @@ struct tick {
 	struct scan_obj **objs;
 	struct scan_item *items;
 	struct scan_snap *snaps;
+	struct scan_held *helds;	/* the directories' new held sets */
+	struct scan_look *lk;
+	bool *same;			/* the look found o->snap exactly */
 	bool *due;
 	size_t n;
 };
@@ -35,23 +38,23 @@ static bool times_same(const struct scan_attr *a, const struct scan_attr *b)
 	return a->mtime == b->mtime && a->ctime == b->ctime;
 }
 
-static int look(struct scan_set *s, struct scan_obj *o, struct scan_snap *out)
+/* A look in this thread: a non-directory (its O_PATH fd is the cheap
+ * statx already), or a directory no shard could look at (by name).  0,
+ * SCAN_SAME (held.h) or a negative errno. */
+static int look_here(struct scan_set *s, struct scan_obj *o, struct scan_snap *out,
+		     struct scan_held *held)
 {
-	struct scan_attr self;
+	struct scan_held none = { 0 };
+	struct scan_budget zero = { 0 };
+	uint64_t stats = 0;
 	int ret;
 
 	s->looks++;
+	*held = (struct scan_held){ 0 };
 	if (!o->dir)
 		return s->stats++, scan_snap_self(o->fd, out);
-	if (o->snap.present && scan_stat(o->fd, "", &self) == 0 &&
-	    times_same(&self, &o->snap.self) && self.nlink > 0) {
-		s->stats += o->snap.n + 1;
-		ret = scan_snap_relook(o->fd, &o->snap, &self, out);
-		if (ret != -ESTALE)
-			return ret;
-	}
-	ret = scan_snap_dir(o->fd, out);
-	s->stats += out->n + 1;
+	ret = scan_snap_look(o->fd, &o->snap, &none, out, held, &zero, &stats);
+	s->stats += stats;
 	return ret;
 }
 
@@ -104,24 +107,50 @@ static void add_changed_dirs(struct tick *t)
 
 static int look_all(struct tick *t, size_t from)
 {
+	size_t nd = 0;
+	int ret = 0;
+
 	for (size_t k = from; k < t->n; k++) {
 		struct scan_obj *o = t->objs[k];
-		int ret = look(t->s, o, &t->snaps[k]);
-		if (ret == -ENOMEM)
-			return ret;
-		t->items[k] = (struct scan_item){ .old = &o->snap, .now = &t->snaps[k],
+		t->helds[k] = (struct scan_held){ 0 };
+		t->same[k] = false;
+		if (o->dir)
+			t->lk[nd++] = (struct scan_look){ .o = o, .out = &t->snaps[k] };
+		else
+			look_here(t->s, o, &t->snaps[k], &t->helds[k]);
+	}
+	ret = scan_shards_look(t->lk, nd);
+	for (size_t i = 0; i < nd; i++) {
+		struct scan_look *l = &t->lk[i];
+		size_t k = (size_t)(l->out - t->snaps);
+		if (l->unlooked) {
+			l->ret = look_here(t->s, l->o, l->out, &t->helds[k]);
+			l->same = l->ret == SCAN_SAME;
+		} else {
+			t->s->looks++;
+			t->s->stats += l->stats;
+			t->helds[k] = l->held;
+		}
+		t->same[k] = l->same;
+		if (l->ret == -ENOMEM)
+			ret = -ENOMEM;
+	}
+	for (size_t k = from; k < t->n; k++) {
+		struct scan_obj *o = t->objs[k];
+		t->items[k] = (struct scan_item){ .old = &o->snap,
+						  .now = t->same[k] ? &o->snap : &t->snaps[k],
 						  .dir = o->dir,
 						  .parent_watched = o->parent_watched };
-		t->items[k].moved = moved(o, &t->snaps[k]);
+		t->items[k].moved = moved(o, t->items[k].now);
 	}
-	return 0;
+	return ret;
 }
 
 static bool entries_changed(const struct tick *t)
 {
 	for (size_t k = 0; k < t->n; k++)
-		if (t->objs[k]->dir && t->objs[k]->snap.present && t->snaps[k].present &&
-		    !times_same(&t->snaps[k].self, &t->objs[k]->snap.self))
+		if (t->objs[k]->dir && t->objs[k]->snap.present && t->items[k].now->present &&
+		    !times_same(&t->items[k].now->self, &t->objs[k]->snap.self))
 			return true;
 	return false;
 }
@@ -152,8 +181,13 @@ static int pass(struct tick *t)
 		if (!o->snap.present)
 			o->first_ns = start_ns;
 		o->looked_ns = start_ns;
-		scan_snap_free(&o->snap);
-		o->snap = t->snaps[k];
+		if (!t->same[k]) {
+			scan_snap_free(&o->snap);
+			o->snap = t->snaps[k];
+		}
+		if (o->held.fd != t->helds[k].fd)
+			free(o->held.fd);	/* its fds are in the new set */
+		o->held = t->helds[k];
 		o->looked_ms = now;
 		if (o->snap.present && o->dir)	/* entries dirty until stable */
 			for (size_t i = 0; i < o->snap.n; i++)
@@ -180,12 +214,17 @@ static int reserve(size_t n)
 	t.objs = calloc(n, sizeof *t.objs);
 	t.items = calloc(n, sizeof *t.items);
 	t.snaps = calloc(n, sizeof *t.snaps);
+	t.helds = calloc(n, sizeof *t.helds);
+	t.lk = calloc(n, sizeof *t.lk);
+	t.same = calloc(n, sizeof *t.same);
 	t.due = calloc(n, sizeof *t.due);
-	if (!t.objs || !t.items || !t.snaps || !t.due) {
-		free(t.objs), free(t.items), free(t.snaps), free(t.due);
+	if (!t.objs || !t.items || !t.snaps || !t.helds || !t.lk || !t.same || !t.due) {
+		free(t.objs), free(t.items), free(t.snaps), free(t.helds), free(t.lk),
+			free(t.same), free(t.due);
 		return -ENOMEM;
 	}
-	free(buf.objs), free(buf.items), free(buf.snaps), free(buf.due);
+	free(buf.objs), free(buf.items), free(buf.snaps), free(buf.helds), free(buf.lk),
+		free(buf.same), free(buf.due);
 	buf = t;
 	buf_cap = n;
 	return 0;

@@ -145,7 +145,8 @@ static void deliver(struct pass *p, uint32_t iidx, uint32_t mask,
 
 	if (!in || in->state != RECORD_USED)
 		return;
-	hookstamp_note(in, mask, name);	/* for the scanner: told already */
+	/* for the scanner: told already */
+	hookstamp_note(in, mask, name, p->origin == CORE_ORIGIN_SCANNER);
 	relay_stamp(p->core.d, &in->id, mask, name);	/* the relay's dedup */
 	for (uint32_t widx = in->marks; widx && (w = reg_watch(p->core.d, widx)) &&
 					      chain_guard_ok(&g, widx);

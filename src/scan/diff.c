@@ -133,9 +133,18 @@ static int add_end(struct pass *p, int item, const struct scan_entry *e, bool go
 	return 0;
 }
 
+/* An item whose now is its old (a look that found nothing changed,
+ * held.h SCAN_SAME) has nothing to compare. */
 static bool compared(const struct scan_item *it)
 {
-	return it->dir && it->old->present && it->now->present;
+	return it->dir && it->old != it->now && it->old->present && it->now->present;
+}
+
+/* Entries of two looks at one directory often share their name (a look
+ * that found the directory's times unchanged reuses the names). */
+static int name_cmp(const char *a, const char *b)
+{
+	return a == b ? 0 : strcmp(a, b);
 }
 
 /* Merge the two sorted entry lists of one directory into ends. */
@@ -146,7 +155,7 @@ static int collect(struct pass *p, int item)
 	int ret = 0;
 
 	while (ret == 0 && (i < a->n || j < b->n)) {
-		int c = i == a->n ? 1 : j == b->n ? -1 : strcmp(a->e[i].name, b->e[j].name);
+		int c = i == a->n ? 1 : j == b->n ? -1 : name_cmp(a->e[i].name, b->e[j].name);
 		if (c == 0 && same_inode(&a->e[i].a, &b->e[j].a)) {
 			i++, j++;
 			continue;
@@ -269,9 +278,9 @@ static int changes(struct pass *p, int item, bool closes)
 		struct scan_op op = { .kind = SCAN_CHILD, .item = item, .item2 = -1,
 				      .name = e->name, .obj = e->a };
 		bool self_only;
-		while (i < a->n && strcmp(a->e[i].name, e->name) < 0)
+		while (i < a->n && name_cmp(a->e[i].name, e->name) < 0)
 			i++;
-		o = i < a->n && !strcmp(a->e[i].name, e->name) &&
+		o = i < a->n && !name_cmp(a->e[i].name, e->name) &&
 		    same_inode(&a->e[i].a, &e->a) ? &a->e[i] : NULL;
 		if (!o) {	/* new here: created, or moved in */
 			if (e->flags & SCAN_ARRIVED) {	/* moved: told by its move */

@@ -42,7 +42,8 @@ struct scan_ops {
 /* One watched object, as looked at now and before. */
 struct scan_item {
 	const struct scan_snap *old;	/* !old->present: a first look, no events */
-	struct scan_snap *now;		/* its SCAN_DIRTY flags are set here */
+	struct scan_snap *now;		/* its SCAN_DIRTY flags are set here;
+					 * old itself: nothing changed */
 	bool dir;			/* its entries are compared */
 	bool parent_watched;		/* its own changes are told by its parent's
 					 * entry (SCAN_CHILD reaches its watches) */

@@ -11,7 +11,10 @@
  * (layout.h, struct reg_inode: 32 bytes, so that a million watches stay
  * within bench's 128 bytes a watch).  Only where an event is delivered
  * anyway, under registry.lock, never on the hooks' quiet path.
- * The scanner's own deliveries do not stamp (scan_origin).
+ * Every source but the scanner stamps (the relay's kernel events too: a
+ * change it told is not the scanner's to tell again); the scanner's own
+ * deliveries (origin CORE_ORIGIN_SCANNER) do not, or a change made between
+ * its look and its delivery would be taken for told.
  *
  * The scanner, before it delivers an event bit B about (record, name) of a
  * change whose time is t (the object's ctime for a change of the object;
@@ -49,9 +52,6 @@
 			  IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MOVE_SELF | \
 			  IN_DELETE_SELF)
 
-/* Set while the scanner delivers: its events stamp nothing. */
-extern int scan_origin;
-
 static inline uint32_t hookstamp_hash(const char *name)
 {
 	uint32_t h = 2166136261u;
@@ -72,12 +72,14 @@ static inline int64_t hookstamp_now_ms(void)
 }
 
 /* notify/: an event of mask about name (NULL: the inode's own) was
- * delivered to the watches of in.  Registry lock held. */
-static inline void hookstamp_note(struct reg_inode *in, uint32_t mask, const char *name)
+ * delivered to the watches of in, by the scanner or not.  Registry lock
+ * held. */
+static inline void hookstamp_note(struct reg_inode *in, uint32_t mask, const char *name,
+				  bool by_scanner)
 {
 	uint32_t k;
 
-	if (scan_origin || !(mask & HOOKSTAMP_EVENTS))
+	if (by_scanner || !(mask & HOOKSTAMP_EVENTS))
 		return;
 	k = in->hook_next % REG_HOOK_SLOTS;
 	in->hook_next = (uint16_t)((k + 1) % REG_HOOK_SLOTS);
@@ -88,26 +90,7 @@ static inline void hookstamp_note(struct reg_inode *in, uint32_t mask, const cha
 
 /* The scanner: the bits of mask about name that a hook told at or after
  * t_ns (and after since_ns), realtime.  Registry lock held. */
-static inline uint32_t hookstamp_told(const struct reg_inode *in, uint32_t mask,
-				      const char *name, int64_t t_ns, int64_t since_ns)
-{
-	int64_t now = hookstamp_now_ms();
-	uint32_t h = hookstamp_hash(name), told = 0;
-
-	for (uint32_t k = 0; k < REG_HOOK_SLOTS; k++) {
-		uint32_t m = in->hook_mask[k];
-		/* the stamp's full time: it lies in the past */
-		int64_t ms = now - (int64_t)(uint32_t)((uint32_t)now - in->hook_ms[k]);
-		if (!m || in->hook_name[k] != h || ms * 1000000 < t_ns ||
-		    ms * 1000000 < since_ns)
-			continue;
-		if (m & IN_MODIFY)
-			m |= IN_CLOSE_WRITE;
-		if (m & IN_MOVED_TO)
-			m |= IN_DELETE | IN_CREATE | IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE;
-		told |= mask & m;
-	}
-	return told;
-}
+uint32_t hookstamp_told(const struct reg_inode *in, uint32_t mask, const char *name,
+			int64_t t_ns, int64_t since_ns);
 
 #endif

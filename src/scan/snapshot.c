@@ -129,28 +129,6 @@ int scan_snap_dir(int fd, struct scan_snap *out)
 	return 0;
 }
 
-int scan_snap_relook(int fd, struct scan_snap *old, const struct scan_attr *self,
-		     struct scan_snap *out)
-{
-	*out = (struct scan_snap){ .present = true, .self = *self };
-	if (old->n) {
-		out->e = malloc(old->n * sizeof *out->e);
-		if (!out->e)
-			return -ENOMEM;
-	}
-	for (size_t i = 0; i < old->n; i++) {
-		out->e[i] = (struct scan_entry){ .name = old->e[i].name };
-		if (scan_stat(fd, old->e[i].name, &out->e[i].a) < 0) {
-			free(out->e);
-			*out = (struct scan_snap){ 0 };
-			return -ESTALE;
-		}
-	}
-	out->n = out->cap = old->n;
-	old->lent = true;
-	return 0;
-}
-
 int scan_snap_self(int fd, struct scan_snap *out)
 {
 	int ret;

@@ -46,7 +46,7 @@ struct scan_snap {
 	size_t n, cap;
 	struct scan_entry *e;	/* sorted by name (strcmp) */
 	bool lent;		/* its names now belong to a later snapshot
-				 * (scan_snap_relook): freed without them */
+				 * (held.h, scan_snap_look): freed without them */
 };
 
 /* The attributes of dirfd/name (name "" with AT_EMPTY_PATH: dirfd's own),
@@ -58,14 +58,6 @@ int scan_stat(int dirfd, const char *name, struct scan_attr *out);
  * the directory and its statx is left out, as if the read had come later.
  * 0 or a negative errno; on error out is left empty. */
 int scan_snap_dir(int fd, struct scan_snap *out);
-
-/* Snapshot the directory fd again with old's names, when its own times
- * say that its entries did not change: one statx per name, no reading of
- * the directory, and the names are handed over (old->lent).  -ESTALE if
- * a name has gone (the caller reads the directory then), else 0 or a
- * negative errno. */
-int scan_snap_relook(int fd, struct scan_snap *old, const struct scan_attr *self,
-		     struct scan_snap *out);
 
 /* Snapshot a non-directory: its own attributes only. */
 int scan_snap_self(int fd, struct scan_snap *out);
