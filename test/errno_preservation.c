@@ -433,7 +433,7 @@ Test(errno_preservation, events_made_in_a_signal_handler_inside_a_hook_are_deliv
 
 __attribute__((constructor)) static void maybe_child(void)
 {
-	const char *mode = child_mode();
+	const char *mode = own_domain_child_mode();
 
 	if (!mode)
 		return;

@@ -112,7 +112,7 @@ void scratch_setup(void)
 	scratch_enter();
 }
 
-const char *child_mode(void)
+const char *own_domain_child_mode(void)
 {
 	return getenv("INOTIFY_SHIM_TEST_CHILD");
 }

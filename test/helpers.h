@@ -45,7 +45,7 @@ void scratch_leave(void);
 
 /* Run this test binary again, as a plain program, in a domain of its own
  * (domain/ in the scratch directory), with INOTIFY_SHIM_TEST_CHILD=mode:
- * a constructor of the test's file that finds child_mode() set runs that
+ * a constructor of the test's file that finds own_domain_child_mode() set runs that
  * scenario in the scratch directory and _exits with its status.  Its
  * stdout and stderr go to out; returns its exit status, or -1.  For a
  * test that counts every event: in the suite's domain, the tests running
@@ -57,7 +57,7 @@ void scratch_leave(void);
 int run_child_in_own_domain(const char *mode, char *out, size_t size);
 /* The mode this process was started in by run_child_in_own_domain(), or
  * NULL (for a constructor). */
-const char *child_mode(void);
+const char *own_domain_child_mode(void);
 
 /* The probe of scratch_leave(), on its own: the number of calls that
  * succeeded and changed errno (each one reported on stderr). */

@@ -51,7 +51,7 @@ static void leave(void)
 
 TestSuite(own_domain, .init = scratch_setup, .fini = leave, .timeout = 60);
 
-/* ---- the children (helpers.h, child_mode()) ----------------------------- */
+/* ---- the children (helpers.h, own_domain_child_mode()) ----------------------------- */
 
 /* One watch, one file made: exactly its IN_CREATE, nothing more. */
 static int one_event(void)
@@ -82,7 +82,7 @@ static int hold(void)
 
 __attribute__((constructor)) static void maybe_child(void)
 {
-	const char *mode = child_mode();
+	const char *mode = own_domain_child_mode();
 
 	if (!mode)
 		return;
