@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "scan/diff.h"
 
@@ -150,6 +151,24 @@ Test(scan_diff, stable_after_modify_is_close_write)
 	expect(0, SCAN_CHILD, IN_CLOSE_WRITE, 0, "a");
 	cr_expect_eq(ops.n, 1);
 	cr_expect_eq(snaps[1][0].e[0].flags & SCAN_DIRTY, 0);
+}
+
+/* The last write is younger than the quiet time (diff.c: 250 ms): a writer
+ * descheduled between its open and its write must not get IN_CLOSE_WRITE
+ * before its IN_MODIFY, so it is still owed, to a later look. */
+Test(scan_diff, stable_but_just_written_still_owes_close_write)
+{
+	struct timespec ts;
+	int64_t now;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * S + ts.tv_nsec;
+	add(0, 0, "a", file(1, 0, now, now));
+	snaps[0][0].e[0].flags = SCAN_DIRTY;
+	add(1, 0, "a", file(1, 0, now, now));
+	diff(1);
+	cr_expect_eq(ops.n, 0, "no IN_CLOSE_WRITE within the quiet time");
+	cr_expect_neq(snaps[1][0].e[0].flags & SCAN_DIRTY, 0, "still owed");
 }
 
 Test(scan_diff, still_changing_owes_close_write)

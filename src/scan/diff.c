@@ -14,9 +14,15 @@
  *     fsnotify_link_count; a directory's link count and its mtime change
  *     with its entries, which the kernel does not report on it.
  *   - IN_CLOSE_WRITE (the heuristic): a regular file created or modified at
- *     one look, whose size and mtime are the same at the next, was closed
- *     in between.  Build tools wait for it; it comes one interval late,
- *     and a file still open for writing but idle also gets it.
+ *     one look, whose size and mtime are the same at a later look and
+ *     whose last change (mtime, ctime) is at least SCAN_CLOSE_QUIET_NS old
+ *     then, was closed in between.  Build tools wait for it; it comes one
+ *     interval late, at the soonest SCAN_CLOSE_QUIET_NS after the last
+ *     write, and a file still open for writing but idle that long also
+ *     gets it.  The quiet time is what keeps a writer descheduled between
+ *     its open and its write (a loaded machine) from getting an
+ *     IN_CLOSE_WRITE before its IN_MODIFY, which the kernel never gives;
+ *     a writer idle for longer still does, the heuristic's stated cost.
  *
  * Moves: an inode that left one name and appeared at another (in the
  * same or another directory of the same pass) moved; its two ends get one
@@ -51,6 +57,9 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
+
+#define SCAN_CLOSE_QUIET_NS (250 * 1000000LL)
 
 static bool same_inode(const struct scan_attr *a, const struct scan_attr *b)
 {
@@ -117,7 +126,16 @@ struct pass {
 	struct end *ends;
 	size_t nends, cap;
 	struct scan_ops *out;
+	int64_t now;	/* CLOCK_REALTIME at the pass, in ns, as mtime */
 };
+
+/* The file a's last change is old enough for its IN_CLOSE_WRITE. */
+static bool quiet_long_enough(const struct pass *p, const struct scan_attr *a)
+{
+	int64_t last = a->mtime > a->ctime ? a->mtime : a->ctime;
+
+	return p->now - last >= SCAN_CLOSE_QUIET_NS;
+}
 
 static int add_end(struct pass *p, int item, const struct scan_entry *e, bool gone)
 {
@@ -299,10 +317,14 @@ static int changes(struct pass *p, int item, bool closes)
 		}
 		op.mask = scan_attr_events(&o->a, &e->a, &self_only);
 		if (closes) {
-			if ((o->flags & SCAN_DIRTY) && !(op.mask & IN_MODIFY)) {
-				op.mask = IN_CLOSE_WRITE;
-				ret = emit(p->out, &op);
+			if (!(o->flags & SCAN_DIRTY) || (op.mask & IN_MODIFY))
+				continue;
+			if (!quiet_long_enough(p, &e->a)) {
+				e->flags |= SCAN_DIRTY;	/* owed still: a later look */
+				continue;
 			}
+			op.mask = IN_CLOSE_WRITE;
+			ret = emit(p->out, &op);
 			continue;
 		}
 		if (op.mask & IN_MODIFY)
@@ -335,6 +357,10 @@ static int self_changes(struct pass *p, int item, bool closes)
 	if (closes) {
 		if (!(it->old->self_flags & SCAN_DIRTY) || (op.mask & IN_MODIFY))
 			return 0;
+		if (!quiet_long_enough(p, &it->now->self)) {
+			it->now->self_flags |= SCAN_DIRTY;	/* owed still */
+			return 0;
+		}
 		op.mask = IN_CLOSE_WRITE;
 	}
 	return op.mask ? emit(p->out, &op) : 0;
@@ -502,9 +528,12 @@ int scan_diff(struct scan_item *items, size_t n, struct scan_ops *out)
 {
 	struct pass p = { .items = items, .nitems = n, .out = out };
 	struct end **list = NULL;
+	struct timespec ts;
 	bool *flags = calloc(2 * n + 1, sizeof *flags);
 	int ret = flags ? 0 : -ENOMEM;
 
+	clock_gettime(CLOCK_REALTIME, &ts);
+	p.now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	for (size_t i = 0; ret == 0 && i < n; i++)
 		ret = compared(&items[i]) ? collect(&p, (int)i) : 0;
 	if (ret == 0 && p.nends && !(list = malloc(p.nends * sizeof *list)))
