@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +45,12 @@ static void expected_line(char *out, size_t size, int wd, const char *path, uint
 	if (name_to_handle_at(AT_FDCWD, path, &buf.fh, &mnt, AT_SYMLINK_FOLLOW | AT_HANDLE_FID) == 0) {
 		n += snprintf(out + n, size - n, "fhandle-bytes:%x fhandle-type:%x f_handle:",
 			      buf.fh.handle_bytes, buf.fh.handle_type);
+		/* the handle's bytes, f_handle[], run on into buf.h */
+		const unsigned char *handle =
+			(const unsigned char *)&buf + offsetof(struct file_handle, f_handle);
+
 		for (unsigned i = 0; i < buf.fh.handle_bytes; i++)
-			n += snprintf(out + n, size - n, "%02x", buf.fh.f_handle[i]);
+			n += snprintf(out + n, size - n, "%02x", handle[i]);
 	}
 }
 

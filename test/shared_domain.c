@@ -303,7 +303,8 @@ static void two_members_share(mode_t mode)
 	while ((e = readdir(dir))) {
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof path, "%s/%s", domain, e->d_name);
+		cr_assert_lt((size_t)snprintf(path, sizeof path, "%s/%.*s", domain, NAME_MAX,
+					      e->d_name), sizeof path);
 		cr_assert_eq(lstat(path, &st), 0);
 		cr_assert_eq(st.st_mode & 07777, 0660, "%s is mode %o", e->d_name,
 			     st.st_mode & 07777);
