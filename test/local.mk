@@ -239,23 +239,23 @@ check-tsan:
 EXTRA_DIST += test/tsan.supp test/valgrind.supp
 .PHONY: check-valgrind check-tsan
 
-# ---- new blocks, one per change, go below; they are moved into their
-# section when merged
-# issue 15: the scanner's snapshot and difference, on snapshots made by hand
+# ---- the scanner (inotify-shim scan): its difference, its looks, beside
+# the kernel
+# its snapshot and difference, on snapshots made by hand
 if HAVE_CRITERION
 TEST_BINARIES += test/scan_diff
 endif
 SCAN_SOURCES = src/scan/snapshot.c src/scan/snapshot.h src/scan/diff.c src/scan/diff.h
 test_scan_diff_SOURCES = test/scan_diff.c $(SCAN_SOURCES)
 test_scan_diff_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src
-# issue 15: the scanner beside the kernel (outside test/noinotify: its
-# kernel side needs the kernel's inotify), and the scanner command
+# beside the kernel (outside test/noinotify: its kernel side needs the
+# kernel's inotify), and the scanner command
 TEST_EXTENSIONS += .scan
 SCAN_LOG_COMPILER = env INOTIFY_SHIM_TEST_BUILDDIR=$(abs_top_builddir) $(SHELL)
 TESTS += test/scan_kernel.scan
 EXTRA_DIST += test/scan_kernel.scan test/scan_common.sh
-# issue 15: a static binary and a Go program change the tree, the scanner
-# tells a watcher under the shim, beside the kernel's
+# a static binary and a Go program change the tree, the scanner tells a
+# watcher under the shim, beside the kernel's
 TESTS += test/scan_static.scan test/scan_go.scan
 EXTRA_DIST += test/scan_static.scan test/scan_go.scan test/scan_writer_steps.sh \
 	test/scan_writer.c test/scan_writer.go
@@ -268,14 +268,14 @@ TEST_BINARIES += test/scan_hookstamp
 endif
 test_scan_hookstamp_SOURCES = test/scan_hookstamp.c src/scan/hookstamp.c src/scan/hookstamp.h
 test_scan_hookstamp_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src
-# issue 15: the scanner's looks through held fds (src/scan/held.c)
+# its looks through held fds (src/scan/held.c)
 if HAVE_CRITERION
 TEST_BINARIES += test/scan_held
 endif
 test_scan_held_SOURCES = test/scan_held.c src/scan/held.c src/scan/held.h $(SCAN_SOURCES)
 test_scan_held_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src
 
-# ---- the bridge (issue 16): its record and ordering (no server), its
+# ---- the bridge (inotify-shim bridge): its record and ordering (no server), its
 # transport against real nats-server processes on 127.0.0.1; bridge_check.sh
 # says plainly when those are skipped (no libnats, or no nats-server)
 TESTS += test/bridge_check.sh test/bridge_e2e.sh test/bridge_faults.sh
@@ -297,8 +297,8 @@ test_bridge_transport_CFLAGS = $(AM_CFLAGS) -pthread $(NATS_CFLAGS)
 test_bridge_transport_LDADD = $(CRITERION_LIBS) $(NATS_LIBS) -lpthread
 endif
 endif
-# issue 16, session 2 (bridge2): ps shows the bridges; the network cut;
-# remote cookies remapped
+# ps shows the bridges; the network cut; remote cookies remapped; a
+# directory's entries announced when the bridge begins to watch it
 TESTS += test/bridge_ps.sh test/bridge_cookies.sh test/bridge_netcut.sh \
 	test/bridge_newdir.sh
 EXTRA_DIST += test/bridge_ps.sh test/bridge_cookies.sh test/bridge_netcut.sh \
@@ -307,21 +307,23 @@ EXTRA_DIST += test/bridge_ps.sh test/bridge_cookies.sh test/bridge_netcut.sh \
 TESTS += test/bridge_race.sh
 EXTRA_DIST += test/bridge_race.sh
 
-# issue 14, item 1: the layer rules of src/README, over the sources
+# ---- the source tree's own rules
+# the layer rules of src/README, over the sources
 TESTS += test/layering.sh
 EXTRA_DIST += test/layering.sh
 
-# issue 14, item 5: the library's own code calls no interposed name
+# the library's own code calls no interposed name
 # (a static check of the objects' relocations; see its top)
 TESTS += test/internal_calls.sh
 EXTRA_DIST += test/internal_calls.sh
 
-# issue 14 (leftovers): nothing but the interposed names and the public API
+# nothing but the interposed names and the public API
 # is exported, and debian/libinotify-shim0.symbols lists exactly those
 TESTS += test/exports.sh
 EXTRA_DIST += test/exports.sh
-# issue 15, part 1: the kernel relay (inotify-shim relay) against the
-# kernel, side by side: a shell, a C program, the same built static, a Go
+
+# ---- the kernel relay (inotify-shim relay) against the kernel, side by
+# side: a shell, a C program, the same built static, a Go
 # program and a process under the shim change a tree; a watcher under the
 # shim (its kernel inotify denied) reads what a kernel watcher reads; and
 # the same with the watcher in its own mount and pid namespace.  A .fuzz:
@@ -344,8 +346,12 @@ endif
 test_relay_queue_SOURCES = test/relay_queue.c tools/nextsym.c
 test_relay_queue_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src -I$(builddir)/src
 test_relay_queue_LDADD = test/libhelpers.a src/libshim-core.la $(CRITERION_LIBS)
-# issue 13, item 14: a test that counts every event runs its scenario in a
-# domain of its own (helpers.h, run_child_in_own_domain()), and why
+
+# ---- the harness again: a test that counts every event runs its scenario
+# in a domain of its own (helpers.h, run_child_in_own_domain()), and why
 if HAVE_CRITERION
 TEST_BINARIES += test/own_domain
 endif
+
+# ---- new blocks, one per change, go below; they are moved into their
+# section when merged
