@@ -338,6 +338,10 @@ EXTRA_DIST += test/relay.fuzz test/programs/relay_writer.go test/relay-common.sh
 # unmount (test/relay_events.fuzz says each)
 TESTS += test/relay_events.fuzz
 EXTRA_DIST += test/relay_events.fuzz
+# the relay beside the bridge on the host of the changes: a change seen by
+# a hook and by the kernel is published once (skipped without NATS)
+TESTS += test/bridge_relay.fuzz
+EXTRA_DIST += test/bridge_relay.fuzz
 # the lost-event wake that a reader takes at once (the package build's
 # hang of test/relay.fuzz), on a queue driven directly
 if HAVE_CRITERION
