@@ -306,6 +306,9 @@ EXTRA_DIST += test/bridge_ps.sh test/bridge_cookies.sh test/bridge_netcut.sh \
 # bridges started at once all bridge their root (the stream's creation races)
 TESTS += test/bridge_race.sh
 EXTRA_DIST += test/bridge_race.sh
+# a tree bridged under two names is two roots
+TESTS += test/bridge_names.sh
+EXTRA_DIST += test/bridge_names.sh
 
 # ---- the source tree's own rules
 # the layer rules of src/README, over the sources
