@@ -551,11 +551,18 @@ static void rebuild_records(const struct claim *claims, int nclaims, bool at_sta
 	}
 }
 
-/* The new image's claims, made at the program's start only if files.lock
- * is free at once (openfiles_trylock: a start takes no domain lock that
- * it would wait for), else deferred (exec_pending) to the first of: a
- * close, fork, exec, posix_spawn, exit (share_catch_up), which take the
- * lock within its bound as any hook does.  Until then this image's
+/* The new image's claims, made at the program's start: files.lock taken
+ * at once when it is free (openfiles_trylock), else within its bound as
+ * any hook takes it (openfiles_lock: a holder stopped inside it costs the
+ * start that bound, never more).  The claims are made before main
+ * because the kernel gives the close events of the files that exec closed
+ * (close-on-exec) at the exec, before the program runs, and a watcher
+ * may wait for them while the program waits for it (test/hooks_share,
+ * exec_closes_close_on_exec_file_before_the_program_runs: deferring them
+ * whenever the lock was busy, even for a moment, failed it under load).
+ * Only when the bound passes are they deferred (exec_pending) to the
+ * first of: a close, fork, exec, posix_spawn, exit (share_catch_up),
+ * which take the lock within its bound as any hook does.  Until then this image's
  * inherited fds have no record from the table: a change made through one
  * meanwhile is seen through a record adopted from /proc/self/fd (files.c,
  * hook_fd_record), which the claim then leaves in place; the close events
@@ -590,7 +597,7 @@ static void claim_after_exec(bool at_start)
 	p.parent = getppid();
 	if (!openfiles_maybe_holder(p.me) && !openfiles_maybe_holder(p.parent))
 		return;
-	if (at_start ? openfiles_trylock() < 0 : openfiles_lock() < 0) {
+	if ((!at_start || openfiles_trylock() < 0) && openfiles_lock() < 0) {
 		if (at_start)
 			__atomic_store_n(&exec_pending, 1, __ATOMIC_RELEASE);
 		return;	/* later, or given up: openfiles_lock() marked it lost */
